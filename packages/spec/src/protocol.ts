@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import { runtimeKindSchema, taskPortSchema, taskSpecSchema, taskStateSchema } from './task';
+
+/**
+ * The agent protocol: JSON messages over one WebSocket at `/agent/v1`, opened by the agent.
+ * Both sides parse every message with these schemas; a message that does not parse is answered
+ * with an `error` message and logged, never a crash.
+ *
+ * Handshake: the agent's first message is `hello`, carrying either a join token (first join) or
+ * the node id and credential issued at that join. Control answers `welcome` (with a credential on
+ * first join) or `error` and closes.
+ */
+export const PROTOCOL_VERSION = 1;
+
+export const nodeResourcesSchema = z.object({
+  cpus: z.number().min(0),
+  memMb: z.number().min(0),
+  diskMb: z.number().min(0),
+  /** Inclusive host-port range tasks may be given. */
+  portRange: z.tuple([z.number().int(), z.number().int()]),
+});
+export type NodeResources = z.infer<typeof nodeResourcesSchema>;
+
+/** A task as the agent sees it: what it reports in `hello`, heartbeats and status updates. */
+export const taskReportSchema = z.object({
+  taskId: z.string().min(1),
+  state: taskStateSchema,
+  /** Container id (docker) or process id (exec). */
+  runtimeId: z.string().optional(),
+  ports: z.array(taskPortSchema).optional(),
+  message: z.string().optional(),
+  exitCode: z.number().int().optional(),
+  /** ISO time the agent observed this state. */
+  at: z.string(),
+});
+export type TaskReport = z.infer<typeof taskReportSchema>;
+
+export const helloSchema = z.object({
+  type: z.literal('hello'),
+  protocolVersion: z.number().int(),
+  agentVersion: z.string(),
+  joinToken: z.string().optional(),
+  nodeId: z.string().optional(),
+  credential: z.string().optional(),
+  hostname: z.string().min(1),
+  address: z.string().min(1),
+  runtime: runtimeKindSchema,
+  resources: nodeResourcesSchema,
+  attributes: z.record(z.string(), z.string()).default({}),
+  tasks: z.array(taskReportSchema),
+});
+export type Hello = z.infer<typeof helloSchema>;
+
+export const heartbeatSchema = z.object({
+  type: z.literal('heartbeat'),
+  at: z.string(),
+});
+
+export const taskStatusSchema = z.object({
+  type: z.literal('taskStatus'),
+  report: taskReportSchema,
+});
+
+export const agentMessageSchema = z.discriminatedUnion('type', [helloSchema, heartbeatSchema, taskStatusSchema]);
+export type AgentMessage = z.infer<typeof agentMessageSchema>;
+
+export const welcomeSchema = z.object({
+  type: z.literal('welcome'),
+  protocolVersion: z.number().int(),
+  nodeId: z.string(),
+  /** Only on first join; the agent stores it and presents it on every reconnect. */
+  credential: z.string().optional(),
+  heartbeatIntervalMs: z.number().int().positive(),
+});
+
+export const launchTaskSchema = z.object({
+  type: z.literal('launchTask'),
+  task: taskSpecSchema,
+});
+
+export const killTaskSchema = z.object({
+  type: z.literal('killTask'),
+  taskId: z.string(),
+  gracePeriodSeconds: z.number().min(0).default(3),
+});
+
+export const errorMessageSchema = z.object({
+  type: z.literal('error'),
+  code: z.string(),
+  message: z.string(),
+});
+
+export const controlMessageSchema = z.discriminatedUnion('type', [
+  welcomeSchema,
+  launchTaskSchema,
+  killTaskSchema,
+  errorMessageSchema,
+]);
+export type ControlMessage = z.infer<typeof controlMessageSchema>;
+
+export type ParsedMessage<T> = { ok: true; message: T } | { ok: false; error: string };
+
+function parseWith<T>(schema: z.ZodType<T>, raw: string | Buffer): ParsedMessage<T> {
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
+  } catch {
+    return { ok: false, error: 'message is not valid JSON' };
+  }
+  const r = schema.safeParse(json);
+  if (!r.success) {
+    return {
+      ok: false,
+      error: r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
+    };
+  }
+  return { ok: true, message: r.data };
+}
+
+export function parseAgentMessage(raw: string | Buffer): ParsedMessage<AgentMessage> {
+  return parseWith(agentMessageSchema, raw);
+}
+
+export function parseControlMessage(raw: string | Buffer): ParsedMessage<ControlMessage> {
+  return parseWith(controlMessageSchema, raw);
+}

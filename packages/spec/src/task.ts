@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+/** Task states with Mesos's names, as Marathon reports them in `/v2/tasks`. */
+export const taskStates = [
+  'TASK_STAGING',
+  'TASK_STARTING',
+  'TASK_RUNNING',
+  'TASK_FINISHED',
+  'TASK_FAILED',
+  'TASK_KILLING',
+  'TASK_KILLED',
+  'TASK_UNREACHABLE',
+  'TASK_GONE',
+] as const;
+export const taskStateSchema = z.enum(taskStates);
+export type TaskState = z.infer<typeof taskStateSchema>;
+
+export const terminalTaskStates: ReadonlySet<TaskState> = new Set([
+  'TASK_FINISHED',
+  'TASK_FAILED',
+  'TASK_KILLED',
+  'TASK_GONE',
+]);
+
+export function isTerminal(state: TaskState): boolean {
+  return terminalTaskStates.has(state);
+}
+
+/** States in which a task counts toward an app's instances. */
+export function isActive(state: TaskState): boolean {
+  return !isTerminal(state);
+}
+
+export const runtimeKinds = ['docker', 'exec'] as const;
+export const runtimeKindSchema = z.enum(runtimeKinds);
+export type RuntimeKind = z.infer<typeof runtimeKindSchema>;
+
+export const taskPortSchema = z.object({
+  hostPort: z.number().int().min(0).max(65535),
+  containerPort: z.number().int().min(0).max(65535).optional(),
+  protocol: z.string(),
+  name: z.string().optional(),
+});
+export type TaskPort = z.infer<typeof taskPortSchema>;
+
+/** What an agent needs to start one task; built by control from the app version and the placement. */
+export const taskSpecSchema = z.object({
+  taskId: z.string().min(1),
+  appId: z.string().min(1),
+  appVersion: z.string().min(1),
+  /** Docker image; absent for exec tasks. */
+  image: z.string().optional(),
+  /** Shell command (`sh -c`), Marathon's `cmd`. */
+  cmd: z.string().optional(),
+  /** Marathon's `args`: the command vector (appended to the image's entrypoint under Docker). */
+  args: z.array(z.string()).optional(),
+  user: z.string().optional(),
+  env: z.record(z.string(), z.string()),
+  cpus: z.number().min(0),
+  mem: z.number().min(0),
+  disk: z.number().min(0),
+  /** `bridge`: ports are published from containerPort to hostPort; `host`: the task binds hostPort itself. */
+  network: z.enum(['host', 'bridge']),
+  ports: z.array(taskPortSchema),
+  labels: z.record(z.string(), z.string()),
+  forcePullImage: z.boolean().default(false),
+  privileged: z.boolean().default(false),
+  killGracePeriodSeconds: z.number().min(0).default(3),
+});
+export type TaskSpec = z.infer<typeof taskSpecSchema>;
+
+/** Labels every Atoll container carries, so an agent can find its own containers again. */
+export const containerLabels = {
+  taskId: 'io.atoll.task-id',
+  appId: 'io.atoll.app-id',
+  nodeId: 'io.atoll.node-id',
+  appVersion: 'io.atoll.app-version',
+} as const;
