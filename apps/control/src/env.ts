@@ -1,0 +1,37 @@
+import { createEnv } from '@t3-oss/env-core';
+import { z } from 'zod';
+
+/**
+ * atoll-control's settings, validated once at start: a bad value stops the process with the name
+ * of the setting. Nothing else in control reads process.env.
+ */
+export function loadControlConfig(env: Record<string, string | undefined> = process.env) {
+  return createEnv({
+    server: {
+      DATABASE_URL: z.string().url('DATABASE_URL must be a postgres:// URL').optional(),
+      ATOLL_BIND: z.string().min(1).default('127.0.0.1'),
+      ATOLL_PORT: z.coerce.number().int().min(0).max(65535).default(7700),
+      ATOLL_DATA_DIR: z.string().min(1).default('.atoll'),
+      ATOLL_ADMIN_PASSWORD: z.string().min(8, 'ATOLL_ADMIN_PASSWORD must have at least 8 characters').optional(),
+      ATOLL_PUBLIC_URL: z.string().url('ATOLL_PUBLIC_URL must be a URL').optional(),
+      ATOLL_CLUSTER_NAME: z.string().min(1).default('atoll'),
+      /** Run one agent beside control (what `npm start` does on one machine). */
+      ATOLL_LOCAL_AGENT: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+      /** Serve the console (needs `next build` output in apps/console/.next). */
+      ATOLL_CONSOLE: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+      ATOLL_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).default(2000),
+      ATOLL_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(500).default(8000),
+      ATOLL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    },
+    runtimeEnv: env,
+    emptyStringAsUndefined: true,
+    onValidationError: (issues) => {
+      const lines = issues.map((i) => `  ${i.path?.join('.') ?? ''}: ${i.message}`).join('\n');
+      throw new ConfigError(`invalid configuration:\n${lines}`);
+    },
+  });
+}
+
+export class ConfigError extends Error {}
+
+export type ControlConfig = ReturnType<typeof loadControlConfig>;

@@ -1,0 +1,121 @@
+import { agentsService, AgentWriteBatcher, AppError, type AgentDispatcher, type Services } from '@atoll/api';
+import { parseAgentMessage, PROTOCOL_VERSION, type ControlMessage } from '@atoll/spec';
+import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
+
+/** How long an agent has to say hello after connecting. */
+const HELLO_TIMEOUT_MS = 10_000;
+
+/**
+ * The agents' WebSocket endpoint (`/agent/v1`) and the dispatcher the reconciler sends through.
+ * Transport only: every message that changes state goes to the service layer.
+ */
+export class AgentGateway implements AgentDispatcher {
+  private readonly sockets = new Map<string, WebSocket>();
+  readonly batcher: AgentWriteBatcher;
+
+  constructor(private readonly s: Services) {
+    this.batcher = new AgentWriteBatcher(s);
+  }
+
+  send(nodeId: string, message: ControlMessage): boolean {
+    const socket = this.sockets.get(nodeId);
+    if (!socket || socket.readyState !== socket.OPEN) return false;
+    socket.send(JSON.stringify(message));
+    return true;
+  }
+
+  isConnected(nodeId: string): boolean {
+    return this.sockets.get(nodeId)?.readyState === 1;
+  }
+
+  register(app: FastifyInstance): void {
+    app.get('/agent/v1', { websocket: true }, (socket) => this.accept(socket));
+  }
+
+  private accept(socket: WebSocket): void {
+    const log = this.s.log.child({ component: 'gateway' });
+    let nodeId: string | null = null;
+    let watchdog: NodeJS.Timeout | null = null;
+    const armWatchdog = (ms: number) => {
+      if (watchdog) clearTimeout(watchdog);
+      watchdog = setTimeout(() => {
+        log.warn({ nodeId }, 'agent silent for too long; closing its connection');
+        socket.terminate();
+      }, ms);
+    };
+    armWatchdog(HELLO_TIMEOUT_MS);
+    const reply = (m: ControlMessage) => socket.send(JSON.stringify(m));
+
+    // Messages are handled one at a time, in order, so a status never overtakes the hello.
+    let queue: Promise<void> = Promise.resolve();
+    socket.on('message', (raw: Buffer) => {
+      queue = queue.then(async () => {
+        const parsed = parseAgentMessage(raw);
+        if (!parsed.ok) {
+          log.warn({ nodeId, error: parsed.error }, 'malformed agent message rejected');
+          reply({ type: 'error', code: 'MALFORMED', message: parsed.error });
+          return;
+        }
+        const msg = parsed.message;
+        armWatchdog(this.s.config.heartbeatTimeoutMs);
+        if (msg.type === 'hello') {
+          if (msg.protocolVersion !== PROTOCOL_VERSION) {
+            reply({ type: 'error', code: 'PROTOCOL', message: `protocol version ${msg.protocolVersion} is not supported; control speaks ${PROTOCOL_VERSION}` });
+            socket.close(4000, 'protocol version');
+            return;
+          }
+          try {
+            const r = await agentsService.handleHello(this.s, msg);
+            nodeId = r.nodeId;
+            const previous = this.sockets.get(r.nodeId);
+            if (previous && previous !== socket) previous.close(4001, 'replaced by a newer connection');
+            this.sockets.set(r.nodeId, socket);
+            reply({
+              type: 'welcome',
+              protocolVersion: PROTOCOL_VERSION,
+              nodeId: r.nodeId,
+              heartbeatIntervalMs: this.s.config.heartbeatIntervalMs,
+              ...(r.credential ? { credential: r.credential } : {}),
+            });
+            for (const k of r.kills) reply(k);
+            log.info({ nodeId, hostname: msg.hostname, tasks: msg.tasks.length }, 'agent connected');
+            this.s.poke();
+          } catch (err) {
+            const message = err instanceof AppError ? err.message : 'hello failed';
+            if (!(err instanceof AppError)) log.error({ err }, 'hello failed');
+            reply({ type: 'error', code: err instanceof AppError ? err.code : 'INTERNAL', message });
+            socket.close(4003, 'unauthorized');
+          }
+          return;
+        }
+        if (!nodeId) {
+          reply({ type: 'error', code: 'UNAUTHORIZED', message: 'say hello first' });
+          return;
+        }
+        if (msg.type === 'heartbeat') this.batcher.heartbeat(nodeId, this.s.now());
+        else this.batcher.status(nodeId, msg.report);
+      });
+    });
+
+    socket.on('close', () => {
+      if (watchdog) clearTimeout(watchdog);
+      if (nodeId && this.sockets.get(nodeId) === socket) {
+        this.sockets.delete(nodeId);
+        const id = nodeId;
+        queue = queue.then(async () => {
+          await this.batcher.flush();
+          await agentsService.markNodeDisconnected(this.s, id);
+          this.s.poke();
+        });
+      }
+    });
+    socket.on('error', (err) => log.warn({ err, nodeId }, 'agent socket error'));
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets.values()) socket.close(1001, 'control shutting down');
+    this.sockets.clear();
+    await this.batcher.close();
+  }
+}

@@ -1,0 +1,150 @@
+import { appsService, AppError, type Services } from '@atoll/api';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { sendError } from './errors';
+
+/**
+ * Marathon's REST API (`/v2`), so a DC/OS user's scripts keep working. Thin: every handler calls
+ * the same service functions as tRPC; only the request and response shapes are Marathon's.
+ */
+export function registerMarathonRoutes(app: FastifyInstance, s: Services): void {
+  const handle =
+    (fn: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) =>
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      try {
+        return await fn(req, reply);
+      } catch (err) {
+        return sendError(reply, err);
+      }
+    };
+
+  app.get('/v2/ping', async (_req, reply) => reply.type('text/plain').send('pong'));
+
+  app.get('/v2/info', async () => ({
+    name: 'atoll',
+    version: s.config.version,
+    buildref: 'atoll',
+    elected: true,
+    leader: new URL(s.config.publicUrl).host,
+    frameworkId: s.config.clusterName,
+    marathon_config: { master: 'atoll', hostname: new URL(s.config.publicUrl).hostname, task_launch_timeout: 300000 },
+    http_config: { http_port: Number(new URL(s.config.publicUrl).port || 80) },
+  }));
+
+  app.get('/v2/leader', async () => ({ leader: new URL(s.config.publicUrl).host }));
+
+  app.get(
+    '/v2/apps',
+    handle(async (req) => {
+      const q = req.query as { embed?: string | string[]; id?: string; cmd?: string; label?: string };
+      const embed = ([] as string[]).concat(q.embed ?? []);
+      let apps = await appsService.listApps(s, { embedTasks: embed.includes('apps.tasks') });
+      if (q.id) apps = apps.filter((a) => a.id.includes(q.id!));
+      if (q.cmd) apps = apps.filter((a) => typeof a.cmd === 'string' && a.cmd.includes(q.cmd!));
+      return { apps: apps.map(withoutAtoll) };
+    }),
+  );
+
+  app.post(
+    '/v2/apps',
+    handle(async (req, reply) => {
+      const body = requireObject(req.body);
+      const { app: created, deploymentId } = await appsService.createApp(s, body);
+      return reply
+        .code(201)
+        .header('Location', `/v2/apps${created.id}`)
+        .header('Marathon-Deployment-Id', deploymentId)
+        .send(withoutAtoll(created));
+    }),
+  );
+
+  // One wildcard route per method: app ids contain slashes, so suffixes are parsed here.
+  app.get(
+    '/v2/apps/*',
+    handle(async (req) => {
+      const path = wildcard(req);
+      let m = /^(.*)\/versions\/([^/]+)$/.exec(path);
+      if (m) return appsService.getAppVersion(s, m[1]!, decodeURIComponent(m[2]!));
+      m = /^(.*)\/versions$/.exec(path);
+      if (m) return { versions: await appsService.listAppVersions(s, m[1]!) };
+      m = /^(.*)\/tasks$/.exec(path);
+      if (m) {
+        await appsService.getApp(s, m[1]!); // 404 for an unknown app
+        return { tasks: await appsService.listTasks(s, { appId: m[1]! }) };
+      }
+      return { app: withoutAtoll(await appsService.getApp(s, path)) };
+    }),
+  );
+
+  app.put(
+    '/v2/apps/*',
+    handle(async (req, reply) => {
+      const body = requireObject(req.body);
+      const q = req.query as { partialUpdate?: string };
+      const r = await appsService.updateApp(s, wildcard(req), body, { partial: q.partialUpdate !== 'false' });
+      return reply
+        .code(r.created ? 201 : 200)
+        .header('Marathon-Deployment-Id', r.deploymentId)
+        .send({ version: r.version, deploymentId: r.deploymentId });
+    }),
+  );
+
+  app.delete(
+    '/v2/apps/*',
+    handle(async (req) => {
+      const path = wildcard(req);
+      const m = /^(.*)\/tasks\/([^/]+)$/.exec(path);
+      const q = req.query as { scale?: string };
+      if (m) {
+        const [task] = await appsService.killTasks(s, [decodeURIComponent(m[2]!)], { scale: q.scale === 'true' });
+        return { task };
+      }
+      const tasksMatch = /^(.*)\/tasks$/.exec(path);
+      if (tasksMatch) {
+        const tasks = await appsService.listTasks(s, { appId: tasksMatch[1]! });
+        if (tasks.length === 0) return { tasks: [] };
+        return { tasks: await appsService.killTasks(s, tasks.map((t) => t.id), { scale: q.scale === 'true' }) };
+      }
+      return appsService.deleteApp(s, path);
+    }),
+  );
+
+  app.get(
+    '/v2/tasks',
+    handle(async (req) => {
+      const q = req.query as { status?: string };
+      let tasks = await appsService.listTasks(s);
+      if (q.status) tasks = tasks.filter((t) => t.state === `TASK_${q.status!.toUpperCase()}`);
+      return { tasks };
+    }),
+  );
+
+  app.post(
+    '/v2/tasks/delete',
+    handle(async (req) => {
+      const body = requireObject(req.body) as { ids?: unknown };
+      if (!Array.isArray(body.ids) || !body.ids.every((x) => typeof x === 'string')) {
+        throw AppError.invalid([{ path: 'ids', message: 'ids must be a list of task ids' }]);
+      }
+      const q = req.query as { scale?: string };
+      return { tasks: await appsService.killTasks(s, body.ids as string[], { scale: q.scale === 'true' }) };
+    }),
+  );
+
+  app.get('/v2/deployments', handle(async () => appsService.listDeployments(s)));
+}
+
+function wildcard(req: FastifyRequest): string {
+  return '/' + ((req.params as { '*': string })['*'] ?? '').replace(/^\/+|\/+$/g, '');
+}
+
+function requireObject(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new AppError('BAD_REQUEST', 'the request body must be a JSON object');
+  }
+  return body as Record<string, unknown>;
+}
+
+function withoutAtoll<T extends { atoll?: unknown }>(app: T): Omit<T, 'atoll'> {
+  const { atoll: _atoll, ...rest } = app;
+  return rest;
+}

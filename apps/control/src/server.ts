@@ -1,0 +1,136 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import fastifyCookie from '@fastify/cookie';
+import fastifyWebsocket from '@fastify/websocket';
+import { appRouter, authService, createContextInner, type AuthUser, type Services } from '@atoll/api';
+import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { fastifyTRPCOpenApiPlugin, generateOpenApiDocument } from 'trpc-to-openapi';
+import type { AgentGateway } from './gateway/gateway';
+import { registerDcosAuthRoutes } from './routes/dcos-auth';
+import { registerMarathonRoutes } from './routes/marathon';
+
+export const SESSION_COOKIE = 'atoll_session';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    user: AuthUser | null;
+  }
+}
+
+export type NextRequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+export interface ServerDeps {
+  services: Services;
+  gateway: AgentGateway;
+  /** Next's request handler for the console, or null when the console is not served. */
+  consoleHandler: NextRequestHandler | null;
+  /** Secure cookies when served over HTTPS. */
+  secureCookies?: boolean;
+}
+
+/** Routes anyone may call; everything else answers 401 without credentials. */
+function isPublic(method: string, path: string): boolean {
+  if (path === '/health' || path === '/agent/v1') return true;
+  if (method === 'POST' && (path === '/api/trpc/auth.login' || path === '/api/v1/auth/login' || path === '/acs/api/v1/auth/login')) {
+    return true;
+  }
+  // The console's login page and its static assets (no cluster data in either).
+  if (method === 'GET' && (path === '/login' || path.startsWith('/_next/static/') || path === '/favicon.ico')) return true;
+  return false;
+}
+
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const { services } = deps;
+  const app = Fastify({
+    loggerInstance: services.log.child({ component: 'http' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    maxParamLength: 1000,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  app.decorateRequest('user', null);
+  await app.register(fastifyCookie);
+  await app.register(fastifyWebsocket, { options: { maxPayload: 4 * 1024 * 1024 } });
+
+  app.addHook('onRequest', async (req, reply) => {
+    const path = req.url.split('?')[0]!;
+    req.user = await authService.authenticate(services, {
+      sessionToken: req.cookies[SESSION_COOKIE],
+      authorization: req.headers.authorization,
+    });
+    if (req.user || isPublic(req.method, path)) return;
+    if (req.method === 'GET' && deps.consoleHandler && wantsHtml(req) && !path.startsWith('/api/') && !path.startsWith('/v2/')) {
+      return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`);
+    }
+    return reply.code(401).send({ message: 'authentication required', code: 'UNAUTHORIZED' });
+  });
+
+  // Malformed bodies and unknown errors: a clear 4xx for what the caller sent, never a stack trace.
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) req.log.error({ err }, 'request failed');
+    return reply.code(status).send({ message: status === 500 ? 'internal error' : err.message });
+  });
+
+  app.get('/health', async () => ({ status: 'ok' }));
+
+  const setCookie = (reply: FastifyReply) => (token: string | null, expiresAt?: Date) => {
+    if (token) {
+      void reply.setCookie(SESSION_COOKIE, token, {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: deps.secureCookies ?? false,
+        ...(expiresAt ? { expires: expiresAt } : {}),
+      });
+    } else {
+      void reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    }
+  };
+  const createContext = ({ req, res }: { req: FastifyRequest; res: FastifyReply }) =>
+    createContextInner(services, req.user, {
+      setSessionCookie: setCookie(res),
+      ...(req.cookies[SESSION_COOKIE] ? { sessionToken: req.cookies[SESSION_COOKIE] } : {}),
+    });
+
+  await app.register(fastifyTRPCPlugin, {
+    prefix: '/api/trpc',
+    trpcOptions: {
+      router: appRouter,
+      createContext,
+      onError: ({ error, path }) => {
+        if (error.code === 'INTERNAL_SERVER_ERROR') services.log.error({ err: error, path }, 'tRPC procedure failed');
+      },
+    } satisfies FastifyTRPCPluginOptions<typeof appRouter>['trpcOptions'],
+  });
+
+  const openApi = generateOpenApiDocument(appRouter, {
+    title: 'Atoll API',
+    version: services.config.version,
+    baseUrl: `${services.config.publicUrl}/api/v1`,
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, cookie: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE } },
+  });
+  app.get('/api/v1/openapi.json', async () => openApi);
+  // trpc-to-openapi's Fastify adapter hands the Fastify request and reply to createContext.
+  await app.register(fastifyTRPCOpenApiPlugin, {
+    basePath: '/api/v1',
+    router: appRouter,
+    createContext: ({ req, res }: { req: FastifyRequest; res: FastifyReply }) => createContext({ req, res }),
+  });
+
+  registerDcosAuthRoutes(app, services);
+  registerMarathonRoutes(app, services);
+  deps.gateway.register(app);
+
+  if (deps.consoleHandler) {
+    const handle = deps.consoleHandler;
+    app.all('/*', async (req, reply) => {
+      reply.hijack();
+      await handle(req.raw, reply.raw);
+    });
+  }
+  return app;
+}
+
+function wantsHtml(req: FastifyRequest): boolean {
+  return (req.headers.accept ?? '').includes('text/html');
+}

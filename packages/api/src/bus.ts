@@ -1,0 +1,55 @@
+import { EventEmitter } from 'node:events';
+
+/** A change worth telling live clients about: the console refetches what the kind names. */
+export interface Change {
+  kind: 'app' | 'task' | 'node' | 'deployment' | 'event';
+  subject?: string;
+  at: string;
+}
+
+/**
+ * In-process fan-out of changes to subscribers (console SSE, /v2/events). Control bridges it to
+ * PostgreSQL LISTEN/NOTIFY so every replica's subscribers see every change.
+ */
+export class ChangeBus {
+  private readonly emitter = new EventEmitter();
+
+  constructor() {
+    this.emitter.setMaxListeners(0);
+  }
+
+  publish(change: Omit<Change, 'at'> & { at?: string }): void {
+    this.emitter.emit('change', { ...change, at: change.at ?? new Date().toISOString() });
+  }
+
+  subscribe(listener: (c: Change) => void): () => void {
+    this.emitter.on('change', listener);
+    return () => this.emitter.off('change', listener);
+  }
+
+  /** Async iteration for tRPC subscriptions; ends when `signal` aborts. */
+  async *changes(signal?: AbortSignal): AsyncGenerator<Change> {
+    const queue: Change[] = [];
+    let wake: (() => void) | null = null;
+    const off = this.subscribe((c) => {
+      queue.push(c);
+      wake?.();
+    });
+    const onAbort = () => wake?.();
+    signal?.addEventListener('abort', onAbort);
+    try {
+      while (!signal?.aborted) {
+        const next = queue.shift();
+        if (next) {
+          yield next;
+          continue;
+        }
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = null;
+      }
+    } finally {
+      off();
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import type { Db } from '@atoll/db';
+import type { Logger } from 'pino';
+import type { ChangeBus } from './bus';
+import type { AgentDispatcher } from './services/agents';
+
+export interface AuthUser {
+  id: string;
+  username: string;
+  role: string;
+}
+
+export interface ClusterConfig {
+  clusterName: string;
+  /** Public URL of control, as agents and browsers reach it. */
+  publicUrl: string;
+  /** Seconds without a heartbeat after which a node is UNREACHABLE. */
+  heartbeatTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  version: string;
+}
+
+/** Everything a procedure or service may use; built without HTTP so tests can call routers directly. */
+export interface Services {
+  db: Db;
+  bus: ChangeBus;
+  log: Logger;
+  config: ClusterConfig;
+  agents: AgentDispatcher;
+  /** Asks the reconciler to run soon (debounced); a no-op on non-leaders. */
+  poke: () => void;
+  now: () => Date;
+}
+
+export interface Context extends Services {
+  user: AuthUser | null;
+  /** Sets or clears the session cookie; present when the request came over HTTP. */
+  setSessionCookie?: (token: string | null, expiresAt?: Date) => void;
+  /** The session cookie of this request, if any (for logout). */
+  sessionToken?: string;
+}
+
+export function createContextInner(services: Services, user: AuthUser | null, extra: Partial<Context> = {}): Context {
+  return { ...services, user, ...extra };
+}

@@ -1,0 +1,12 @@
+export { appRouter, type AppRouter } from './root';
+export { createCallerFactory } from './trpc';
+export { createContextInner, type Context, type Services, type AuthUser, type ClusterConfig } from './context';
+export { ChangeBus, type Change } from './bus';
+export { AppError, errorCodes, type AppErrorCode } from './errors';
+export * as authService from './services/auth';
+export * as appsService from './services/apps';
+export * as nodesService from './services/nodes';
+export * as eventsService from './services/events';
+export * as agentsService from './services/agents';
+export { type AgentDispatcher, AgentWriteBatcher } from './services/agents';
+export { reconcile, ReconcileLoop, buildTaskSpec, taskEnvironment, newTaskId } from './services/reconciler';

@@ -1,0 +1,15 @@
+import { router } from './trpc';
+import { appsRouter, tasksRouter } from './routers/apps';
+import { authRouter } from './routers/auth';
+import { clusterRouter } from './routers/cluster';
+import { nodesRouter } from './routers/nodes';
+
+export const appRouter = router({
+  auth: authRouter,
+  nodes: nodesRouter,
+  apps: appsRouter,
+  tasks: tasksRouter,
+  cluster: clusterRouter,
+});
+
+export type AppRouter = typeof appRouter;

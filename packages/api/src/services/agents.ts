@@ -1,0 +1,269 @@
+import { launchDelaySeconds } from '@atoll/scheduler';
+import {
+  isTerminal,
+  type AppDefinition,
+  type ControlMessage,
+  type Hello,
+  type TaskReport,
+  type TaskState,
+} from '@atoll/spec';
+import { AppError } from '../errors';
+import type { Services } from '../context';
+import { sha256 } from './auth';
+import { recordEvents, type EventInput } from './events';
+import { newNodeCredential } from './nodes';
+
+/** How control reaches connected agents; implemented by the WebSocket gateway in atoll-control. */
+export interface AgentDispatcher {
+  send(nodeId: string, message: ControlMessage): boolean;
+  isConnected(nodeId: string): boolean;
+}
+
+export interface HelloResult {
+  nodeId: string;
+  /** Only on first join. */
+  credential?: string;
+  /** Kill orders for tasks the agent runs that control does not want. */
+  kills: ControlMessage[];
+}
+
+/** Authenticates an agent's hello, registers or refreshes its node, and reconciles its task list. */
+export async function handleHello(s: Pick<Services, 'db' | 'bus' | 'now'>, hello: Hello): Promise<HelloResult> {
+  const now = s.now();
+  const fields = {
+    hostname: hello.hostname,
+    address: hello.address,
+    runtime: hello.runtime,
+    cpus: hello.resources.cpus,
+    memMb: hello.resources.memMb,
+    diskMb: hello.resources.diskMb,
+    portRangeStart: hello.resources.portRange[0],
+    portRangeEnd: hello.resources.portRange[1],
+    agentVersion: hello.agentVersion,
+    connected: true,
+    status: 'ACTIVE',
+    lastHeartbeatAt: now,
+  };
+  let nodeId: string;
+  let credential: string | undefined;
+  if (hello.nodeId && hello.credential) {
+    const node = await s.db.prisma.node.findUnique({ where: { id: hello.nodeId } });
+    if (!node || node.credentialHash !== sha256(hello.credential)) {
+      throw new AppError('UNAUTHORIZED', 'unknown node or wrong node credential');
+    }
+    await s.db.prisma.node.update({ where: { id: node.id }, data: fields });
+    nodeId = node.id;
+  } else if (hello.joinToken) {
+    credential = newNodeCredential();
+    const joinHash = sha256(hello.joinToken);
+    const created = await s.db.prisma.$transaction(async (tx) => {
+      const token = await tx.joinToken.findUnique({ where: { tokenHash: joinHash } });
+      if (!token) throw new AppError('UNAUTHORIZED', 'unknown join token');
+      if (token.revokedAt) throw new AppError('UNAUTHORIZED', 'join token was revoked');
+      if (token.expiresAt && token.expiresAt <= now) throw new AppError('UNAUTHORIZED', 'join token has expired');
+      if (token.singleUse && token.usedCount > 0) throw new AppError('UNAUTHORIZED', 'join token was already used');
+      await tx.joinToken.update({ where: { id: token.id }, data: { usedCount: { increment: 1 } } });
+      return tx.node.create({
+        data: {
+          ...fields,
+          attributes: { ...(token.attributes as Record<string, string>), ...hello.attributes },
+          credentialHash: sha256(credential!),
+          joinTokenId: token.id,
+        },
+      });
+    });
+    nodeId = created.id;
+  } else {
+    throw new AppError('UNAUTHORIZED', 'hello needs a join token or a node id and credential');
+  }
+
+  const kills = await adoptReportedTasks(s, nodeId, hello.tasks);
+  await recordEvents(s, [{ type: credential ? 'node_joined' : 'node_connected', subject: nodeId, payload: { hostname: hello.hostname } }], 'node');
+  return { nodeId, ...(credential ? { credential } : {}), kills };
+}
+
+/**
+ * After a (re)connect the agent's task list is the truth about what runs there: known tasks take
+ * the reported state, tasks control no longer wants are killed, and tasks control expected but the
+ * agent does not have are GONE (the reconciler replaces them).
+ */
+async function adoptReportedTasks(
+  s: Pick<Services, 'db' | 'bus' | 'now'>,
+  nodeId: string,
+  reports: TaskReport[],
+): Promise<ControlMessage[]> {
+  const known = await s.db.prisma.task.findMany({ where: { nodeId }, include: { app: true } });
+  const byId = new Map(known.map((t) => [t.id, t]));
+  const kills: ControlMessage[] = [];
+  const updates: Array<{ nodeId: string; report: TaskReport }> = [];
+  for (const r of reports) {
+    const task = byId.get(r.taskId);
+    const unwanted = !task || task.app.deleting || task.killRequestedAt !== null || isTerminal(task.state as TaskState);
+    if (unwanted && !isTerminal(r.state)) {
+      kills.push({ type: 'killTask', taskId: r.taskId, gracePeriodSeconds: 3 });
+    }
+    if (task && task.state !== r.state) updates.push({ nodeId, report: r });
+  }
+  const reported = new Set(reports.map((r) => r.taskId));
+  const now = s.now().toISOString();
+  for (const t of known) {
+    if (!reported.has(t.id) && !isTerminal(t.state as TaskState)) {
+      updates.push({
+        nodeId,
+        report: { taskId: t.id, state: 'TASK_GONE', message: 'the agent no longer has this task', at: now },
+      });
+    }
+  }
+  await applyTaskReports(s, updates);
+  return kills;
+}
+
+/**
+ * Writes a batch of task status reports in one statement, then applies Marathon's launch back-off
+ * to apps whose tasks ended without being asked to. The hot path: called by the status batcher.
+ */
+export async function applyTaskReports(
+  s: Pick<Services, 'db' | 'bus' | 'now'>,
+  batch: Array<{ nodeId: string; report: TaskReport }>,
+): Promise<void> {
+  if (batch.length === 0) return;
+  // Last report per task wins within a batch.
+  const last = new Map<string, { nodeId: string; report: TaskReport }>();
+  for (const b of batch) last.set(b.report.taskId, b);
+  const items = [...last.values()];
+  const { rows } = await s.db.pool.query<{
+    id: string;
+    app_id: string;
+    state: string;
+    prev_state: string;
+    kill_requested_at: Date | null;
+    message: string | null;
+  }>(
+    `WITH input AS (
+       SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::int[], $8::timestamptz[])
+         AS i(id, node_id, state, runtime_id, ports, message, exit_code, at)
+     ), prev AS (
+       SELECT t.id, t.state FROM tasks t JOIN input i ON i.id = t.id AND i.node_id = t.node_id FOR UPDATE OF t
+     )
+     UPDATE tasks t SET
+       state = i.state,
+       runtime_id = COALESCE(i.runtime_id, t.runtime_id),
+       ports = CASE WHEN i.ports IS NULL OR i.ports = '[]'::jsonb THEN t.ports ELSE i.ports END,
+       message = COALESCE(i.message, t.message),
+       exit_code = COALESCE(i.exit_code, t.exit_code),
+       started_at = CASE WHEN i.state = 'TASK_RUNNING' AND t.started_at IS NULL THEN i.at ELSE t.started_at END,
+       updated_at = i.at
+     FROM input i, prev p
+     WHERE t.id = i.id AND p.id = t.id
+       -- a terminal state is final: a late report never revives a task
+       AND t.state NOT IN ('TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_GONE')
+       AND t.state IS DISTINCT FROM i.state
+     RETURNING t.id, t.app_id, t.state, p.state AS prev_state, t.kill_requested_at, t.message`,
+    [
+      items.map((b) => b.report.taskId),
+      items.map((b) => b.nodeId),
+      items.map((b) => b.report.state),
+      items.map((b) => b.report.runtimeId ?? null),
+      items.map((b) => (b.report.ports ? JSON.stringify(b.report.ports) : null)),
+      items.map((b) => b.report.message ?? null),
+      items.map((b) => b.report.exitCode ?? null),
+      items.map((b) => b.report.at),
+    ],
+  );
+  const events: EventInput[] = rows.map((r) => ({
+    type: 'status_update_event',
+    subject: r.app_id,
+    payload: { taskId: r.id, appId: r.app_id, taskStatus: r.state, message: r.message },
+  }));
+  // Tasks that ended without a kill order are failures: advance the app's launch delay.
+  const failedApps = new Map<string, { taskId: string; state: string; message: string | null }>();
+  for (const r of rows) {
+    if (isTerminal(r.state as TaskState) && r.kill_requested_at === null && r.state !== 'TASK_FINISHED') {
+      failedApps.set(r.app_id, { taskId: r.id, state: r.state, message: r.message });
+    }
+  }
+  const now = s.now();
+  for (const [appId, failure] of failedApps) {
+    const app = await s.db.prisma.app.findUnique({ where: { id: appId } });
+    if (!app) continue;
+    const def = app.definition as unknown as AppDefinition;
+    const failures = app.backoffFailures + 1;
+    const delay = launchDelaySeconds(failures, def);
+    await s.db.prisma.app.update({
+      where: { id: appId },
+      data: {
+        backoffFailures: failures,
+        delayUntil: new Date(now.getTime() + delay * 1000),
+        lastFailure: { ...failure, timestamp: now.toISOString(), version: app.version },
+      },
+    });
+  }
+  await recordEvents(s, events, 'task');
+}
+
+/** Collects task status reports and heartbeats and writes them in batches. */
+export class AgentWriteBatcher {
+  private reports: Array<{ nodeId: string; report: TaskReport }> = [];
+  private heartbeats = new Map<string, Date>();
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly s: Pick<Services, 'db' | 'bus' | 'now' | 'log' | 'poke'>,
+    private readonly delayMs = 50,
+  ) {}
+
+  status(nodeId: string, report: TaskReport): void {
+    this.reports.push({ nodeId, report });
+    this.schedule();
+  }
+
+  heartbeat(nodeId: string, at: Date): void {
+    this.heartbeats.set(nodeId, at);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      void this.flush();
+    }, this.delayMs);
+  }
+
+  /** Writes what is queued; resolves when everything queued before the call is stored. */
+  flush(): Promise<void> {
+    const reports = this.reports;
+    const heartbeats = this.heartbeats;
+    this.reports = [];
+    this.heartbeats = new Map();
+    this.flushing = this.flushing.then(async () => {
+      try {
+        if (heartbeats.size > 0) {
+          await this.s.db.pool.query(
+            `UPDATE nodes n SET last_heartbeat_at = h.at, connected = true
+             FROM unnest($1::uuid[], $2::timestamptz[]) AS h(id, at) WHERE n.id = h.id`,
+            [[...heartbeats.keys()], [...heartbeats.values()]],
+          );
+        }
+        if (reports.length > 0) {
+          await applyTaskReports(this.s, reports);
+          this.s.poke();
+        }
+      } catch (err) {
+        this.s.log.error({ err }, 'writing agent reports failed');
+      }
+    });
+    return this.flushing;
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.flush();
+  }
+}
+
+export async function markNodeDisconnected(s: Pick<Services, 'db' | 'bus'>, nodeId: string): Promise<void> {
+  await s.db.prisma.node.updateMany({ where: { id: nodeId }, data: { connected: false } });
+  await recordEvents(s, [{ type: 'node_disconnected', subject: nodeId }], 'node');
+}

@@ -1,0 +1,354 @@
+import {
+  isTerminal,
+  normalizeAppId,
+  parseAppDefinition,
+  type AppDefinition,
+  type TaskPort,
+  type TaskState,
+} from '@atoll/spec';
+import { AppError } from '../errors';
+import type { Services } from '../context';
+import { recordEvents } from './events';
+
+type S = Pick<Services, 'db' | 'bus' | 'now' | 'poke'>;
+
+/** Status words the console shows (DC/OS's): derived, never stored. */
+export type ServiceStatus = 'Running' | 'Deploying' | 'Delayed' | 'Waiting' | 'Stopped' | 'Deleting';
+
+export interface MarathonTask {
+  id: string;
+  appId: string;
+  host: string;
+  ports: number[];
+  servicePorts: number[];
+  stagedAt: string;
+  startedAt: string | null;
+  version: string;
+  state: TaskState;
+  slaveId: string;
+  agentId: string;
+  healthCheckResults: unknown[];
+  /** Atoll: full port mapping (host/container/protocol/name) and last message. */
+  portMappings: TaskPort[];
+  message: string | null;
+}
+
+export interface AppView extends Record<string, unknown> {
+  id: string;
+  instances: number;
+  cpus: number;
+  mem: number;
+  disk: number;
+  version: string;
+  versionInfo: { lastScalingAt: string; lastConfigChangeAt: string };
+  tasksStaged: number;
+  tasksRunning: number;
+  tasksHealthy: number;
+  tasksUnhealthy: number;
+  deployments: Array<{ id: string }>;
+  tasks?: MarathonTask[];
+  lastTaskFailure?: unknown;
+  /** Atoll's additions: what the console needs beyond Marathon's fields. */
+  atoll: {
+    status: ServiceStatus;
+    placementIssue: string | null;
+    delayUntil: string | null;
+    backoffFailures: number;
+  };
+}
+
+type AppRow = Awaited<ReturnType<S['db']['prisma']['app']['findMany']>>[number];
+type TaskRow = Awaited<ReturnType<S['db']['prisma']['task']['findMany']>>[number];
+
+export function toMarathonTask(t: TaskRow): MarathonTask {
+  const ports = t.ports as TaskPort[];
+  return {
+    id: t.id,
+    appId: t.appId,
+    host: t.host,
+    ports: ports.map((p) => p.hostPort),
+    servicePorts: [],
+    stagedAt: t.stagedAt.toISOString(),
+    startedAt: t.startedAt?.toISOString() ?? null,
+    version: t.appVersion,
+    state: t.state as TaskState,
+    slaveId: t.nodeId,
+    agentId: t.nodeId,
+    healthCheckResults: [],
+    portMappings: ports,
+    message: t.message,
+  };
+}
+
+function toAppView(app: AppRow, tasks: TaskRow[], deploymentIds: string[], embedTasks: boolean, now: Date): AppView {
+  const def = app.definition as unknown as AppDefinition;
+  const active = tasks.filter((t) => !isTerminal(t.state as TaskState));
+  const running = active.filter((t) => t.state === 'TASK_RUNNING');
+  const staged = active.filter((t) => t.state === 'TASK_STAGING' || t.state === 'TASK_STARTING');
+  const delayed = app.delayUntil !== null && app.delayUntil > now && active.length < def.instances;
+  const status: ServiceStatus = app.deleting
+    ? 'Deleting'
+    : def.instances === 0 && active.length === 0
+      ? 'Stopped'
+      : delayed
+        ? 'Delayed'
+        : app.placementIssue
+          ? 'Waiting'
+          : deploymentIds.length > 0 || running.length !== def.instances
+            ? 'Deploying'
+            : 'Running';
+  const issue = app.placementIssue as { summary?: string } | null;
+  return {
+    ...def,
+    version: app.version,
+    versionInfo: { lastScalingAt: app.version, lastConfigChangeAt: app.configVersion },
+    tasksStaged: staged.length,
+    tasksRunning: running.length,
+    tasksHealthy: running.filter((t) => t.healthy === true).length,
+    tasksUnhealthy: running.filter((t) => t.healthy === false).length,
+    deployments: deploymentIds.map((id) => ({ id })),
+    ...(embedTasks ? { tasks: active.map(toMarathonTask) } : {}),
+    ...(app.lastFailure ? { lastTaskFailure: app.lastFailure } : {}),
+    atoll: {
+      status,
+      placementIssue: issue?.summary ?? null,
+      delayUntil: delayed ? app.delayUntil!.toISOString() : null,
+      backoffFailures: app.backoffFailures,
+    },
+  };
+}
+
+async function runningDeployments(s: Pick<S, 'db'>): Promise<Array<{ id: string; affectedApps: string[] }>> {
+  return s.db.prisma.deployment.findMany({
+    where: { status: 'RUNNING' },
+    select: { id: true, affectedApps: true },
+  });
+}
+
+export async function listApps(s: S, opts: { embedTasks?: boolean; prefix?: string } = {}): Promise<AppView[]> {
+  const [apps, tasks, deployments] = await Promise.all([
+    s.db.prisma.app.findMany({ orderBy: { id: 'asc' } }),
+    s.db.prisma.task.findMany({ where: { state: { notIn: ['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_GONE'] } }, orderBy: { stagedAt: 'asc' } }),
+    runningDeployments(s),
+  ]);
+  const now = s.now();
+  return apps
+    .filter((a) => !opts.prefix || a.id === opts.prefix || a.id.startsWith(opts.prefix.replace(/\/?$/, '/')))
+    .map((a) =>
+      toAppView(
+        a,
+        tasks.filter((t) => t.appId === a.id),
+        deployments.filter((d) => d.affectedApps.includes(a.id)).map((d) => d.id),
+        opts.embedTasks ?? false,
+        now,
+      ),
+    );
+}
+
+export async function getApp(s: S, id: string, opts: { embedTasks?: boolean } = {}): Promise<AppView> {
+  const appId = normalizeAppId(id);
+  const app = await s.db.prisma.app.findUnique({ where: { id: appId } });
+  if (!app) throw AppError.notFound(`App '${appId}'`);
+  const [tasks, deployments] = await Promise.all([
+    s.db.prisma.task.findMany({ where: { appId }, orderBy: { stagedAt: 'asc' } }),
+    runningDeployments(s),
+  ]);
+  return toAppView(
+    app,
+    tasks,
+    deployments.filter((d) => d.affectedApps.includes(appId)).map((d) => d.id),
+    opts.embedTasks ?? true,
+    s.now(),
+  );
+}
+
+function parseOrThrow(raw: unknown): AppDefinition {
+  const r = parseAppDefinition(raw);
+  if (!r.ok) throw AppError.invalid(r.issues);
+  return r.value;
+}
+
+/** Marathon versions are ISO timestamps; they must be unique per app, so never reuse a millisecond. */
+function nextVersion(now: Date, previous?: string): string {
+  const t = Math.max(now.getTime(), previous ? Date.parse(previous) + 1 : 0);
+  return new Date(t).toISOString();
+}
+
+async function createDeployment(
+  tx: Pick<S['db']['prisma'], 'deployment'>,
+  appId: string,
+  version: string,
+  action: string,
+): Promise<string> {
+  const d = await tx.deployment.create({
+    data: { affectedApps: [appId], steps: [{ actions: [{ action, app: appId }] }], version },
+  });
+  return d.id;
+}
+
+export interface DeploymentResult {
+  version: string;
+  deploymentId: string;
+}
+
+export async function createApp(s: S, raw: unknown): Promise<{ app: AppView; deploymentId: string }> {
+  const def = parseOrThrow(raw);
+  const version = nextVersion(s.now());
+  const deploymentId = await s.db.prisma.$transaction(async (tx) => {
+    const existing = await tx.app.findUnique({ where: { id: def.id } });
+    if (existing) throw new AppError('CONFLICT', `An app with id [${def.id}] already exists.`);
+    await tx.app.create({
+      data: { id: def.id, version, configVersion: version, definition: def as object, versions: { create: { version, definition: def as object } } },
+    });
+    return createDeployment(tx, def.id, version, 'StartApplication');
+  });
+  await recordEvents(s, [{ type: 'api_post_event', subject: def.id, payload: { appDefinition: def } }], 'app');
+  s.poke();
+  return { app: await getApp(s, def.id), deploymentId };
+}
+
+/**
+ * Marathon's PUT /v2/apps/{id}: fields given replace the stored ones (partialUpdate, Marathon's
+ * default); an unknown id creates the app. A change of `instances` alone is a scale, which keeps
+ * the tasks' version; any other change is a new configuration whose tasks replace the old ones.
+ */
+export async function updateApp(
+  s: S,
+  id: string,
+  patch: Record<string, unknown>,
+  opts: { partial?: boolean } = {},
+): Promise<DeploymentResult & { created: boolean }> {
+  const appId = normalizeAppId(id);
+  const existing = await s.db.prisma.app.findUnique({ where: { id: appId } });
+  if (!existing) {
+    const { deploymentId, app } = await createApp(s, { ...patch, id: appId });
+    return { deploymentId, version: app.version, created: true };
+  }
+  if (existing.deleting) throw new AppError('CONFLICT', `App '${appId}' is being deleted`);
+  const current = existing.definition as Record<string, unknown>;
+  const merged = opts.partial === false ? { ...patch, id: appId } : { ...current, ...patch, id: appId };
+  const def = parseOrThrow(merged);
+  const scaleOnly = sameExceptInstances(current, def as unknown as Record<string, unknown>);
+  const version = nextVersion(s.now(), existing.version);
+  const configVersion = scaleOnly ? existing.configVersion : version;
+  const deploymentId = await s.db.prisma.$transaction(async (tx) => {
+    await tx.app.update({
+      where: { id: appId },
+      data: {
+        version,
+        configVersion,
+        definition: def as object,
+        // A new definition resets the launch back-off, as in Marathon.
+        ...(scaleOnly ? {} : { backoffFailures: 0, delayUntil: null, lastFailure: undefined }),
+        placementIssue: undefined,
+      },
+    });
+    await tx.appVersion.create({ data: { appId, version, definition: def as object } });
+    return createDeployment(tx, appId, version, scaleOnly ? 'ScaleApplication' : 'RestartApplication');
+  });
+  await recordEvents(s, [{ type: 'api_put_event', subject: appId, payload: { appDefinition: def } }], 'app');
+  s.poke();
+  return { version, deploymentId, created: false };
+}
+
+function sameExceptInstances(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const strip = (o: Record<string, unknown>) => JSON.stringify({ ...o, instances: 0 }, Object.keys({ ...o }).sort());
+  return strip(a) === strip(b);
+}
+
+export async function scaleApp(s: S, id: string, instances: number): Promise<DeploymentResult> {
+  if (!Number.isInteger(instances) || instances < 0) {
+    throw AppError.invalid([{ path: 'instances', message: 'instances must be a whole number, 0 or more' }]);
+  }
+  const r = await updateApp(s, id, { instances });
+  if (r.created) throw AppError.notFound(`App '${normalizeAppId(id)}'`);
+  return r;
+}
+
+/** Marks the app for deletion; the reconciler kills its tasks and then removes it. */
+export async function deleteApp(s: S, id: string): Promise<DeploymentResult> {
+  const appId = normalizeAppId(id);
+  const existing = await s.db.prisma.app.findUnique({ where: { id: appId } });
+  if (!existing) throw AppError.notFound(`App '${appId}'`);
+  const version = nextVersion(s.now(), existing.version);
+  const deploymentId = await s.db.prisma.$transaction(async (tx) => {
+    await tx.app.update({ where: { id: appId }, data: { deleting: true } });
+    return createDeployment(tx, appId, version, 'StopApplication');
+  });
+  await recordEvents(s, [{ type: 'app_terminated_event', subject: appId }], 'app');
+  s.poke();
+  return { version, deploymentId };
+}
+
+export async function listTasks(s: Pick<S, 'db'>, opts: { appId?: string | undefined; includeTerminal?: boolean } = {}) {
+  const rows = await s.db.prisma.task.findMany({
+    where: {
+      ...(opts.appId ? { appId: normalizeAppId(opts.appId) } : {}),
+      ...(opts.includeTerminal ? {} : { state: { notIn: ['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_GONE'] } }),
+    },
+    orderBy: [{ appId: 'asc' }, { stagedAt: 'asc' }],
+  });
+  return rows.map(toMarathonTask);
+}
+
+/**
+ * Kills tasks. With `scale`, the app's instances drop by the number killed (Marathon's
+ * `?scale=true`); otherwise the reconciler replaces them.
+ */
+export async function killTasks(s: S, taskIds: string[], opts: { scale?: boolean } = {}): Promise<MarathonTask[]> {
+  const tasks = await s.db.prisma.task.findMany({ where: { id: { in: taskIds } } });
+  if (tasks.length === 0) throw AppError.notFound(`task ${taskIds.join(', ')}`);
+  const now = s.now();
+  await s.db.prisma.task.updateMany({
+    where: { id: { in: tasks.map((t) => t.id) }, killRequestedAt: null },
+    data: { killRequestedAt: now },
+  });
+  if (opts.scale) {
+    const perApp = new Map<string, number>();
+    for (const t of tasks) if (!isTerminal(t.state as TaskState)) perApp.set(t.appId, (perApp.get(t.appId) ?? 0) + 1);
+    for (const [appId, n] of perApp) {
+      const app = await s.db.prisma.app.findUnique({ where: { id: appId } });
+      if (!app) continue;
+      const def = app.definition as unknown as AppDefinition;
+      await updateApp(s, appId, { instances: Math.max(0, def.instances - n) });
+    }
+  }
+  await recordEvents(
+    s,
+    tasks.map((t) => ({ type: 'task_kill_requested', subject: t.appId, payload: { taskId: t.id, scale: !!opts.scale } })),
+    'task',
+  );
+  s.poke();
+  return tasks.map(toMarathonTask);
+}
+
+export async function listAppVersions(s: Pick<S, 'db'>, id: string): Promise<string[]> {
+  const appId = normalizeAppId(id);
+  const rows = await s.db.prisma.appVersion.findMany({ where: { appId }, orderBy: { version: 'desc' } });
+  if (rows.length === 0) throw AppError.notFound(`App '${appId}'`);
+  return rows.map((r) => r.version);
+}
+
+export async function getAppVersion(s: Pick<S, 'db'>, id: string, version: string): Promise<AppDefinition & { version: string }> {
+  const appId = normalizeAppId(id);
+  const row = await s.db.prisma.appVersion.findUnique({ where: { appId_version: { appId, version } } });
+  if (!row) throw AppError.notFound(`Version '${version}' of app '${appId}'`);
+  return { ...(row.definition as unknown as AppDefinition), version: row.version };
+}
+
+export async function listDeployments(s: Pick<S, 'db'>) {
+  const rows = await s.db.prisma.deployment.findMany({ where: { status: 'RUNNING' }, orderBy: { createdAt: 'asc' } });
+  return rows.map((d) => {
+    const steps = d.steps as Array<{ actions: Array<{ action: string; app: string }> }>;
+    return {
+      id: d.id,
+      version: d.version,
+      affectedApps: d.affectedApps,
+      affectedPods: [] as string[],
+      steps,
+      currentActions: (steps[d.currentStep]?.actions ?? []).map((a) => ({ ...a, readinessCheckResults: [] })),
+      currentStep: d.currentStep + 1,
+      totalSteps: steps.length,
+    };
+  });
+}

@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { isTerminal, type TaskState } from '@atoll/spec';
+import { AppError } from '../errors';
+import type { Services } from '../context';
+import { newSecret, sha256 } from './auth';
+
+export interface NodeView {
+  id: string;
+  hostname: string;
+  address: string;
+  runtime: string;
+  status: string;
+  connected: boolean;
+  agentVersion: string;
+  attributes: Record<string, string>;
+  registeredAt: string;
+  lastHeartbeatAt: string | null;
+  resources: { cpus: number; memMb: number; diskMb: number; portRange: [number, number] };
+  allocated: { cpus: number; memMb: number; diskMb: number; ports: number };
+  tasks: number;
+}
+
+export async function listNodes(s: Pick<Services, 'db'>): Promise<NodeView[]> {
+  const nodes = await s.db.prisma.node.findMany({ orderBy: { hostname: 'asc' }, include: { tasks: true } });
+  return nodes.map((n) => {
+    const active = n.tasks.filter((t) => !isTerminal(t.state as TaskState));
+    return {
+      id: n.id,
+      hostname: n.hostname,
+      address: n.address,
+      runtime: n.runtime,
+      status: n.status,
+      connected: n.connected,
+      agentVersion: n.agentVersion,
+      attributes: n.attributes as Record<string, string>,
+      registeredAt: n.registeredAt.toISOString(),
+      lastHeartbeatAt: n.lastHeartbeatAt?.toISOString() ?? null,
+      resources: { cpus: n.cpus, memMb: n.memMb, diskMb: n.diskMb, portRange: [n.portRangeStart, n.portRangeEnd] },
+      allocated: {
+        cpus: round(active.reduce((a, t) => a + t.cpus, 0)),
+        memMb: round(active.reduce((a, t) => a + t.memMb, 0)),
+        diskMb: round(active.reduce((a, t) => a + t.diskMb, 0)),
+        ports: active.reduce((a, t) => a + (t.ports as unknown[]).length, 0),
+      },
+      tasks: active.length,
+    };
+  });
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
+
+export async function getNode(s: Pick<Services, 'db'>, id: string): Promise<NodeView> {
+  const node = (await listNodes(s)).find((n) => n.id === id);
+  if (!node) throw AppError.notFound(`node ${id}`);
+  return node;
+}
+
+export async function createJoinToken(
+  s: Pick<Services, 'db' | 'config' | 'now'>,
+  opts: { singleUse: boolean; expiresInSeconds: number; attributes: Record<string, string> },
+): Promise<{ id: string; token: string; expiresAt: string; installLine: string }> {
+  const token = newSecret('join');
+  const expiresAt = new Date(s.now().getTime() + opts.expiresInSeconds * 1000);
+  const row = await s.db.prisma.joinToken.create({
+    data: { tokenHash: sha256(token), singleUse: opts.singleUse, attributes: opts.attributes, expiresAt },
+  });
+  return {
+    id: row.id,
+    token,
+    expiresAt: expiresAt.toISOString(),
+    installLine: `curl -fsSL ${s.config.publicUrl}/install/agent.sh | sudo sh -s -- --token ${token}`,
+  };
+}
+
+export async function revokeJoinToken(s: Pick<Services, 'db' | 'now'>, id: string): Promise<void> {
+  const { count } = await s.db.prisma.joinToken.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: s.now() } });
+  if (count === 0) throw AppError.notFound(`join token ${id}`);
+}
+
+/** Join token given to the local agent that `npm start` runs: multi-use, long-lived, reused across restarts. */
+export async function ensureLocalJoinToken(s: Pick<Services, 'db' | 'config' | 'now'>, token: string): Promise<void> {
+  await s.db.prisma.joinToken.upsert({
+    where: { tokenHash: sha256(token) },
+    create: { tokenHash: sha256(token), singleUse: false, attributes: {} },
+    update: { revokedAt: null },
+  });
+}
+
+export function newNodeCredential(): string {
+  return `node_${randomBytes(32).toString('base64url')}`;
+}
