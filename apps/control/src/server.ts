@@ -3,7 +3,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyWebsocket from '@fastify/websocket';
 import { appRouter, authService, createContextInner, type AuthUser, type Services } from '@atoll/api';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { fastifyTRPCOpenApiPlugin, generateOpenApiDocument } from 'trpc-to-openapi';
 import type { AgentGateway } from './gateway/gateway';
 import { registerDcosAuthRoutes } from './routes/dcos-auth';
@@ -43,9 +43,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { services } = deps;
   const app = Fastify({
     loggerInstance: services.log.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
-    maxParamLength: 1000,
-    routerOptions: { ignoreTrailingSlash: true },
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
   });
   app.decorateRequest('user', null);
   await app.register(fastifyCookie);

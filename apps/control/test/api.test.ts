@@ -1,0 +1,170 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestCluster, type TestCluster } from '../src/testing';
+
+const fixturesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../shared/fixtures/marathon');
+const fixture = (name: string): unknown => JSON.parse(readFileSync(path.join(fixturesDir, name), 'utf8'));
+
+// Control with a real PostgreSQL database and no agent: the API's shapes, auth and errors.
+describe('control API without agents', () => {
+  let cluster: TestCluster;
+  const call = (p: string, init: RequestInit & { json?: unknown; auth?: string | null } = {}) => {
+    const headers = new Headers(init.headers);
+    if (init.auth !== null) headers.set('authorization', init.auth ?? `Bearer ${cluster.token}`);
+    if (init.json !== undefined) headers.set('content-type', 'application/json');
+    return fetch(cluster.url + p, { ...init, headers, ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : {}) });
+  };
+
+  beforeAll(async () => {
+    cluster = await startTestCluster();
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it.each([
+    ['GET', '/v2/apps'],
+    ['GET', '/v2/info'],
+    ['GET', '/api/v1/nodes'],
+    ['GET', '/api/v1/openapi.json'],
+    ['GET', '/api/trpc/nodes.list'],
+    ['POST', '/v2/apps'],
+  ])('%s %s answers 401 without credentials', async (method, p) => {
+    const res = await call(p, { method, auth: null });
+    expect(res.status).toBe(401);
+  });
+
+  it('/health answers without credentials', async () => {
+    const res = await call('/health', { auth: null });
+    expect(res.status).toBe(200);
+  });
+
+  it('DC/OS login gives a token that works as token= and as Bearer', async () => {
+    const bad = await call('/acs/api/v1/auth/login', { method: 'POST', auth: null, json: { uid: 'admin', password: 'wrong' } });
+    expect(bad.status).toBe(401);
+    const res = await call('/acs/api/v1/auth/login', { method: 'POST', auth: null, json: { uid: 'admin', password: cluster.adminPassword } });
+    expect(res.status).toBe(200);
+    const { token } = (await res.json()) as { token: string };
+    expect((await call('/v2/apps', { auth: `token=${token}` })).status).toBe(200);
+    expect((await call('/v2/apps', { auth: `Bearer ${token}` })).status).toBe(200);
+  });
+
+  it('DC/OS login with a missing field says which', async () => {
+    const res = await call('/acs/api/v1/auth/login', { method: 'POST', auth: null, json: { uid: 'admin' } });
+    expect(res.status).toBe(422);
+    expect(JSON.stringify(await res.json())).toContain('password');
+  });
+
+  it('GET /v2/info answers in Marathon shape', async () => {
+    const info = (await (await call('/v2/info')).json()) as Record<string, unknown>;
+    expect(info).toMatchObject({ name: 'atoll', elected: true });
+  });
+
+  it('POST /v2/apps stores the app and answers in Marathon shape', async () => {
+    const res = await call('/v2/apps', { method: 'POST', json: fixture('01-simple-cmd-app.json') });
+    expect(res.status).toBe(201);
+    const app = (await res.json()) as Record<string, unknown>;
+    expect(app).toMatchObject({ id: '/simple', instances: 2, tasksRunning: 0, tasksStaged: 0, cmd: 'sleep 1000' });
+    expect(typeof app.version).toBe('string');
+    expect(app.deployments).toHaveLength(1);
+    const list = (await (await call('/v2/apps')).json()) as { apps: Array<{ id: string }> };
+    expect(list.apps.map((a) => a.id)).toContain('/simple');
+    const dup = await call('/v2/apps', { method: 'POST', json: fixture('01-simple-cmd-app.json') });
+    expect(dup.status).toBe(409);
+  });
+
+  it('PUT /v2/apps/{id} scales and records a version', async () => {
+    const res = await call('/v2/apps/simple', { method: 'PUT', json: { instances: 0 } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { version: string; deploymentId: string };
+    expect(body.deploymentId).toMatch(/[0-9a-f-]{36}/);
+    const { app } = (await (await call('/v2/apps/simple')).json()) as { app: { instances: number; version: string } };
+    expect(app.instances).toBe(0);
+    expect(app.version).toBe(body.version);
+    const { versions } = (await (await call('/v2/apps/simple/versions')).json()) as { versions: string[] };
+    expect(versions).toHaveLength(2);
+  });
+
+  it.each([
+    ['fixture 07 (cmd and args)', fixture('07-raml-kitchen-sink-parse-only.json'), '/args'],
+    ['fixture 08 (uppercase id, $OPERATOR)', fixture('08-dcos-marathon-parameters-kitchen-sink.json'), '/id'],
+    ['negative instances', { id: '/neg', cmd: 'sleep 1', instances: -2 }, '/instances'],
+  ])('POST /v2/apps rejects %s with 422 naming the field', async (_name, body, field) => {
+    const res = await call('/v2/apps', { method: 'POST', json: body });
+    expect(res.status).toBe(422);
+    const err = (await res.json()) as { message: string; details: Array<{ path: string; errors: string[] }> };
+    expect(err.message).toBe('Object is not valid');
+    expect(err.details.map((d) => d.path)).toContain(field);
+  });
+
+  it('a malformed JSON body is a 400, not a 500', async () => {
+    const res = await fetch(cluster.url + '/v2/apps', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${cluster.token}`, 'content-type': 'application/json' },
+      body: '{"id": ',
+    });
+    expect(res.status).toBe(400);
+  });
+
+  it('unknown apps are 404 with Marathon message', async () => {
+    const res = await call('/v2/apps/nope');
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { message: string }).message).toBe("App '/nope' does not exist");
+  });
+
+  it('the OpenAPI document lists the REST forms of the procedures', async () => {
+    const doc = (await (await call('/api/v1/openapi.json')).json()) as { openapi: string; paths: Record<string, unknown> };
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/nodes', '/apps', '/apps/scale', '/tasks', '/auth/login']));
+  });
+
+  it('REST /api/v1 serves the same procedures, with field errors as 4xx', async () => {
+    const nodes = await call('/api/v1/nodes');
+    expect(nodes.status).toBe(200);
+    expect(await nodes.json()).toEqual([]);
+    const bad = await call('/api/v1/apps/scale', { method: 'POST', json: { id: '/simple', instances: -1 } });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(await bad.json())).toContain('instances');
+  });
+
+  it('tRPC login sets an httpOnly session cookie that authenticates', async () => {
+    const res = await call('/api/trpc/auth.login', { method: 'POST', auth: null, json: { username: 'admin', password: cluster.adminPassword } });
+    expect(res.status).toBe(200);
+    const cookie = res.headers.get('set-cookie') ?? '';
+    expect(cookie).toMatch(/atoll_session=ses_/);
+    expect(cookie).toMatch(/HttpOnly/i);
+    const me = await call('/api/trpc/auth.me', { auth: null, headers: { cookie: cookie.split(';')[0]! } });
+    expect(me.status).toBe(200);
+  });
+
+  it('a join token that is revoked or expired is refused by hello (service level)', async () => {
+    const { nodesService, agentsService } = await import('@atoll/api');
+    const s = cluster.control.services;
+    const t = await nodesService.createJoinToken(s, { singleUse: true, expiresInSeconds: 60, attributes: {} });
+    await nodesService.revokeJoinToken(s, t.id);
+    const hello = {
+      type: 'hello' as const,
+      protocolVersion: 1,
+      agentVersion: 'x',
+      joinToken: t.token,
+      hostname: 'h',
+      address: '127.0.0.1',
+      runtime: 'exec' as const,
+      resources: { cpus: 1, memMb: 100, diskMb: 100, portRange: [20000, 20010] as [number, number] },
+      attributes: {},
+      tasks: [],
+    };
+    await expect(agentsService.handleHello(s, hello)).rejects.toThrow(/revoked/);
+    const single = await nodesService.createJoinToken(s, { singleUse: true, expiresInSeconds: 60, attributes: { rack: 'r1' } });
+    const joined = await agentsService.handleHello(s, { ...hello, joinToken: single.token });
+    expect(joined.credential).toMatch(/^node_/);
+    await expect(agentsService.handleHello(s, { ...hello, joinToken: single.token })).rejects.toThrow(/already used/);
+    const again = await agentsService.handleHello(s, { ...hello, joinToken: undefined, nodeId: joined.nodeId, credential: joined.credential });
+    expect(again.nodeId).toBe(joined.nodeId);
+    await expect(
+      agentsService.handleHello(s, { ...hello, joinToken: undefined, nodeId: joined.nodeId, credential: 'node_wrong' }),
+    ).rejects.toThrow(/credential/);
+  });
+});
