@@ -1,0 +1,125 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Docker from 'dockerode';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestCluster, type TestCluster } from '@atoll/control/testing';
+
+const CHROMIUM = '/usr/bin/chromium';
+const IMAGE = 'atoll-test-busybox:latest';
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const shots = path.join(root, 'test-results', 'screenshots');
+
+async function ready(): Promise<string | null> {
+  if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM}`;
+  if (!existsSync(path.join(root, 'apps/console/.next/BUILD_ID'))) return 'the console is not built (npm run build)';
+  try {
+    await new Docker().getImage(IMAGE).inspect();
+  } catch {
+    return `no Docker Engine or no ${IMAGE}`;
+  }
+  return null;
+}
+
+const missing = await ready();
+if (missing) {
+  if (process.env.CI) throw new Error(`end-to-end prerequisites missing in CI: ${missing}`);
+  console.warn(`\n!!! SKIPPING end-to-end tests: ${missing}\n`);
+}
+
+describe.skipIf(missing !== null)('the console, end to end', () => {
+  let cluster: TestCluster;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    await mkdir(shots, { recursive: true });
+    cluster = await startTestCluster({ agent: true, console: true });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.setDefaultTimeout(60_000);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await cluster?.stop();
+  });
+
+  it('logs in', async () => {
+    await page.goto(`${cluster.url}/`);
+    await page.waitForURL(/\/login/);
+    await page.getByTestId('login-username').fill('admin');
+    await page.getByTestId('login-password').fill('wrong-password');
+    await page.getByTestId('login-submit').click();
+    await expect.poll(() => page.getByText(/invalid username or password/i).count()).toBeGreaterThan(0);
+    await page.getByTestId('login-password').fill(cluster.adminPassword);
+    await page.getByTestId('login-submit').click();
+    await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+  });
+
+  it('shows the local node with its resources', async () => {
+    await page.getByTestId('nav-nodes').click();
+    await page.waitForURL(/\/nodes/);
+    const row = page.getByTestId('node-row').first();
+    await row.waitFor();
+    await expect.poll(async () => (await row.textContent()) ?? '').toMatch(/docker/);
+    await page.screenshot({ path: path.join(shots, 'nodes.png'), fullPage: true });
+  });
+
+  it('deploys a service from the form and sees it RUNNING and answering', async () => {
+    await page.getByTestId('nav-services').click();
+    await page.getByTestId('run-service').click();
+    await page.getByTestId('form-id').fill('/e2e/web');
+    await page.getByTestId('form-image').fill(IMAGE);
+    await page.getByTestId('form-cmd').fill('mkdir -p /www && echo hello > /www/index.html && httpd -f -p 8080 -h /www');
+    await page.getByTestId('form-instances').fill('1');
+    await page.getByTestId('form-cpus').fill('0.1');
+    await page.getByTestId('form-mem').fill('32');
+    await page.getByTestId('form-port').fill('8080');
+    // The JSON editor follows the form.
+    await expect.poll(async () => (await page.getByTestId('json-editor').textContent()) ?? '').toContain('/e2e/web');
+    await page.screenshot({ path: path.join(shots, 'run-service.png'), fullPage: true });
+    await page.getByTestId('deploy-button').click();
+    await page.waitForURL(/\/services\/detail/);
+    const running = page.locator('[data-testid="task-row"][data-state="TASK_RUNNING"]');
+    await expect.poll(() => running.count(), { timeout: 60_000 }).toBe(1);
+    const ports = (await running.first().getByTestId('task-host-ports').textContent()) ?? '';
+    const hostPort = /(\d{4,5})/.exec(ports)?.[1];
+    expect(hostPort).toBeDefined();
+    const res = await fetch(`http://127.0.0.1:${hostPort}/`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('hello');
+    await page.screenshot({ path: path.join(shots, 'service-detail.png'), fullPage: true });
+  });
+
+  it('scales to 2 live, without a reload', async () => {
+    await page.getByTestId('scale-button').click();
+    await page.getByTestId('scale-input').fill('2');
+    await page.getByTestId('scale-confirm').click();
+    const running = page.locator('[data-testid="task-row"][data-state="TASK_RUNNING"]');
+    await expect.poll(() => running.count(), { timeout: 60_000 }).toBe(2);
+  });
+
+  it('lists the service on the Services page', async () => {
+    await page.getByTestId('nav-services').click();
+    const row = page.locator('[data-testid="service-row"][data-id="/e2e/web"]');
+    await row.waitFor();
+    await page.screenshot({ path: path.join(shots, 'services.png'), fullPage: true });
+  });
+
+  it('destroys the service and leaves no container', async () => {
+    await page.goto(`${cluster.url}/services/detail?id=${encodeURIComponent('/e2e/web')}`);
+    await page.getByTestId('destroy-button').click();
+    await page.getByTestId('destroy-confirm').click();
+    await page.waitForURL(/\/services(\?|$)/);
+    const docker = new Docker();
+    await expect
+      .poll(async () => (await docker.listContainers({ filters: { label: ['io.atoll.app-id=/e2e/web'] } })).length, { timeout: 60_000 })
+      .toBe(0);
+    await expect.poll(() => page.locator('[data-testid="service-row"][data-id="/e2e/web"]').count(), { timeout: 30_000 }).toBe(0);
+  });
+});
