@@ -1,0 +1,66 @@
+import type { Command } from 'commander';
+import { createClient, resolveConnection, type AtollClient, type FetchFn } from './client';
+import { configPath, loadConfig, type Env } from './config';
+
+export interface Writer {
+  write(s: string): unknown;
+}
+
+/** Everything the CLI takes from its process, injectable so tests run it in-process. */
+export interface CliIO {
+  stdout: Writer;
+  stderr: Writer;
+  env: Env;
+  /** Reads a secret from the terminal without echo; absent when there is no terminal. */
+  readSecret?: ((prompt: string) => Promise<string>) | undefined;
+  hostname?: (() => string) | undefined;
+  fetch?: FetchFn | undefined;
+}
+
+export interface GlobalOptions {
+  json?: boolean;
+  url?: string;
+}
+
+/** What a command needs: its output, the global options and a client for the configured cluster. */
+export class CommandContext {
+  constructor(
+    readonly io: CliIO,
+    private readonly program: Command,
+  ) {}
+
+  get options(): GlobalOptions {
+    return this.program.opts<GlobalOptions>();
+  }
+
+  get json(): boolean {
+    return this.options.json === true;
+  }
+
+  get configFile(): string {
+    return configPath(this.io.env);
+  }
+
+  out(text: string): void {
+    this.io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+
+  warn(text: string): void {
+    this.io.stderr.write(`warning: ${text}\n`);
+  }
+
+  /** Prints `data` as JSON with `--json`, else the human text. */
+  print(data: unknown, human: () => string): void {
+    this.out(this.json ? JSON.stringify(data, null, 2) : human());
+  }
+
+  /** A client for the cluster of `--url`/ATOLL_URL/config with ATOLL_TOKEN/config's token. */
+  async client(): Promise<AtollClient> {
+    const env = this.io.env;
+    // The config file is only needed when the environment does not say everything.
+    const config =
+      (this.options.url || env.ATOLL_URL) && env.ATOLL_TOKEN ? null : await loadConfig(this.configFile);
+    const conn = resolveConnection({ url: this.options.url }, env, config);
+    return createClient({ ...conn, ...(this.io.fetch ? { fetch: this.io.fetch } : {}) });
+  }
+}

@@ -1,0 +1,64 @@
+import { Command } from 'commander';
+import { registerAppCommands } from './commands/app';
+import { registerClusterCommands } from './commands/cluster';
+import { registerNodeCommands } from './commands/node';
+import { registerTaskCommands } from './commands/task';
+import { CommandContext, type CliIO } from './context';
+import { reportError } from './errors';
+import { readHidden } from './prompt';
+
+export type { CliIO } from './context';
+
+/** The whole command tree, writing only to `io` and throwing instead of exiting (see `run`). */
+export function buildProgram(io: CliIO): Command {
+  const program = new Command('atoll');
+  program
+    .description('Command-line client of an Atoll cluster')
+    .option('--json', 'print JSON instead of tables (for scripts)')
+    .option('--url <url>', 'cluster URL (default: $ATOLL_URL, else the one of `atoll cluster setup`)')
+    .addHelpText(
+      'after',
+      '\nEnvironment: ATOLL_URL and ATOLL_TOKEN override the config file; ATOLL_CONFIG names it\n' +
+        '(default ~/.config/atoll/config.json); ATOLL_PASSWORD is the password of `cluster setup`.',
+    )
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  // Subcommands copy output and exit settings when created, so those are set above first.
+  const ctx = new CommandContext(io, program);
+  registerClusterCommands(program, ctx);
+  registerNodeCommands(program, ctx);
+  registerAppCommands(program, ctx);
+  registerTaskCommands(program, ctx);
+
+  return program;
+}
+
+/** Runs one command line (without `node` and the script) and returns the exit code. */
+export async function run(args: string[], io: CliIO): Promise<number> {
+  try {
+    await buildProgram(io).parseAsync(args, { from: 'user' });
+    return 0;
+  } catch (err) {
+    return reportError(err, io.stderr);
+  }
+}
+
+/** The real process: its streams and environment, a terminal prompt when there is a terminal. */
+export function processIO(): CliIO {
+  const stdin = process.stdin;
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    readSecret: stdin.isTTY ? (prompt) => readHidden(prompt, stdin, process.stderr) : undefined,
+  };
+}
+
+export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
+  process.exitCode = await run(argv, processIO());
+}

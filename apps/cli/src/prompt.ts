@@ -1,0 +1,54 @@
+import { CliError } from './errors';
+
+interface TtyInput extends NodeJS.EventEmitter {
+  isRaw?: boolean;
+  setRawMode(mode: boolean): unknown;
+  setEncoding(encoding: BufferEncoding): unknown;
+  resume(): unknown;
+  pause(): unknown;
+}
+
+/**
+ * Reads one line from a terminal without echoing it: the terminal goes to raw mode, typed
+ * characters are collected (backspace edits, Enter ends, Ctrl-C / Ctrl-D on an empty line cancel)
+ * and the previous mode is restored.
+ */
+export function readHidden(
+  prompt: string,
+  input: TtyInput,
+  output: { write(s: string): unknown },
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const wasRaw = input.isRaw === true;
+    let value = '';
+    const finish = (err?: Error) => {
+      input.off('data', onData);
+      input.setRawMode(wasRaw);
+      input.pause();
+      output.write('\n');
+      if (err) reject(err);
+      else resolve(value);
+    };
+    const onData = (chunk: string | Buffer) => {
+      for (const ch of String(chunk)) {
+        if (ch === '\r' || ch === '\n') return finish();
+        if (ch === '\u0003') return finish(new CliError('cancelled', { exitCode: 130 }));
+        if (ch === '\u0004') {
+          if (value === '') return finish(new CliError('cancelled'));
+          continue;
+        }
+        if (ch === '\u007f' || ch === '\b') {
+          value = Array.from(value).slice(0, -1).join('');
+          continue;
+        }
+        if (ch < ' ') continue;
+        value += ch;
+      }
+    };
+    output.write(prompt);
+    input.setRawMode(true);
+    input.setEncoding('utf8');
+    input.on('data', onData);
+    input.resume();
+  });
+}
