@@ -260,9 +260,11 @@ export async function scaleApp(s: S, id: string, instances: number): Promise<Dep
   if (!Number.isInteger(instances) || instances < 0) {
     throw AppError.invalid([{ path: 'instances', message: 'instances must be a whole number, 0 or more' }]);
   }
-  const r = await updateApp(s, id, { instances });
-  if (r.created) throw AppError.notFound(`App '${normalizeAppId(id)}'`);
-  return r;
+  const appId = normalizeAppId(id);
+  if (!(await s.db.prisma.app.findUnique({ where: { id: appId }, select: { id: true } }))) {
+    throw AppError.notFound(`App '${appId}'`);
+  }
+  return updateApp(s, appId, { instances });
 }
 
 /** Marks the app for deletion; the reconciler kills its tasks and then removes it. */
