@@ -1,0 +1,8 @@
+/**
+ * App ids contain slashes, so the detail page takes the id as a query parameter. Slashes are
+ * legal in a query string and kept readable: `/services/detail?id=/prod/web`.
+ */
+export function serviceHref(id: string, tab?: string): string {
+  const enc = encodeURIComponent(id).replace(/%2F/gi, '/');
+  return `/services/detail?id=${enc}${tab ? `&tab=${tab}` : ''}`;
+}
