@@ -6,6 +6,7 @@ import {
   type TaskPort,
   type TaskState,
 } from '@atoll/spec';
+import { Prisma } from '@atoll/db';
 import { AppError } from '../errors';
 import type { Services } from '../context';
 import { recordEvents } from './events';
@@ -239,8 +240,8 @@ export async function updateApp(
         configVersion,
         definition: def as object,
         // A new definition resets the launch back-off, as in Marathon.
-        ...(scaleOnly ? {} : { backoffFailures: 0, delayUntil: null, lastFailure: undefined }),
-        placementIssue: undefined,
+        ...(scaleOnly ? {} : { backoffFailures: 0, delayUntil: null, lastFailure: Prisma.DbNull }),
+        placementIssue: Prisma.DbNull,
       },
     });
     await tx.appVersion.create({ data: { appId, version, definition: def as object } });

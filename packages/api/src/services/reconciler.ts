@@ -1,22 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { chooseTasksToKill, demandFromApp, place, type ClusterSnapshot, type NodeSnapshot } from '@atoll/scheduler';
-import {
-  containerLabels,
-  isBridged,
-  isTerminal,
-  requestedPorts,
-  type AppDefinition,
-  type TaskPort,
-  type TaskSpec,
-  type TaskState,
-} from '@atoll/spec';
+import { Prisma } from '@atoll/db';
+import { containerLabels, isBridged, isTerminal, type AppDefinition, type TaskPort, type TaskSpec, type TaskState } from '@atoll/spec';
 import type { Services } from '../context';
+import { decide } from './decide';
 import { recordEvents, type EventInput } from './events';
 
 type S = Pick<Services, 'db' | 'bus' | 'now' | 'agents' | 'log' | 'config'>;
 
-/** Kill orders not acknowledged within this time are sent again. */
-const KILL_RESEND_MS = 10_000;
 /** Terminal tasks kept per app for history (lastTaskFailure, the console's task list). */
 const TERMINAL_TASKS_KEPT = 10;
 
@@ -87,10 +77,10 @@ export function buildTaskSpec(
 }
 
 /**
- * One pass of the reconciler: compares each app's wanted instances with its tasks and acts —
- * launches what is missing (through the pure scheduler), kills what is surplus or of an old
- * configuration, removes deleted apps, and closes finished deployments. A function of what is in
- * PostgreSQL, so a restarted or newly elected leader simply continues.
+ * One pass of the reconciler: loads apps, non-terminal tasks and nodes from PostgreSQL, lets the
+ * pure `decide()` choose (launch what is missing through the scheduler, kill what is surplus or of
+ * an old configuration, remove deleted apps), applies that, and closes finished deployments. A
+ * function of what is in PostgreSQL, so a restarted or newly elected leader simply continues.
  */
 export async function reconcile(s: S): Promise<void> {
   const now = s.now();
@@ -101,147 +91,60 @@ export async function reconcile(s: S): Promise<void> {
       where: { state: { notIn: ['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_GONE'] } },
     }),
   ]);
+  const defs = new Map(apps.map((a) => [a.id, a.definition as unknown as AppDefinition]));
+  const decisions = decide({
+    now,
+    apps: apps.map((a) => ({ ...a, definition: defs.get(a.id)! })),
+    tasks: tasks.map((t) => ({ ...t, ports: t.ports as TaskPort[] })),
+    nodes: nodes.map((n) => ({
+      ...n,
+      connected: n.connected && s.agents.isConnected(n.id),
+      attributes: n.attributes as Record<string, string>,
+      portRange: [n.portRangeStart, n.portRangeEnd] as [number, number],
+    })),
+  });
   const nodeById = new Map(nodes.map((n) => [n.id, n]));
   const events: EventInput[] = [];
 
-  const kill = async (t: (typeof tasks)[number], reason: string) => {
-    const grace = ((apps.find((a) => a.id === t.appId)?.definition as AppDefinition | undefined)?.taskKillGracePeriodSeconds ?? 3);
-    const node = nodeById.get(t.nodeId);
-    if (node && s.agents.isConnected(node.id)) {
-      s.agents.send(node.id, { type: 'killTask', taskId: t.id, gracePeriodSeconds: grace });
-      await s.db.prisma.task.update({ where: { id: t.id }, data: { killRequestedAt: now } });
+  for (const k of decisions.kills) {
+    const grace = defs.get(k.appId)?.taskKillGracePeriodSeconds ?? 3;
+    if (s.agents.send(k.nodeId, { type: 'killTask', taskId: k.taskId, gracePeriodSeconds: grace })) {
+      await s.db.prisma.task.update({ where: { id: k.taskId }, data: { killRequestedAt: now } });
     } else {
       // Nobody to tell: the task is gone for us; its agent kills it when it reconnects.
       await s.db.prisma.task.update({
-        where: { id: t.id },
+        where: { id: k.taskId },
         data: { killRequestedAt: now, state: 'TASK_KILLED', message: 'killed while its node was disconnected', updatedAt: now },
       });
     }
-    events.push({ type: 'task_kill', subject: t.appId, payload: { taskId: t.id, reason } });
-  };
-
-  // Resend kill orders that were not acknowledged.
-  for (const t of tasks) {
-    if (t.killRequestedAt && now.getTime() - t.killRequestedAt.getTime() > KILL_RESEND_MS) {
-      await kill(t, 'kill not acknowledged, sent again');
-    }
+    events.push({ type: 'task_kill', subject: k.appId, payload: { taskId: k.taskId, reason: k.reason } });
   }
 
-  const snapshot: ClusterSnapshot = {
-    nodes: nodes.map(
-      (n): NodeSnapshot => ({
-        id: n.id,
-        hostname: n.hostname,
-        status: n.connected && s.agents.isConnected(n.id) ? n.status : 'DISCONNECTED',
-        attributes: n.attributes as Record<string, string>,
-        resources: { cpus: n.cpus, memMb: n.memMb, diskMb: n.diskMb, portRange: [n.portRangeStart, n.portRangeEnd] },
-        allocations: tasks
-          .filter((t) => t.nodeId === n.id)
-          .map((t) => ({
-            taskId: t.id,
-            appId: t.appId,
-            cpus: t.cpus,
-            memMb: t.memMb,
-            diskMb: t.diskMb,
-            hostPorts: (t.ports as TaskPort[]).map((p) => p.hostPort).filter((p) => p > 0),
-          })),
-      }),
-    ),
-  };
-
-  const launches: Array<{ spec: TaskSpec; nodeId: string }> = [];
-  for (const app of apps) {
-    const def = app.definition as unknown as AppDefinition;
-    const appTasks = tasks.filter((t) => t.appId === app.id);
-    const live = appTasks.filter((t) => !t.killRequestedAt);
-
-    if (app.deleting) {
-      for (const t of live) await kill(t, 'app deleted');
-      if (appTasks.length === 0) {
-        await s.db.prisma.app.delete({ where: { id: app.id } });
-        events.push({ type: 'app_removed', subject: app.id });
-      }
-      continue;
-    }
-
-    const current = live.filter((t) => t.appVersion === app.configVersion);
-    const old = live.filter((t) => t.appVersion !== app.configVersion);
-    const want = def.instances;
-
-    if (current.length > want) {
-      const victims = chooseTasksToKill(
-        current.map((t) => ({ ...t, stagedAt: t.stagedAt.getTime() })),
-        current.length - want,
-        def.killSelection,
-      );
-      for (const v of victims) await kill(current.find((t) => t.id === v.id)!, 'scale down');
-    }
-
-    // Old-configuration tasks step down as new ones run (a simple rolling replacement).
-    const currentRunning = current.filter((t) => t.state === 'TASK_RUNNING').length;
-    const oldSurplus = Math.max(0, Math.min(want, currentRunning) + old.length - want);
-    const oldByAge = [...old].sort((a, b) => a.stagedAt.getTime() - b.stagedAt.getTime());
-    for (const t of want === 0 ? old : oldByAge.slice(0, oldSurplus)) await kill(t, 'replaced by a new version');
-
-    const missing = want - current.length;
-    const delayed = app.delayUntil !== null && app.delayUntil > now;
-    if (missing <= 0 || delayed) {
-      if (missing <= 0 && app.placementIssue !== null) {
-        await s.db.prisma.app.update({ where: { id: app.id }, data: { placementIssue: undefined } });
-      }
-      continue;
-    }
-    const plan = place(snapshot, [demandFromApp(def, missing)], { now: now.getTime(), seed: hashSeed(app.id) });
-    const unplaced = plan.unplaced[0];
-    const issue = unplaced ? { summary: unplaced.summary, reasons: unplaced.reasons, count: unplaced.count } : null;
-    if (JSON.stringify(issue) !== JSON.stringify(app.placementIssue)) {
-      await s.db.prisma.app.update({ where: { id: app.id }, data: { placementIssue: issue ?? undefined } });
-      if (issue) events.push({ type: 'placement_waiting', subject: app.id, payload: issue });
-    }
-    if (plan.placements.length === 0 && old.length > 0) {
-      // No room for the new version: free room by stopping an old task first.
-      await kill(oldByAge[0]!, 'making room for a new version');
-    }
-    const wanted = requestedPorts(def);
-    for (const p of plan.placements) {
-      const node = nodeById.get(p.nodeId)!;
-      const ports: TaskPort[] = wanted.map((w, i) => {
-        const hostPort = p.hostPorts[i] ?? 0;
-        const containerPort = w.containerPort === 0 ? hostPort : w.containerPort;
-        return {
-          hostPort,
-          ...(containerPort !== undefined ? { containerPort } : {}),
-          protocol: w.protocol,
-          ...(w.name ? { name: w.name } : {}),
-        };
-      });
-      const id = newTaskId(app.id);
-      const spec = buildTaskSpec(def, app.configVersion, { id, host: node.address, nodeId: node.id, ports });
-      spec.labels[containerLabels.nodeId] = node.id;
-      launches.push({ spec, nodeId: node.id });
-      // Later apps in this pass see this placement's usage.
-      snapshot.nodes
-        .find((n) => n.id === node.id)
-        ?.allocations.push({
-          taskId: id,
-          appId: app.id,
-          cpus: def.cpus,
-          memMb: def.mem,
-          diskMb: def.disk,
-          hostPorts: ports.map((x) => x.hostPort).filter((x) => x > 0),
-        });
-    }
+  for (const { appId, issue } of decisions.placementIssues) {
+    await s.db.prisma.app.update({ where: { id: appId }, data: { placementIssue: issue ? { ...issue } : Prisma.DbNull } });
+    if (issue) events.push({ type: 'placement_waiting', subject: appId, payload: { ...issue } });
   }
 
+  for (const appId of decisions.removeApps) {
+    await s.db.prisma.app.delete({ where: { id: appId } });
+    events.push({ type: 'app_removed', subject: appId });
+  }
+
+  const launches = decisions.launches.map((l) => {
+    const node = nodeById.get(l.nodeId)!;
+    const spec = buildTaskSpec(defs.get(l.appId)!, l.version, { id: newTaskId(l.appId), host: node.address, nodeId: node.id, ports: l.ports });
+    spec.labels[containerLabels.nodeId] = node.id;
+    return { spec, node };
+  });
   if (launches.length > 0) {
     await s.db.prisma.task.createMany({
-      data: launches.map(({ spec, nodeId }) => ({
+      data: launches.map(({ spec, node }) => ({
         id: spec.taskId,
         appId: spec.appId,
         appVersion: spec.appVersion,
-        nodeId,
+        nodeId: node.id,
         state: 'TASK_STAGING',
-        host: nodeById.get(nodeId)!.address,
+        host: node.address,
         ports: spec.ports,
         cpus: spec.cpus,
         memMb: spec.mem,
@@ -250,9 +153,9 @@ export async function reconcile(s: S): Promise<void> {
         updatedAt: now,
       })),
     });
-    for (const l of launches) {
-      s.agents.send(l.nodeId, { type: 'launchTask', task: l.spec });
-      events.push({ type: 'task_staged', subject: l.spec.appId, payload: { taskId: l.spec.taskId, nodeId: l.nodeId } });
+    for (const { spec, node } of launches) {
+      s.agents.send(node.id, { type: 'launchTask', task: spec });
+      events.push({ type: 'task_staged', subject: spec.appId, payload: { taskId: spec.taskId, nodeId: node.id } });
     }
   }
 
@@ -294,13 +197,6 @@ async function pruneTerminalTasks(s: S): Promise<void> {
        ) ranked WHERE n > $1)`,
     [TERMINAL_TASKS_KEPT],
   );
-}
-
-/** A stable seed per app, so the same cluster state gives the same plan (reproducible debugging). */
-function hashSeed(s: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  return h >>> 0;
 }
 
 /** Runs `reconcile` serially: pokes during a pass schedule exactly one more pass. */

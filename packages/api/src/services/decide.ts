@@ -1,0 +1,207 @@
+import { chooseTasksToKill, demandFromApp, place, type ClusterSnapshot, type NodeSnapshot } from '@atoll/scheduler';
+import { requestedPorts, type AppDefinition, type TaskPort } from '@atoll/spec';
+
+/**
+ * The reconciler's decisions as a pure function of cluster state, so they can be tested as a
+ * table: which tasks to kill, what to launch where, which apps to remove, and why an app waits.
+ * `reconcile()` loads the state, calls this, and applies the result.
+ */
+
+/** Kill orders not acknowledged within this time are sent again. */
+export const KILL_RESEND_MS = 10_000;
+
+export interface AppState {
+  id: string;
+  configVersion: string;
+  deleting: boolean;
+  delayUntil: Date | null;
+  placementIssue: unknown;
+  definition: AppDefinition;
+}
+
+export interface TaskStateRow {
+  id: string;
+  appId: string;
+  appVersion: string;
+  nodeId: string;
+  state: string;
+  stagedAt: Date;
+  killRequestedAt: Date | null;
+  cpus: number;
+  memMb: number;
+  diskMb: number;
+  ports: TaskPort[];
+}
+
+export interface NodeState {
+  id: string;
+  hostname: string;
+  address: string;
+  /** Stored status (ACTIVE, …); a node whose agent is not connected here is treated as not ACTIVE. */
+  status: string;
+  connected: boolean;
+  attributes: Record<string, string>;
+  cpus: number;
+  memMb: number;
+  diskMb: number;
+  portRange: [number, number];
+}
+
+export interface ReconcileInput {
+  now: Date;
+  apps: AppState[];
+  /** Non-terminal tasks only. */
+  tasks: TaskStateRow[];
+  nodes: NodeState[];
+}
+
+export interface KillDecision {
+  taskId: string;
+  appId: string;
+  nodeId: string;
+  reason: string;
+}
+
+export interface LaunchDecision {
+  appId: string;
+  version: string;
+  nodeId: string;
+  ports: TaskPort[];
+}
+
+export interface PlacementIssue {
+  summary: string;
+  reasons: Record<string, number>;
+  count: number;
+}
+
+export interface ReconcileDecisions {
+  kills: KillDecision[];
+  launches: LaunchDecision[];
+  /** Deleted apps with no task left: remove their rows. */
+  removeApps: string[];
+  /** Apps whose "why waiting" changed: the new value (null clears it). */
+  placementIssues: Array<{ appId: string; issue: PlacementIssue | null }>;
+}
+
+/** A stable seed per app, so the same cluster state gives the same plan (reproducible debugging). */
+export function seedFor(appId: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < appId.length; i++) h = Math.imul(h ^ appId.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+export function decide(input: ReconcileInput): ReconcileDecisions {
+  const { now, apps, tasks, nodes } = input;
+  const out: ReconcileDecisions = { kills: [], launches: [], removeApps: [], placementIssues: [] };
+  const kill = (t: TaskStateRow, reason: string) =>
+    out.kills.push({ taskId: t.id, appId: t.appId, nodeId: t.nodeId, reason });
+
+  for (const t of tasks) {
+    if (t.killRequestedAt && now.getTime() - t.killRequestedAt.getTime() > KILL_RESEND_MS) {
+      kill(t, 'kill not acknowledged, sent again');
+    }
+  }
+
+  const snapshot: ClusterSnapshot = {
+    nodes: nodes.map(
+      (n): NodeSnapshot => ({
+        id: n.id,
+        hostname: n.hostname,
+        status: n.connected ? n.status : 'DISCONNECTED',
+        attributes: n.attributes,
+        resources: { cpus: n.cpus, memMb: n.memMb, diskMb: n.diskMb, portRange: n.portRange },
+        // Tasks being killed still hold their resources until they are gone.
+        allocations: tasks
+          .filter((t) => t.nodeId === n.id)
+          .map((t) => ({
+            taskId: t.id,
+            appId: t.appId,
+            cpus: t.cpus,
+            memMb: t.memMb,
+            diskMb: t.diskMb,
+            hostPorts: t.ports.map((p) => p.hostPort).filter((p) => p > 0),
+          })),
+      }),
+    ),
+  };
+
+  for (const app of apps) {
+    const def = app.definition;
+    const appTasks = tasks.filter((t) => t.appId === app.id);
+    const live = appTasks.filter((t) => !t.killRequestedAt);
+
+    if (app.deleting) {
+      for (const t of live) kill(t, 'app deleted');
+      if (appTasks.length === 0) out.removeApps.push(app.id);
+      continue;
+    }
+
+    const current = live.filter((t) => t.appVersion === app.configVersion);
+    const old = live.filter((t) => t.appVersion !== app.configVersion);
+    const want = def.instances;
+
+    if (current.length > want) {
+      const victims = chooseTasksToKill(
+        current.map((t) => ({ ...t, stagedAt: t.stagedAt.getTime() })),
+        current.length - want,
+        def.killSelection,
+      );
+      for (const v of victims) kill(current.find((t) => t.id === v.id)!, 'scale down');
+    }
+
+    // Old-configuration tasks step down as new ones run (a simple rolling replacement).
+    const currentRunning = current.filter((t) => t.state === 'TASK_RUNNING').length;
+    const oldSurplus = Math.max(0, Math.min(want, currentRunning) + old.length - want);
+    const oldByAge = [...old].sort((a, b) => a.stagedAt.getTime() - b.stagedAt.getTime());
+    const oldVictims = want === 0 ? oldByAge : oldByAge.slice(0, oldSurplus);
+    for (const t of oldVictims) kill(t, 'replaced by a new version');
+
+    const missing = want - current.length;
+    const delayed = app.delayUntil !== null && app.delayUntil > now;
+    if (missing <= 0 || delayed) {
+      if (missing <= 0 && app.placementIssue != null) out.placementIssues.push({ appId: app.id, issue: null });
+      continue;
+    }
+    const plan = place(snapshot, [demandFromApp(def, missing)], { now: now.getTime(), seed: seedFor(app.id) });
+    const unplaced = plan.unplaced[0];
+    const issue: PlacementIssue | null = unplaced
+      ? { summary: unplaced.summary, reasons: unplaced.reasons, count: unplaced.count }
+      : null;
+    if (JSON.stringify(issue) !== JSON.stringify(app.placementIssue ?? null)) {
+      out.placementIssues.push({ appId: app.id, issue });
+    }
+    const stillOld = old.filter((t) => !oldVictims.includes(t));
+    if (plan.placements.length === 0 && stillOld.length > 0) {
+      // No room for the new version: free room by stopping an old task first.
+      kill(stillOld[0]!, 'making room for a new version');
+    }
+    const wanted = requestedPorts(def);
+    for (const p of plan.placements) {
+      const ports: TaskPort[] = wanted.map((w, i) => {
+        const hostPort = p.hostPorts[i] ?? 0;
+        // Marathon: containerPort 0 in bridge mode means "the same as the host port".
+        const containerPort = w.containerPort === 0 ? hostPort : w.containerPort;
+        return {
+          hostPort,
+          ...(containerPort !== undefined ? { containerPort } : {}),
+          protocol: w.protocol,
+          ...(w.name ? { name: w.name } : {}),
+        };
+      });
+      out.launches.push({ appId: app.id, version: app.configVersion, nodeId: p.nodeId, ports });
+      // Later apps in this pass see this placement's usage.
+      snapshot.nodes
+        .find((n) => n.id === p.nodeId)
+        ?.allocations.push({
+          taskId: `planned:${out.launches.length}`,
+          appId: app.id,
+          cpus: def.cpus,
+          memMb: def.mem,
+          diskMb: def.disk,
+          hostPorts: ports.map((x) => x.hostPort).filter((x) => x > 0),
+        });
+    }
+  }
+  return out;
+}
