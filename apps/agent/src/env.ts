@@ -1,0 +1,161 @@
+import os from 'node:os';
+import path from 'node:path';
+import { createEnv } from '@t3-oss/env-core';
+import { z } from 'zod';
+
+/**
+ * The agent's whole configuration, read once at start. This is the only file that looks at
+ * environment variables; everything else receives an `AgentConfig`.
+ */
+export interface AgentConfig {
+  /** Base URL of atoll-control (`http(s)://host:port[/prefix]`), without a trailing slash. */
+  controlUrl: string;
+  /** Join token for the first registration; not needed once the state dir holds a credential. */
+  joinToken: string | undefined;
+  /** Absolute directory holding the node identity (0600 JSON) and the exec runtime's sandboxes. */
+  stateDir: string;
+  runtime: RuntimeChoice;
+  /** Address other hosts and clients use to reach this node's tasks. */
+  nodeAddress: string;
+  /** Inclusive host-port range offered to control for tasks. */
+  portRange: [number, number];
+  attributes: Record<string, string>;
+  logLevel: LogLevel;
+  /** Docker Engine socket the `docker` runtime talks to. */
+  dockerSocketPath: string;
+  /** PATH given to exec-runtime tasks (they do not inherit the agent's environment). */
+  execPath: string;
+}
+
+export const runtimeChoices = ['auto', 'docker', 'exec'] as const;
+export type RuntimeChoice = (typeof runtimeChoices)[number];
+
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof logLevels)[number];
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Thrown when a setting is missing or malformed; the message names every bad variable. */
+export class AgentConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid agent configuration: ${problems.join('; ')}`);
+    this.name = 'AgentConfigError';
+  }
+}
+
+/** Parses `10000-20000` into an inclusive range. */
+export function parsePortRange(value: string): [number, number] | undefined {
+  const m = /^\s*(\d{1,5})\s*-\s*(\d{1,5})\s*$/.exec(value);
+  if (!m) return undefined;
+  const lo = Number(m[1]);
+  const hi = Number(m[2]);
+  if (lo < 1 || hi > 65535 || lo > hi) return undefined;
+  return [lo, hi];
+}
+
+/** Parses `k=v,k2=v2` (Mesos agent attributes); a value may itself contain `=`. */
+export function parseAttributes(value: string): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  for (const part of value.split(',')) {
+    const item = part.trim();
+    if (item === '') continue;
+    const eq = item.indexOf('=');
+    if (eq <= 0) return undefined;
+    const key = item.slice(0, eq).trim();
+    if (key === '') return undefined;
+    out[key] = item.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+type Interfaces = ReturnType<typeof os.networkInterfaces>;
+
+/** The first non-internal IPv4 address of this host, else loopback. */
+export function defaultNodeAddress(interfaces: Interfaces = os.networkInterfaces()): string {
+  for (const addrs of Object.values(interfaces)) {
+    for (const a of addrs ?? []) {
+      if (a.family === 'IPv4' && !a.internal) return a.address;
+    }
+  }
+  return '127.0.0.1';
+}
+
+const schema = {
+  ATOLL_CONTROL_URL: z
+    .url({
+      protocol: /^https?$/,
+      error: (issue) =>
+        issue.input === undefined
+          ? 'required: the http:// or https:// URL of atoll-control'
+          : 'must be an http:// or https:// URL of atoll-control',
+    })
+    .transform((u) => u.replace(/\/+$/, '')),
+  ATOLL_JOIN_TOKEN: z.string().min(1).optional(),
+  ATOLL_AGENT_STATE_DIR: z.string().min(1).default('.atoll/agent'),
+  ATOLL_RUNTIME: z.enum(runtimeChoices).default('auto'),
+  ATOLL_NODE_ADDRESS: z.string().min(1).optional(),
+  ATOLL_PORT_RANGE: z
+    .string()
+    .default('10000-20000')
+    .transform((v, ctx) => {
+      const r = parsePortRange(v);
+      if (!r) {
+        ctx.addIssue({ code: 'custom', message: 'must look like 10000-20000 (1 ≤ low ≤ high ≤ 65535)' });
+        return z.NEVER;
+      }
+      return r;
+    }),
+  ATOLL_NODE_ATTRIBUTES: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const r = parseAttributes(v);
+      if (!r) {
+        ctx.addIssue({ code: 'custom', message: 'must look like key=value,key2=value2' });
+        return z.NEVER;
+      }
+      return r;
+    }),
+  ATOLL_LOG_LEVEL: z.enum(logLevels).default('info'),
+  ATOLL_DOCKER_SOCKET: z.string().min(1).default('/var/run/docker.sock'),
+  PATH: z.string().min(1).default(DEFAULT_PATH),
+};
+
+/**
+ * Validates the agent's settings. Throws `AgentConfigError` naming each bad variable, so a process
+ * with a bad setting refuses to start. `env` defaults to `process.env`; tests and atoll-control
+ * (which runs a local agent) pass their own object.
+ */
+export function loadAgentConfig(env: Record<string, string | undefined> = process.env): AgentConfig {
+  // createEnv deletes empty strings from the object it is given: hand it a copy.
+  const runtimeEnv: Record<string, string | undefined> = {};
+  for (const key of Object.keys(schema)) runtimeEnv[key] = env[key];
+  const parsed = createEnv({
+    server: schema,
+    runtimeEnv,
+    isServer: true,
+    emptyStringAsUndefined: true,
+    onValidationError: (issues) => {
+      throw new AgentConfigError(
+        issues.map((i) => {
+          const key =
+            i.path?.map((p) => (typeof p === 'object' ? String(p.key) : String(p))).join('.') ?? '(unknown)';
+          const value = env[key];
+          return `${key}: ${i.message}${value === undefined || key === 'ATOLL_JOIN_TOKEN' ? '' : ` (got ${JSON.stringify(value)})`}`;
+        }),
+      );
+    },
+  });
+  return {
+    controlUrl: parsed.ATOLL_CONTROL_URL,
+    joinToken: parsed.ATOLL_JOIN_TOKEN,
+    stateDir: path.resolve(parsed.ATOLL_AGENT_STATE_DIR),
+    runtime: parsed.ATOLL_RUNTIME,
+    nodeAddress: parsed.ATOLL_NODE_ADDRESS ?? defaultNodeAddress(),
+    portRange: parsed.ATOLL_PORT_RANGE,
+    attributes: parsed.ATOLL_NODE_ATTRIBUTES,
+    logLevel: parsed.ATOLL_LOG_LEVEL,
+    dockerSocketPath: parsed.ATOLL_DOCKER_SOCKET,
+    execPath: parsed.PATH,
+  };
+}

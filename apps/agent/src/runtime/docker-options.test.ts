@@ -1,0 +1,269 @@
+import type Docker from 'dockerode';
+import { describe, expect, it } from 'vitest';
+import { makeTaskSpec } from '../../test/factories';
+import {
+  containerName,
+  dockerCommand,
+  dockerCreateOptions,
+  observedTaskFromInspect,
+  portProtocols,
+  PORTS_LABEL,
+  resolvePorts,
+} from './docker-options';
+
+describe('containerName', () => {
+  it.each([
+    { taskId: 'web.1234-abcd', want: 'atoll-web.1234-abcd' },
+    { taskId: 'group/app:v1 x', want: 'atoll-group_app_v1_x' },
+  ])('$taskId', ({ taskId, want }) => {
+    expect(containerName(taskId)).toBe(want);
+  });
+});
+
+describe('dockerCommand', () => {
+  it.each([
+    {
+      name: 'cmd replaces the entrypoint with sh -c',
+      spec: { cmd: 'echo hi && sleep 1' },
+      want: { Entrypoint: ['/bin/sh', '-c'], Cmd: ['echo hi && sleep 1'] },
+    },
+    {
+      name: 'args keep the image entrypoint',
+      spec: { args: ['--port', '80'] },
+      want: { Cmd: ['--port', '80'] },
+    },
+    { name: 'neither runs the image as built', spec: {}, want: {} },
+    { name: 'empty args run the image as built', spec: { args: [] }, want: {} },
+  ])('$name', ({ spec, want }) => {
+    expect(dockerCommand(spec)).toEqual(want);
+  });
+});
+
+describe('dockerCreateOptions', () => {
+  it('maps a bridge task completely', () => {
+    const spec = makeTaskSpec({
+      taskId: 'web.abc',
+      appId: '/shop/web',
+      appVersion: 'v7',
+      image: 'nginx:1.27',
+      cmd: 'nginx -g "daemon off;"',
+      env: { PORT0: '31000', A: 'b=c' },
+      cpus: 0.5,
+      mem: 256,
+      user: 'www-data',
+      ports: [
+        { hostPort: 31000, containerPort: 80, protocol: 'tcp', name: 'http' },
+        { hostPort: 0, containerPort: 53, protocol: 'udp,tcp', name: 'dns' },
+      ],
+      labels: { team: 'shop', 'io.atoll.task-id': 'forged' },
+      killGracePeriodSeconds: 7,
+      privileged: false,
+    });
+    const opts = dockerCreateOptions(spec, 'node-1');
+    expect(opts).toEqual({
+      name: 'atoll-web.abc',
+      Image: 'nginx:1.27',
+      Env: ['PORT0=31000', 'A=b=c'],
+      Entrypoint: ['/bin/sh', '-c'],
+      Cmd: ['nginx -g "daemon off;"'],
+      User: 'www-data',
+      Labels: {
+        team: 'shop',
+        'io.atoll.task-id': 'web.abc',
+        'io.atoll.app-id': '/shop/web',
+        'io.atoll.node-id': 'node-1',
+        'io.atoll.app-version': 'v7',
+        [PORTS_LABEL]: JSON.stringify(spec.ports),
+      },
+      StopTimeout: 7,
+      ExposedPorts: { '80/tcp': {}, '53/udp': {}, '53/tcp': {} },
+      HostConfig: {
+        NetworkMode: 'bridge',
+        Privileged: false,
+        RestartPolicy: { Name: 'no' },
+        AutoRemove: false,
+        NanoCpus: 500_000_000,
+        Memory: 256 * 1024 * 1024,
+        PortBindings: {
+          '80/tcp': [{ HostPort: '31000' }],
+          '53/udp': [{ HostPort: '' }],
+          '53/tcp': [{ HostPort: '' }],
+        },
+      },
+    });
+  });
+
+  it('uses host networking without port bindings', () => {
+    const opts = dockerCreateOptions(
+      makeTaskSpec({ network: 'host', ports: [{ hostPort: 31001, protocol: 'tcp' }] }),
+      'n',
+    );
+    expect(opts.HostConfig?.NetworkMode).toBe('host');
+    expect(opts.HostConfig?.PortBindings).toBeUndefined();
+    expect(opts.ExposedPorts).toBeUndefined();
+  });
+
+  it('publishes a bridge port without containerPort on the same port', () => {
+    const opts = dockerCreateOptions(makeTaskSpec({ ports: [{ hostPort: 31002, protocol: 'tcp' }] }), 'n');
+    expect(opts.HostConfig?.PortBindings).toEqual({ '31002/tcp': [{ HostPort: '31002' }] });
+  });
+
+  it.each([
+    { name: 'below the Docker minimum is raised to 6 MiB', mem: 1, want: 6 * 1024 * 1024 },
+    { name: 'fractional MiB are rounded to bytes', mem: 64.5, want: 64.5 * 1024 * 1024 },
+    { name: '0 means no limit', mem: 0, want: undefined },
+  ])('memory: $name', ({ mem, want }) => {
+    expect(dockerCreateOptions(makeTaskSpec({ mem }), 'n').HostConfig?.Memory).toBe(want);
+  });
+
+  it.each([
+    { cpus: 0, want: undefined },
+    { cpus: 0.25, want: 250_000_000 },
+    { cpus: 2, want: 2_000_000_000 },
+  ])('cpus $cpus → NanoCpus $want', ({ cpus, want }) => {
+    expect(dockerCreateOptions(makeTaskSpec({ cpus }), 'n').HostConfig?.NanoCpus).toBe(want);
+  });
+
+  it('rounds a fractional grace period up', () => {
+    expect(dockerCreateOptions(makeTaskSpec({ killGracePeriodSeconds: 1.2 }), 'n').StopTimeout).toBe(2);
+  });
+
+  it('passes privileged through', () => {
+    expect(dockerCreateOptions(makeTaskSpec({ privileged: true }), 'n').HostConfig?.Privileged).toBe(true);
+  });
+
+  it('refuses a task without image', () => {
+    expect(() => dockerCreateOptions(makeTaskSpec({ image: undefined }), 'n')).toThrow(/image/);
+  });
+
+  it('refuses an unknown port protocol', () => {
+    expect(() =>
+      dockerCreateOptions(makeTaskSpec({ ports: [{ hostPort: 1, protocol: 'quic' }] }), 'n'),
+    ).toThrow(/quic/);
+  });
+});
+
+describe('portProtocols', () => {
+  it.each([
+    { protocol: 'tcp', want: ['tcp'] },
+    { protocol: 'UDP', want: ['udp'] },
+    { protocol: 'udp,tcp', want: ['udp', 'tcp'] },
+    { protocol: 'tcp, tcp', want: ['tcp'] },
+    { protocol: '', want: ['tcp'] },
+  ])('"$protocol"', ({ protocol, want }) => {
+    expect(portProtocols({ hostPort: 1, protocol })).toEqual(want);
+  });
+});
+
+describe('resolvePorts', () => {
+  it('reads host ports Docker chose', () => {
+    const ports = [
+      { hostPort: 0, containerPort: 8080, protocol: 'tcp', name: 'http' },
+      { hostPort: 31005, containerPort: 53, protocol: 'udp' },
+    ];
+    const map = {
+      '8080/tcp': [
+        { HostIp: '0.0.0.0', HostPort: '49153' },
+        { HostIp: '::', HostPort: '49153' },
+      ],
+      '53/udp': [{ HostIp: '0.0.0.0', HostPort: '31005' }],
+    };
+    expect(resolvePorts(ports, 'bridge', map)).toEqual([
+      { hostPort: 49153, containerPort: 8080, protocol: 'tcp', name: 'http' },
+      { hostPort: 31005, containerPort: 53, protocol: 'udp' },
+    ]);
+  });
+
+  it('keeps host ports under host networking', () => {
+    const ports = [{ hostPort: 31000, protocol: 'tcp' }];
+    expect(resolvePorts(ports, 'host', null)).toEqual(ports);
+  });
+});
+
+describe('observedTaskFromInspect', () => {
+  function inspect(
+    state: Partial<Docker.ContainerInspectInfo['State']>,
+    labels: Record<string, string> = {},
+  ): Docker.ContainerInspectInfo {
+    return {
+      Id: 'c0ffee',
+      Created: '2024-01-01T00:00:00Z',
+      State: {
+        Status: 'exited',
+        Running: false,
+        Paused: false,
+        Restarting: false,
+        OOMKilled: false,
+        Dead: false,
+        Pid: 0,
+        ExitCode: 0,
+        Error: '',
+        StartedAt: '2024-01-01T00:00:01Z',
+        FinishedAt: '2024-01-01T00:00:09Z',
+        ...state,
+      },
+      Config: {
+        Labels: {
+          'io.atoll.task-id': 't1',
+          'io.atoll.app-id': '/a',
+          'io.atoll.node-id': 'n',
+          [PORTS_LABEL]: '[]',
+          ...labels,
+        },
+      },
+      HostConfig: { NetworkMode: 'bridge', Memory: 64 * 1024 * 1024 },
+      NetworkSettings: { Ports: {} },
+    } as unknown as Docker.ContainerInspectInfo;
+  }
+
+  it.each([
+    {
+      name: 'running',
+      state: { Status: 'running', Running: true },
+      killed: false,
+      want: { state: 'TASK_RUNNING', at: '2024-01-01T00:00:01Z' },
+    },
+    {
+      name: 'created, never started',
+      state: { Status: 'created' },
+      killed: false,
+      want: { state: 'TASK_STARTING', at: '2024-01-01T00:00:00Z' },
+    },
+    { name: 'exit 0', state: { ExitCode: 0 }, killed: false, want: { state: 'TASK_FINISHED', exitCode: 0 } },
+    {
+      name: 'exit 2',
+      state: { ExitCode: 2 },
+      killed: false,
+      want: { state: 'TASK_FAILED', exitCode: 2, message: 'exited with code 2' },
+    },
+    {
+      name: 'stopped on request',
+      state: { ExitCode: 143 },
+      killed: true,
+      want: { state: 'TASK_KILLED', exitCode: 143 },
+    },
+    {
+      name: 'OOM-killed',
+      state: { ExitCode: 137, OOMKilled: true },
+      killed: false,
+      want: {
+        state: 'TASK_FAILED',
+        exitCode: 137,
+        message: 'OOM-killed: the task exceeded its memory limit of 64 MiB (exited with code 137)',
+      },
+    },
+  ])('$name', ({ state, killed, want }) => {
+    expect(observedTaskFromInspect(inspect(state), killed)).toMatchObject({
+      taskId: 't1',
+      appId: '/a',
+      runtimeId: 'c0ffee',
+      ...want,
+    });
+  });
+
+  it('ignores containers without a task label', () => {
+    const info = inspect({});
+    info.Config.Labels = {};
+    expect(observedTaskFromInspect(info, false)).toBeUndefined();
+  });
+});

@@ -1,0 +1,188 @@
+import { containerLabels, type TaskPort, type TaskSpec } from '@atoll/spec';
+import type Docker from 'dockerode';
+import { exitOutcome } from './exit';
+import type { ObservedTask } from './types';
+
+/** Docker refuses memory limits below 6 MiB. */
+export const DOCKER_MIN_MEMORY_MB = 6;
+
+/** Every label under this prefix is the agent's; task labels may not set them. */
+export const RESERVED_LABEL_PREFIX = 'io.atoll.';
+
+/**
+ * The task's ports as launched (JSON), so ports, their names and protocols can be reported again
+ * after an agent restart, also under host networking where Docker records no port map.
+ */
+export const PORTS_LABEL = 'io.atoll.ports';
+
+const MiB = 1024 * 1024;
+
+/** `atoll-<taskId>` with characters Docker rejects in names replaced by `_`. */
+export function containerName(taskId: string): string {
+  return `atoll-${taskId.replace(/[^a-zA-Z0-9_.-]/g, '_')}`;
+}
+
+export type PortProtocol = 'tcp' | 'udp' | 'sctp';
+
+/** Marathon writes `tcp`, `udp`, `udp,tcp`; anything unknown is rejected rather than guessed. */
+export function portProtocols(port: TaskPort): PortProtocol[] {
+  const out: PortProtocol[] = [];
+  for (const raw of port.protocol.split(',')) {
+    const p = raw.trim().toLowerCase();
+    if (p === '') continue;
+    if (p !== 'tcp' && p !== 'udp' && p !== 'sctp') throw new Error(`unsupported port protocol "${raw}"`);
+    if (!out.includes(p)) out.push(p);
+  }
+  return out.length > 0 ? out : ['tcp'];
+}
+
+function containerPortOf(port: TaskPort): number {
+  return port.containerPort ?? port.hostPort;
+}
+
+/**
+ * The command, the way Mesos's Docker containerizer runs a Marathon app:
+ * - `cmd` (shell form): the image's entrypoint is replaced by `/bin/sh -c <cmd>`;
+ * - `args`: they become the command, appended to the image's own entrypoint;
+ * - neither: the image's entrypoint and command as built.
+ */
+export function dockerCommand(
+  spec: Pick<TaskSpec, 'cmd' | 'args'>,
+): Pick<Docker.ContainerCreateOptions, 'Cmd' | 'Entrypoint'> {
+  if (spec.cmd !== undefined && spec.cmd !== '') return { Entrypoint: ['/bin/sh', '-c'], Cmd: [spec.cmd] };
+  if (spec.args !== undefined && spec.args.length > 0) return { Cmd: [...spec.args] };
+  return {};
+}
+
+/** Task labels plus the agent's own; a task label cannot impersonate an `io.atoll.` label. */
+export function dockerLabels(spec: TaskSpec, nodeId: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(spec.labels)) {
+    if (!k.startsWith(RESERVED_LABEL_PREFIX)) labels[k] = v;
+  }
+  labels[containerLabels.taskId] = spec.taskId;
+  labels[containerLabels.appId] = spec.appId;
+  labels[containerLabels.nodeId] = nodeId;
+  labels[containerLabels.appVersion] = spec.appVersion;
+  labels[PORTS_LABEL] = JSON.stringify(spec.ports);
+  return labels;
+}
+
+/** `docker create` options for a task; pure, so the mapping from TaskSpec is tested without Docker. */
+export function dockerCreateOptions(spec: TaskSpec, nodeId: string): Docker.ContainerCreateOptions {
+  if (!spec.image) throw new Error('a docker task needs an image');
+  const exposed: Record<string, object> = {};
+  const bindings: Docker.PortMap = {};
+  if (spec.network === 'bridge') {
+    for (const port of spec.ports) {
+      for (const proto of portProtocols(port)) {
+        const key = `${containerPortOf(port)}/${proto}`;
+        exposed[key] = {};
+        // Host port 0: Docker picks a free one; launch reads it back from the container.
+        (bindings[key] ??= []).push({ HostPort: port.hostPort === 0 ? '' : String(port.hostPort) });
+      }
+    }
+  }
+  const hostConfig: Docker.HostConfig = {
+    NetworkMode: spec.network === 'host' ? 'host' : 'bridge',
+    Privileged: spec.privileged,
+    // The agent decides about restarts (via control), never Docker.
+    RestartPolicy: { Name: 'no' },
+    AutoRemove: false,
+  };
+  if (spec.cpus > 0) hostConfig.NanoCpus = Math.round(spec.cpus * 1e9);
+  if (spec.mem > 0) hostConfig.Memory = Math.round(Math.max(spec.mem, DOCKER_MIN_MEMORY_MB) * MiB);
+  if (Object.keys(bindings).length > 0) hostConfig.PortBindings = bindings;
+
+  const options: Docker.ContainerCreateOptions = {
+    name: containerName(spec.taskId),
+    Image: spec.image,
+    Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+    Labels: dockerLabels(spec, nodeId),
+    StopTimeout: Math.ceil(spec.killGracePeriodSeconds),
+    HostConfig: hostConfig,
+    ...dockerCommand(spec),
+  };
+  if (Object.keys(exposed).length > 0) options.ExposedPorts = exposed;
+  if (spec.user) options.User = spec.user;
+  return options;
+}
+
+type PortMapLike = Record<string, Array<{ HostPort?: string }> | null | undefined> | null | undefined;
+
+/**
+ * The task's ports with host ports as Docker bound them (bridge networking, host port 0 resolved).
+ * Under host networking the ports are the task's own host ports.
+ */
+export function resolvePorts(
+  ports: TaskPort[],
+  network: 'host' | 'bridge',
+  portMap: PortMapLike,
+): TaskPort[] {
+  if (network === 'host') return ports.map((p) => ({ ...p }));
+  return ports.map((p) => {
+    const proto = portProtocols(p)[0] ?? 'tcp';
+    const bound = portMap?.[`${containerPortOf(p)}/${proto}`] ?? [];
+    const hostPort = Number(bound.find((b) => b.HostPort)?.HostPort ?? p.hostPort);
+    return { ...p, hostPort, containerPort: containerPortOf(p) };
+  });
+}
+
+function portsFromLabels(labels: Record<string, string>): TaskPort[] {
+  try {
+    const raw: unknown = JSON.parse(labels[PORTS_LABEL] ?? '[]');
+    return Array.isArray(raw) ? (raw as TaskPort[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * What a container says about its task. Undefined for containers that are not Atoll tasks.
+ * `killRequested`: the runtime was asked to kill this task (Docker does not remember that).
+ */
+export function observedTaskFromInspect(
+  info: Docker.ContainerInspectInfo,
+  killRequested: boolean,
+): ObservedTask | undefined {
+  const labels = info.Config.Labels ?? {};
+  const taskId = labels[containerLabels.taskId];
+  if (!taskId) return undefined;
+  const network = info.HostConfig.NetworkMode === 'host' ? 'host' : 'bridge';
+  const base = {
+    taskId,
+    runtimeId: info.Id,
+    ports: resolvePorts(portsFromLabels(labels), network, info.NetworkSettings?.Ports),
+    ...(labels[containerLabels.appId] ? { appId: labels[containerLabels.appId] } : {}),
+  };
+  const s = info.State;
+  if (s.Running || s.Paused || s.Restarting) return { ...base, state: 'TASK_RUNNING', at: s.StartedAt };
+  if (s.Status === 'created') return { ...base, state: 'TASK_STARTING', at: info.Created };
+  const exit = containerExit(info);
+  const outcome = exitOutcome({ ...exit, killed: killRequested });
+  return {
+    ...base,
+    state: outcome.state,
+    ...(outcome.message ? { message: outcome.message } : {}),
+    ...(exit.exitCode !== undefined ? { exitCode: exit.exitCode } : {}),
+    at: s.FinishedAt,
+    finishedAt: s.FinishedAt,
+  };
+}
+
+/** Exit status of an ended container, with the reason when Docker knows one. */
+export function containerExit(info: Docker.ContainerInspectInfo): {
+  exitCode: number | undefined;
+  message?: string;
+} {
+  const s = info.State;
+  const limitMb = info.HostConfig.Memory ? Math.round(info.HostConfig.Memory / MiB) : undefined;
+  if (s.OOMKilled) {
+    return {
+      exitCode: s.ExitCode,
+      message: `OOM-killed: the task exceeded its memory limit${limitMb ? ` of ${limitMb} MiB` : ''}`,
+    };
+  }
+  if (s.Error) return { exitCode: s.ExitCode, message: s.Error };
+  return { exitCode: s.ExitCode };
+}

@@ -1,0 +1,62 @@
+import type { TaskSpec } from '@atoll/spec';
+import type { ExitListener, LaunchResult, ObservedTask, Runtime } from './types';
+
+/**
+ * A Docker node also runs tasks without an image as plain processes, as a Mesos agent with
+ * `--containerizers=docker,mesos` does for Marathon apps that have only a `cmd`. Reports itself as
+ * the docker runtime.
+ */
+export class RoutingRuntime implements Runtime {
+  readonly kind;
+  readonly description;
+  /** Which runtime holds a task, learnt at launch and list; unknown tasks are asked of both. */
+  private readonly owner = new Map<string, Runtime>();
+
+  constructor(
+    private readonly images: Runtime,
+    private readonly processes: Runtime,
+  ) {
+    this.kind = images.kind;
+    this.description = `${images.description}; tasks without an image run as plain processes`;
+  }
+
+  async attach(nodeId: string): Promise<void> {
+    await Promise.all([this.images.attach(nodeId), this.processes.attach(nodeId)]);
+  }
+
+  async launch(spec: TaskSpec, nodeId: string): Promise<LaunchResult> {
+    const runtime = spec.image ? this.images : this.processes;
+    this.owner.set(spec.taskId, runtime);
+    return runtime.launch(spec, nodeId);
+  }
+
+  async kill(taskId: string, gracePeriodSeconds: number): Promise<void> {
+    await Promise.all(this.holders(taskId).map((r) => r.kill(taskId, gracePeriodSeconds)));
+  }
+
+  async remove(taskId: string): Promise<void> {
+    await Promise.all(this.holders(taskId).map((r) => r.remove(taskId)));
+    this.owner.delete(taskId);
+  }
+
+  async list(): Promise<ObservedTask[]> {
+    const [a, b] = await Promise.all([this.images.list(), this.processes.list()]);
+    for (const t of a) this.owner.set(t.taskId, this.images);
+    for (const t of b) this.owner.set(t.taskId, this.processes);
+    return [...a, ...b];
+  }
+
+  onExit(listener: ExitListener): () => void {
+    const offs = [this.images.onExit(listener), this.processes.onExit(listener)];
+    return () => offs.forEach((off) => off());
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.images.close(), this.processes.close()]);
+  }
+
+  private holders(taskId: string): Runtime[] {
+    const known = this.owner.get(taskId);
+    return known ? [known] : [this.images, this.processes];
+  }
+}
