@@ -1,7 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { authService, nodesService } from '@atoll/api';
+import { appsService, authService, nodesService } from '@atoll/api';
 import { createTestDatabase } from '@atoll/db/testing';
 import { containerLabels } from '@atoll/spec';
 import Docker from 'dockerode';
@@ -64,16 +64,45 @@ export async function startTestCluster(opts: { agent?: boolean; console?: boolea
       return cluster.agent;
     },
     async stop() {
+      // Delete what the test left running while the agent can still kill it, then sweep.
+      await removeAllApps(control);
       await cluster.agent?.stop();
       const nodes = await control.db.prisma.node.findMany({ select: { id: true } });
       await control.stop();
       await removeContainers(nodes.map((n) => n.id));
+      await killExecTasks(stateDir);
       await database.drop();
       await rm(stateDir, { recursive: true, force: true });
     },
   };
   if (opts.agent) await cluster.startAgent();
   return cluster;
+}
+
+async function removeAllApps(control: Control): Promise<void> {
+  const apps = await control.db.prisma.app.findMany({ select: { id: true, deleting: true } });
+  for (const app of apps) if (!app.deleting) await appsService.deleteApp(control.services, app.id);
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline && (await control.db.prisma.app.count()) > 0) {
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Exec tasks are process groups recorded by the agent in `<state>/exec/tasks.json`. */
+async function killExecTasks(stateDir: string): Promise<void> {
+  let records: Array<{ pid: number }>;
+  try {
+    records = (JSON.parse(await readFile(path.join(stateDir, 'exec', 'tasks.json'), 'utf8')) as { tasks: Array<{ pid: number }> }).tasks;
+  } catch {
+    return;
+  }
+  for (const r of records) {
+    try {
+      process.kill(-r.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 }
 
 async function removeContainers(nodeIds: string[]): Promise<void> {
