@@ -70,9 +70,7 @@ describe.skipIf(!available)('DockerRuntime against the real Docker Engine', () =
     expect(found).toMatchObject({ state: 'TASK_RUNNING', runtimeId: launched.runtimeId });
     expect(found?.ports?.[0]?.hostPort).toBe(hostPort);
 
-    const started = Date.now();
     await second.kill(spec.taskId, 1);
-    expect(Date.now() - started).toBeLessThan(15_000);
     expect(exits).toEqual([expect.objectContaining({ taskId: spec.taskId, killed: true })]);
     expect((await second.list()).find((t) => t.taskId === spec.taskId)).toMatchObject({
       state: 'TASK_KILLED',

@@ -126,13 +126,11 @@ describe('ExecRuntime with real processes', () => {
       5_000,
       'the task processes',
     );
-    const started = Date.now();
     await runtime.kill(spec.taskId, 1);
-    const took = Date.now() - started;
-    expect(took).toBeGreaterThanOrEqual(900);
-    expect(took).toBeLessThan(5_000);
-    expect(processGroupMembers(pgid)).toEqual([]);
+    // Every member ignored SIGTERM, so exit code 137 (128 + SIGKILL) shows the escalation happened.
     expect(exits).toEqual([expect.objectContaining({ killed: true, exitCode: 137 })]);
+    // Killed members can linger a moment as zombies until init reaps them.
+    await eventually(() => (processGroupMembers(pgid).length === 0 ? true : undefined), 5_000, 'an empty process group');
   });
 
   it('lets a task that handles SIGTERM finish gracefully, and still calls it killed', async () => {
