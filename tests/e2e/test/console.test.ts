@@ -104,6 +104,47 @@ describe.skipIf(missing !== null)('the console, end to end', () => {
     await expect.poll(() => running.count(), { timeout: 60_000 }).toBe(2);
   });
 
+  it('kills one task and watches it replaced', async () => {
+    const rows = page.locator('[data-testid="task-row"][data-state="TASK_RUNNING"]');
+    const ids = () => rows.evaluateAll((els) => els.map((e) => /e2e_web\.[0-9a-f-]{36}/.exec(e.textContent ?? '')?.[0] ?? ''));
+    const before = await ids();
+    expect(before.every(Boolean)).toBe(true);
+    await rows.first().getByTestId('task-select').check();
+    await page.getByTestId('kill-button').click();
+    await page.getByTestId('kill-confirm').click();
+    // Two running again, one of them new.
+    await expect
+      .poll(
+        async () => {
+          const now = await ids();
+          return now.length === 2 && now.filter((t) => !before.includes(t)).length === 1;
+        },
+        { timeout: 60_000 },
+      )
+      .toBe(true);
+  });
+
+  it('pasting an app that does not fit into the JSON editor shows why it waits', async () => {
+    await page.getByTestId('nav-services').click();
+    await page.getByTestId('run-service').click();
+    const editor = page.getByTestId('json-editor').locator('.cm-content');
+    await editor.click();
+    await page.keyboard.press('ControlOrMeta+a');
+    await page.keyboard.press('Delete');
+    await editor.fill(JSON.stringify({ id: '/e2e/huge', cmd: 'sleep 100', cpus: 4096, mem: 16, instances: 1 }));
+    // The form follows the JSON.
+    await expect.poll(() => page.getByTestId('form-id').inputValue()).toBe('/e2e/huge');
+    await expect.poll(() => page.getByTestId('form-cpus').inputValue()).toBe('4096');
+    await page.getByTestId('deploy-button').click();
+    await page.waitForURL(/\/services\/detail/);
+    const issue = page.getByTestId('placement-issue');
+    await expect.poll(async () => (await issue.textContent()) ?? '', { timeout: 30_000 }).toMatch(/needs 4096 cpus, largest free is/);
+    await page.screenshot({ path: path.join(shots, 'service-waiting.png'), fullPage: true });
+    await page.getByTestId('destroy-button').click();
+    await page.getByTestId('destroy-confirm').click();
+    await page.waitForURL(/\/services(\?|$)/);
+  });
+
   it('lists the service on the Services page', async () => {
     await page.getByTestId('nav-services').click();
     const row = page.locator('[data-testid="service-row"][data-id="/e2e/web"]');

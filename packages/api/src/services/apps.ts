@@ -10,8 +10,9 @@ import { Prisma } from '@atoll/db';
 import { AppError } from '../errors';
 import type { Services } from '../context';
 import { recordEvents } from './events';
+import { orderTaskKill } from './kill';
 
-type S = Pick<Services, 'db' | 'bus' | 'now' | 'poke'>;
+type S = Pick<Services, 'db' | 'bus' | 'now' | 'poke' | 'agents'>;
 
 /** Status words the console shows (DC/OS's): derived, never stored. */
 export type ServiceStatus = 'Running' | 'Deploying' | 'Delayed' | 'Waiting' | 'Stopped' | 'Deleting';
@@ -302,10 +303,12 @@ export async function killTasks(s: S, taskIds: string[], opts: { scale?: boolean
   const tasks = await s.db.prisma.task.findMany({ where: { id: { in: taskIds } } });
   if (tasks.length === 0) throw AppError.notFound(`task ${taskIds.join(', ')}`);
   const now = s.now();
-  await s.db.prisma.task.updateMany({
-    where: { id: { in: tasks.map((t) => t.id) }, killRequestedAt: null },
-    data: { killRequestedAt: now },
-  });
+  const apps = await s.db.prisma.app.findMany({ where: { id: { in: [...new Set(tasks.map((t) => t.appId))] } } });
+  const grace = (appId: string) =>
+    (apps.find((a) => a.id === appId)?.definition as AppDefinition | undefined)?.taskKillGracePeriodSeconds ?? 3;
+  for (const t of tasks) {
+    if (!t.killRequestedAt && !isTerminal(t.state as TaskState)) await orderTaskKill(s, t, grace(t.appId), now);
+  }
   if (opts.scale) {
     const perApp = new Map<string, number>();
     for (const t of tasks) if (!isTerminal(t.state as TaskState)) perApp.set(t.appId, (perApp.get(t.appId) ?? 0) + 1);

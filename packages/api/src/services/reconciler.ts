@@ -4,6 +4,7 @@ import { containerLabels, isBridged, isTerminal, type AppDefinition, type TaskPo
 import type { Services } from '../context';
 import { decide } from './decide';
 import { recordEvents, type EventInput } from './events';
+import { orderTaskKill } from './kill';
 
 type S = Pick<Services, 'db' | 'bus' | 'now' | 'agents' | 'log' | 'config'>;
 
@@ -107,16 +108,7 @@ export async function reconcile(s: S): Promise<void> {
   const events: EventInput[] = [];
 
   for (const k of decisions.kills) {
-    const grace = defs.get(k.appId)?.taskKillGracePeriodSeconds ?? 3;
-    if (s.agents.send(k.nodeId, { type: 'killTask', taskId: k.taskId, gracePeriodSeconds: grace })) {
-      await s.db.prisma.task.update({ where: { id: k.taskId }, data: { killRequestedAt: now } });
-    } else {
-      // Nobody to tell: the task is gone for us; its agent kills it when it reconnects.
-      await s.db.prisma.task.update({
-        where: { id: k.taskId },
-        data: { killRequestedAt: now, state: 'TASK_KILLED', message: 'killed while its node was disconnected', updatedAt: now },
-      });
-    }
+    await orderTaskKill(s, { id: k.taskId, nodeId: k.nodeId }, defs.get(k.appId)?.taskKillGracePeriodSeconds ?? 3, now);
     events.push({ type: 'task_kill', subject: k.appId, payload: { taskId: k.taskId, reason: k.reason } });
   }
 
