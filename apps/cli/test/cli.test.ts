@@ -133,6 +133,11 @@ describe('atoll CLI against a real cluster', () => {
     expect(shown.stdout).toMatch(/^CMD\s+sleep 300$/m);
     expect(shown.stdout).toContain(running.id);
 
+    // A change waits for the running deployment (Marathon's lock) …
+    await waitFor('the start deployment to finish', async () => {
+      const list = await atollJson<Array<{ id: string; deployments: unknown[] }>>('app', 'list');
+      return list.find((a) => a.id === '/cli-test')?.deployments.length === 0 ? true : undefined;
+    });
     const scaled = await atoll('app', 'scale', '/cli-test', '2');
     expect(scaled.code).toBe(0);
     expect(scaled.stdout).toMatch(/^Scaling \/cli-test to 2 instances \(deployment \S+\)\n$/);
@@ -143,7 +148,8 @@ describe('atoll CLI against a real cluster', () => {
       /^ID\s+STATUS\s+INSTANCES\(running\/wanted\)\s+CPUS\s+MEM\s+VERSION\n\/cli-test\s/,
     );
 
-    const removed = await atoll('app', 'remove', '/cli-test');
+    // … unless forced: the scale's deployment may still be running.
+    const removed = await atoll('app', 'remove', '/cli-test', '--force');
     expect(removed.code).toBe(0);
     expect(removed.stdout).toMatch(/^Removing app \/cli-test \(deployment \S+\)\n$/);
     await waitFor('the app to be gone', async () => {

@@ -75,8 +75,16 @@ describe('control API without agents', () => {
     expect(dup.status).toBe(409);
   });
 
-  it('PUT /v2/apps/{id} scales and records a version', async () => {
-    const res = await call('/v2/apps/simple', { method: 'PUT', json: { instances: 0 } });
+  it('PUT /v2/apps/{id} answers 409 while a deployment runs, unless forced', async () => {
+    const locked = await call('/v2/apps/simple', { method: 'PUT', json: { instances: 0 } });
+    expect(locked.status).toBe(409);
+    const body = (await locked.json()) as { message: string; deployments: Array<{ id: string }> };
+    expect(body.message).toMatch(/^App is locked by one or more deployments/);
+    expect(body.deployments).toHaveLength(1);
+  });
+
+  it('PUT /v2/apps/{id}?force=true scales and records a version', async () => {
+    const res = await call('/v2/apps/simple?force=true', { method: 'PUT', json: { instances: 0 } });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { version: string; deploymentId: string };
     expect(body.deploymentId).toMatch(/[0-9a-f-]{36}/);

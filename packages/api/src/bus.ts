@@ -7,6 +7,13 @@ export interface Change {
   at: string;
 }
 
+/** A stored event as streamed by /v2/events: Marathon's `eventType` and `timestamp` plus its fields. */
+export interface ClusterEvent {
+  eventType: string;
+  timestamp: string;
+  [field: string]: unknown;
+}
+
 /**
  * In-process fan-out of changes to subscribers (console SSE, /v2/events). Control bridges it to
  * PostgreSQL LISTEN/NOTIFY so every replica's subscribers see every change.
@@ -27,29 +34,49 @@ export class ChangeBus {
     return () => this.emitter.off('change', listener);
   }
 
+  publishEvent(event: ClusterEvent): void {
+    this.emitter.emit('event', event);
+  }
+
+  subscribeEvents(listener: (e: ClusterEvent) => void): () => void {
+    this.emitter.on('event', listener);
+    return () => this.emitter.off('event', listener);
+  }
+
   /** Async iteration for tRPC subscriptions; ends when `signal` aborts. */
-  async *changes(signal?: AbortSignal): AsyncGenerator<Change> {
-    const queue: Change[] = [];
-    let wake: (() => void) | null = null;
-    const off = this.subscribe((c) => {
-      queue.push(c);
-      wake?.();
-    });
-    const onAbort = () => wake?.();
-    signal?.addEventListener('abort', onAbort);
-    try {
-      while (!signal?.aborted) {
-        const next = queue.shift();
-        if (next) {
-          yield next;
-          continue;
-        }
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = null;
+  changes(signal?: AbortSignal): AsyncGenerator<Change> {
+    return iterate<Change>((l) => this.subscribe(l), signal);
+  }
+
+  events(signal?: AbortSignal): AsyncGenerator<ClusterEvent> {
+    return iterate<ClusterEvent>((l) => this.subscribeEvents(l), signal);
+  }
+}
+
+async function* iterate<T>(
+  subscribe: (listener: (v: T) => void) => () => void,
+  signal?: AbortSignal,
+): AsyncGenerator<T> {
+  const queue: T[] = [];
+  let wake: (() => void) | null = null;
+  const off = subscribe((c) => {
+    queue.push(c);
+    wake?.();
+  });
+  const onAbort = () => wake?.();
+  signal?.addEventListener('abort', onAbort);
+  try {
+    while (!signal?.aborted) {
+      const next = queue.shift();
+      if (next) {
+        yield next;
+        continue;
       }
-    } finally {
-      off();
-      signal?.removeEventListener('abort', onAbort);
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = null;
     }
+  } finally {
+    off();
+    signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -21,13 +21,20 @@ export class AppError extends Error {
   readonly code: AppErrorCode;
   readonly issues: FieldIssue[] | undefined;
   readonly detail: string | undefined;
+  /** Extra fields for the response body (e.g. Marathon's `deployments` on a 409). */
+  readonly data: Record<string, unknown> | undefined;
 
-  constructor(code: AppErrorCode, message: string, opts: { issues?: FieldIssue[]; detail?: string } = {}) {
+  constructor(
+    code: AppErrorCode,
+    message: string,
+    opts: { issues?: FieldIssue[]; detail?: string; deployments?: Array<{ id: string }> } = {},
+  ) {
     super(message);
     this.name = 'AppError';
     this.code = code;
     this.issues = opts.issues;
     this.detail = opts.detail;
+    this.data = opts.deployments ? { deployments: opts.deployments } : undefined;
   }
 
   get httpStatus(): number {

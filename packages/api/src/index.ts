@@ -7,6 +7,8 @@ export * as authService from './services/auth';
 export * as appsService from './services/apps';
 export * as nodesService from './services/nodes';
 export * as eventsService from './services/events';
+export * as deploymentsService from './services/deployments';
+export * as queueService from './services/queue';
 export * as agentsService from './services/agents';
 export { type AgentDispatcher, AgentWriteBatcher } from './services/agents';
 export { reconcile, ReconcileLoop, buildTaskSpec, taskEnvironment, newTaskId } from './services/reconciler';

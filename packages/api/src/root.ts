@@ -1,5 +1,5 @@
 import { router } from './trpc';
-import { appsRouter, tasksRouter } from './routers/apps';
+import { appsRouter, deploymentsRouter, queueRouter, tasksRouter } from './routers/apps';
 import { authRouter } from './routers/auth';
 import { clusterRouter } from './routers/cluster';
 import { nodesRouter } from './routers/nodes';
@@ -9,6 +9,8 @@ export const appRouter = router({
   nodes: nodesRouter,
   apps: appsRouter,
   tasks: tasksRouter,
+  deployments: deploymentsRouter,
+  queue: queueRouter,
   cluster: clusterRouter,
 });
 

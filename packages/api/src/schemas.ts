@@ -22,6 +22,7 @@ export const taskView = z.object({
   slaveId: z.string(),
   agentId: z.string(),
   healthCheckResults: z.array(z.unknown()),
+  readinessCheckResults: z.array(z.unknown()).optional(),
   portMappings: z.array(taskPortView),
   message: z.string().nullable(),
 });
@@ -81,6 +82,21 @@ export const deploymentView = z.object({
   currentActions: z.array(z.object({ action: z.string(), app: z.string(), readinessCheckResults: z.array(z.unknown()) })),
   currentStep: z.number(),
   totalSteps: z.number(),
+  progress: z.array(z.object({ appId: z.string(), instances: z.number(), updated: z.number(), old: z.number(), healthy: z.number() })),
+});
+
+export const queueItemView = z.object({
+  app: z.looseObject({ id: z.string() }),
+  count: z.number(),
+  delay: z.object({ timeLeftSeconds: z.number(), overdue: z.boolean() }),
+  since: z.string(),
+  processedOffersSummary: z.object({
+    processedOffersCount: z.number(),
+    unusedOffersCount: z.number(),
+    rejectSummaryLastOffers: z.array(z.object({ reason: z.string(), declined: z.number(), processed: z.number() })),
+  }),
+  lastUnusedOffers: z.array(z.unknown()),
+  atoll: z.object({ placementIssue: z.string().nullable(), reasons: z.record(z.string(), z.number()) }),
 });
 
 export const eventView = z.object({

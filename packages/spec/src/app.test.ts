@@ -74,6 +74,11 @@ describe('normalisation', () => {
     expect(r.value.healthChecks[0]).toMatchObject({ timeoutSeconds: 20, delaySeconds: 15 });
   });
 
+  it('keeps unknown fields', () => {
+    const r = parseAppDefinition({ id: '/a', cmd: 'x', futureField: { on: true } });
+    expect(r.ok && (r.value as Record<string, unknown>).futureField).toEqual({ on: true });
+  });
+
   it.each([
     ['relative id', { id: 'web', cmd: 'x' }, '/web'],
     ['nested id with trailing slash', { id: '/prod/web/', cmd: 'x' }, '/prod/web'],
@@ -84,7 +89,6 @@ describe('normalisation', () => {
 
   it.each([
     ['negative instances', { id: '/a', cmd: 'x', instances: -1 }, 'instances'],
-    ['unknown field', { id: '/a', cmd: 'x', bogus: 1 }, '(root)'],
     ['no command and no image', { id: '/a' }, 'cmd'],
     ['uppercase id', { id: '/Web', cmd: 'x' }, 'id'],
     ['cpus as a string', { id: '/a', cmd: 'x', cpus: 'lots' }, 'cpus'],

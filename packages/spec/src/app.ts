@@ -144,7 +144,8 @@ const unreachableStrategySchema = z.union([
   }),
 ]);
 
-const appDefinitionInput = z.strictObject({
+// Unknown top-level fields are kept and returned (Marathon's newer fields, labels of tools).
+const appDefinitionInput = z.looseObject({
   id: pathIdSchema,
   cmd: z.string().min(1, 'cmd must not be empty').nullish(),
   args: z.array(z.string()).nullish(),

@@ -61,7 +61,44 @@ export const taskStatusSchema = z.object({
   report: taskReportSchema,
 });
 
-export const agentMessageSchema = z.discriminatedUnion('type', [helloSchema, heartbeatSchema, taskStatusSchema]);
+/**
+ * A change in a task's health (sent when `healthy` flips or the first result arrives). With
+ * `killing`, the agent has started killing the task for reaching maxConsecutiveFailures
+ * (Marathon's unhealthy_task_kill_event); a TASK_KILLING/TASK_KILLED status follows.
+ */
+export const taskHealthSchema = z.object({
+  type: z.literal('taskHealth'),
+  taskId: z.string().min(1),
+  /** Index into the task's healthChecks. */
+  checkIndex: z.number().int().min(0).default(0),
+  healthy: z.boolean(),
+  consecutiveFailures: z.number().int().min(0),
+  message: z.string().optional(),
+  killing: z.boolean().default(false),
+  at: z.string(),
+});
+export type TaskHealth = z.infer<typeof taskHealthSchema>;
+
+/** A change in a task's readiness (all its readiness checks pass, or not). */
+export const taskReadinessSchema = z.object({
+  type: z.literal('taskReadiness'),
+  taskId: z.string().min(1),
+  ready: z.boolean(),
+  /** Last result per check name, as Marathon's readinessCheckResults. */
+  results: z
+    .array(z.object({ name: z.string(), ready: z.boolean(), lastResponse: z.object({ status: z.number().int(), body: z.string().optional() }).optional() }))
+    .default([]),
+  at: z.string(),
+});
+export type TaskReadiness = z.infer<typeof taskReadinessSchema>;
+
+export const agentMessageSchema = z.discriminatedUnion('type', [
+  helloSchema,
+  heartbeatSchema,
+  taskStatusSchema,
+  taskHealthSchema,
+  taskReadinessSchema,
+]);
 export type AgentMessage = z.infer<typeof agentMessageSchema>;
 
 export const welcomeSchema = z.object({

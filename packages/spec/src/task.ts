@@ -43,6 +43,39 @@ export const taskPortSchema = z.object({
 });
 export type TaskPort = z.infer<typeof taskPortSchema>;
 
+/**
+ * A health check as the agent runs it, next to the task. Control resolves Marathon's portIndex /
+ * port into `port`: the host port for HTTP/HTTPS/TCP (and MESOS_*: a bridged task's port is
+ * published on the host), so the agent probes 127.0.0.1:port. COMMAND runs `command` inside the
+ * task (docker exec, or `sh -c` with the task's env for exec tasks); exit 0 is healthy.
+ */
+export const healthCheckSpecSchema = z.object({
+  protocol: z.enum(['HTTP', 'HTTPS', 'TCP', 'COMMAND', 'MESOS_HTTP', 'MESOS_HTTPS', 'MESOS_TCP']),
+  path: z.string().default('/'),
+  port: z.number().int().min(0).max(65535).optional(),
+  command: z.string().optional(),
+  gracePeriodSeconds: z.number().min(0),
+  intervalSeconds: z.number().min(0),
+  timeoutSeconds: z.number().min(0),
+  /** 0: never kill for failing checks (Marathon). */
+  maxConsecutiveFailures: z.number().int().min(0),
+  delaySeconds: z.number().min(0).default(0),
+  ignoreHttp1xx: z.boolean().default(false),
+});
+export type HealthCheckSpec = z.infer<typeof healthCheckSpecSchema>;
+
+/** A readiness check (HTTP/HTTPS): gates deployments, never kills. `port` resolved as above. */
+export const readinessCheckSpecSchema = z.object({
+  name: z.string(),
+  protocol: z.enum(['HTTP', 'HTTPS']),
+  path: z.string(),
+  port: z.number().int().min(0).max(65535),
+  intervalSeconds: z.number().min(0),
+  timeoutSeconds: z.number().min(0),
+  httpStatusCodesForReady: z.array(z.number().int()),
+});
+export type ReadinessCheckSpec = z.infer<typeof readinessCheckSpecSchema>;
+
 /** What an agent needs to start one task; built by control from the app version and the placement. */
 export const taskSpecSchema = z.object({
   taskId: z.string().min(1),
@@ -66,6 +99,8 @@ export const taskSpecSchema = z.object({
   forcePullImage: z.boolean().default(false),
   privileged: z.boolean().default(false),
   killGracePeriodSeconds: z.number().min(0).default(3),
+  healthChecks: z.array(healthCheckSpecSchema).default([]),
+  readinessChecks: z.array(readinessCheckSpecSchema).default([]),
 });
 export type TaskSpec = z.infer<typeof taskSpecSchema>;
 

@@ -97,6 +97,8 @@ describe.skipIf(missing !== null)('the console, end to end', () => {
   });
 
   it('scales to 2 live, without a reload', async () => {
+    // The start deployment holds Marathon's lock until it is done: the status says Running then.
+    await expect.poll(async () => (await page.getByTestId('service-status').textContent()) ?? '', { timeout: 30_000 }).toContain('Running');
     await page.getByTestId('scale-button').click();
     await page.getByTestId('scale-input').fill('2');
     await page.getByTestId('scale-confirm').click();
@@ -105,6 +107,7 @@ describe.skipIf(missing !== null)('the console, end to end', () => {
   });
 
   it('kills one task and watches it replaced', async () => {
+    await expect.poll(async () => (await page.getByTestId('service-status').textContent()) ?? '', { timeout: 30_000 }).toContain('Running');
     const rows = page.locator('[data-testid="task-row"][data-state="TASK_RUNNING"]');
     const ids = () => rows.evaluateAll((els) => els.map((e) => /e2e_web\.[0-9a-f-]{36}/.exec(e.textContent ?? '')?.[0] ?? ''));
     const before = await ids();

@@ -39,8 +39,9 @@ export function registerAppCommands(program: Command, ctx: CommandContext): void
     .description('change the number of instances of an app')
     .argument('<id>', 'app id')
     .argument('<instances>', 'wanted number of instances', parseInstances)
-    .action(async (id: string, instances: number) => {
-      const res = await (await ctx.client()).apps.scale.mutate({ id, instances });
+    .option('--force', 'override the lock of a running deployment')
+    .action(async (id: string, instances: number, opts: { force?: boolean }) => {
+      const res = await (await ctx.client()).apps.scale.mutate({ id, instances, force: opts.force ?? false });
       ctx.print(
         res,
         () =>
@@ -52,8 +53,9 @@ export function registerAppCommands(program: Command, ctx: CommandContext): void
     .command('remove')
     .description('stop all tasks of an app and delete it')
     .argument('<id>', 'app id')
-    .action(async (id: string) => {
-      const res = await (await ctx.client()).apps.delete.mutate({ id });
+    .option('--force', 'override the lock of a running deployment')
+    .action(async (id: string, opts: { force?: boolean }) => {
+      const res = await (await ctx.client()).apps.delete.mutate({ id, force: opts.force ?? false });
       ctx.print(res, () => `Removing app ${id} (deployment ${res.deploymentId})`);
     });
 }

@@ -93,8 +93,20 @@ export class AgentGateway implements AgentDispatcher {
           reply({ type: 'error', code: 'UNAUTHORIZED', message: 'say hello first' });
           return;
         }
-        if (msg.type === 'heartbeat') this.batcher.heartbeat(nodeId, this.s.now());
-        else this.batcher.status(nodeId, msg.report);
+        switch (msg.type) {
+          case 'heartbeat':
+            this.batcher.heartbeat(nodeId, this.s.now());
+            break;
+          case 'taskStatus':
+            this.batcher.status(nodeId, msg.report);
+            break;
+          case 'taskHealth':
+            this.batcher.health(nodeId, msg);
+            break;
+          case 'taskReadiness':
+            this.batcher.readiness(nodeId, msg);
+            break;
+        }
       });
     });
 

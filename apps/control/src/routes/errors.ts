@@ -13,7 +13,7 @@ export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
         details: (err.issues ?? []).map((i) => ({ path: '/' + i.path.replace(/\./g, '/'), errors: [i.message] })),
       });
     }
-    return reply.code(err.httpStatus).send({ message: err.message });
+    return reply.code(err.httpStatus).send({ message: err.message, ...err.data });
   }
   throw err;
 }

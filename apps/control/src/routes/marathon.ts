@@ -1,4 +1,4 @@
-import { appsService, AppError, type Services } from '@atoll/api';
+import { appsService, AppError, deploymentsService, queueService, type Services } from '@atoll/api';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sendError } from './errors';
 
@@ -79,8 +79,8 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services): void 
     '/v2/apps/*',
     handle(async (req, reply) => {
       const body = requireObject(req.body);
-      const q = req.query as { partialUpdate?: string };
-      const r = await appsService.updateApp(s, wildcard(req), body, { partial: q.partialUpdate !== 'false' });
+      const q = req.query as { partialUpdate?: string; force?: string };
+      const r = await appsService.updateApp(s, wildcard(req), body, { partial: q.partialUpdate !== 'false', force: q.force === 'true' });
       return reply
         .code(r.created ? 201 : 200)
         .header('Marathon-Deployment-Id', r.deploymentId)
@@ -93,7 +93,7 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services): void 
     handle(async (req) => {
       const path = wildcard(req);
       const m = /^(.*)\/tasks\/([^/]+)$/.exec(path);
-      const q = req.query as { scale?: string };
+      const q = req.query as { scale?: string; force?: string };
       if (m) {
         const [task] = await appsService.killTasks(s, [decodeURIComponent(m[2]!)], { scale: q.scale === 'true' });
         return { task };
@@ -104,7 +104,17 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services): void 
         if (tasks.length === 0) return { tasks: [] };
         return { tasks: await appsService.killTasks(s, tasks.map((t) => t.id), { scale: q.scale === 'true' }) };
       }
-      return appsService.deleteApp(s, path);
+      return appsService.deleteApp(s, path, { force: q.force === 'true' });
+    }),
+  );
+
+  app.post(
+    '/v2/apps/*',
+    handle(async (req, reply) => {
+      const m = /^(.*)\/restart$/.exec(wildcard(req));
+      if (!m) return reply.code(404).send({ message: 'not found' });
+      const q = req.query as { force?: string };
+      return appsService.restartApp(s, m[1]!, { force: q.force === 'true' });
     }),
   );
 
@@ -130,7 +140,50 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services): void 
     }),
   );
 
-  app.get('/v2/deployments', handle(async () => appsService.listDeployments(s)));
+  app.get('/v2/deployments', handle(async () => deploymentsService.listDeployments(s)));
+
+  app.delete(
+    '/v2/deployments/:id',
+    handle(async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const q = req.query as { force?: string };
+      if (!/^[0-9a-f-]{36}$/.test(id)) throw new AppError('NOT_FOUND', `DeploymentPlan ${id} does not exist`);
+      const r = await appsService.cancelDeployment(s, id, { force: q.force === 'true' });
+      return r ? reply.code(200).send(r) : reply.code(202).send();
+    }),
+  );
+
+  // Marathon's event bus as server-sent events: `event: <eventType>` + `data: <json>`.
+  app.get('/v2/events', (req, reply) => {
+    const q = req.query as { event_type?: string | string[] };
+    const wanted = new Set(([] as string[]).concat(q.event_type ?? []));
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    const send = (e: { eventType: string }) => {
+      if (wanted.size > 0 && !wanted.has(e.eventType)) return;
+      res.write(`event: ${e.eventType}\ndata: ${JSON.stringify(e)}\n\n`);
+    };
+    send({ eventType: 'event_stream_attached', remoteAddress: req.ip, timestamp: new Date().toISOString() } as { eventType: string });
+    const off = s.bus.subscribeEvents(send);
+    const keepAlive = setInterval(() => res.write(':\n\n'), 15_000);
+    req.raw.on('close', () => {
+      clearInterval(keepAlive);
+      off();
+    });
+  });
+
+  app.get('/v2/queue', handle(async () => ({ queue: await queueService.listQueue(s) })));
+
+  app.delete(
+    '/v2/queue/*',
+    handle(async (req, reply) => {
+      const m = /^(.*)\/delay$/.exec(wildcard(req));
+      if (!m) return reply.code(404).send({ message: 'not found' });
+      await queueService.resetDelay(s, m[1]!);
+      return reply.code(204).send();
+    }),
+  );
 }
 
 function wildcard(req: FastifyRequest): string {

@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { protectedProcedure, router } from '../trpc';
 import * as apps from '../services/apps';
-import { appDefinitionInput, appView, deploymentResult, deploymentView, taskView } from '../schemas';
+import * as deployments from '../services/deployments';
+import * as queue from '../services/queue';
+import { appDefinitionInput, appView, deploymentResult, deploymentView, queueItemView, taskView } from '../schemas';
+
+const force = z.boolean().default(false).describe('override the deployment lock (Marathon ?force=true)');
 
 const appId = z.string().min(1, 'id is required');
 
@@ -23,29 +27,68 @@ export const appsRouter = router({
     .mutation(({ ctx, input }) => apps.createApp(ctx, input.definition)),
   update: protectedProcedure
     .meta({ openapi: { method: 'PUT', path: '/apps', tags: ['apps'], protect: true, summary: 'Change an app (fields given replace the stored ones)' } })
-    .input(z.object({ id: appId, definition: appDefinitionInput, partial: z.boolean().default(true) }))
+    .input(z.object({ id: appId, definition: appDefinitionInput, partial: z.boolean().default(true), force }))
     .output(deploymentResult.extend({ created: z.boolean() }))
-    .mutation(({ ctx, input }) => apps.updateApp(ctx, input.id, input.definition, { partial: input.partial })),
+    .mutation(({ ctx, input }) => apps.updateApp(ctx, input.id, input.definition, { partial: input.partial, force: input.force })),
   scale: protectedProcedure
     .meta({ openapi: { method: 'POST', path: '/apps/scale', tags: ['apps'], protect: true } })
-    .input(z.object({ id: appId, instances: z.number().int('instances must be a whole number').min(0, 'instances must be 0 or more') }))
+    .input(z.object({ id: appId, instances: z.number().int('instances must be a whole number').min(0, 'instances must be 0 or more'), force }))
     .output(deploymentResult)
-    .mutation(({ ctx, input }) => apps.scaleApp(ctx, input.id, input.instances)),
+    .mutation(({ ctx, input }) => apps.scaleApp(ctx, input.id, input.instances, { force: input.force })),
+  restart: protectedProcedure
+    .meta({ openapi: { method: 'POST', path: '/apps/restart', tags: ['apps'], protect: true, summary: 'Replace every task with a new one, rolling' } })
+    .input(z.object({ id: appId, force }))
+    .output(deploymentResult)
+    .mutation(({ ctx, input }) => apps.restartApp(ctx, input.id, { force: input.force })),
+  rollback: protectedProcedure
+    .meta({ openapi: { method: 'POST', path: '/apps/rollback', tags: ['apps'], protect: true, summary: 'Deploy a stored version again' } })
+    .input(z.object({ id: appId, version: z.string().min(1, 'version is required'), force }))
+    .output(deploymentResult.extend({ created: z.boolean() }))
+    .mutation(({ ctx, input }) => apps.updateApp(ctx, input.id, { version: input.version }, { force: input.force })),
   delete: protectedProcedure
     .meta({ openapi: { method: 'DELETE', path: '/apps', tags: ['apps'], protect: true } })
-    .input(z.object({ id: appId }))
+    .input(z.object({ id: appId, force }))
     .output(deploymentResult)
-    .mutation(({ ctx, input }) => apps.deleteApp(ctx, input.id)),
+    .mutation(({ ctx, input }) => apps.deleteApp(ctx, input.id, { force: input.force })),
   versions: protectedProcedure
     .meta({ openapi: { method: 'GET', path: '/apps/versions', tags: ['apps'], protect: true } })
     .input(z.object({ id: appId }))
     .output(z.array(z.string()))
     .query(({ ctx, input }) => apps.listAppVersions(ctx, input.id)),
-  deployments: protectedProcedure
-    .meta({ openapi: { method: 'GET', path: '/deployments', tags: ['apps'], protect: true } })
+  version: protectedProcedure
+    .meta({ openapi: { method: 'GET', path: '/apps/version', tags: ['apps'], protect: true, summary: 'One stored version of an app definition' } })
+    .input(z.object({ id: appId, version: z.string().min(1, 'version is required') }))
+    .output(appDefinitionInput)
+    .query(({ ctx, input }) => apps.getAppVersion(ctx, input.id, input.version) as Promise<unknown> as Promise<Record<string, unknown>>),
+});
+
+export const deploymentsRouter = router({
+  list: protectedProcedure
+    .meta({ openapi: { method: 'GET', path: '/deployments', tags: ['deployments'], protect: true } })
     .input(z.void())
     .output(z.array(deploymentView))
-    .query(({ ctx }) => apps.listDeployments(ctx)),
+    .query(({ ctx }) => deployments.listDeployments(ctx)),
+  cancel: protectedProcedure
+    .meta({ openapi: { method: 'POST', path: '/deployments/cancel', tags: ['deployments'], protect: true, summary: 'Cancel with a rollback deployment, or stop it (force)' } })
+    .input(z.object({ id: z.string().uuid('id must be a deployment id'), force: z.boolean().default(false) }))
+    .output(deploymentResult.nullable())
+    .mutation(({ ctx, input }) => apps.cancelDeployment(ctx, input.id, { force: input.force })),
+});
+
+export const queueRouter = router({
+  list: protectedProcedure
+    .meta({ openapi: { method: 'GET', path: '/queue', tags: ['queue'], protect: true, summary: 'Apps waiting for tasks, their back-off and why they wait' } })
+    .input(z.void())
+    .output(z.array(queueItemView))
+    .query(({ ctx }) => queue.listQueue(ctx)),
+  resetDelay: protectedProcedure
+    .meta({ openapi: { method: 'POST', path: '/queue/reset-delay', tags: ['queue'], protect: true } })
+    .input(z.object({ id: appId }))
+    .output(z.object({ ok: z.boolean() }))
+    .mutation(async ({ ctx, input }) => {
+      await queue.resetDelay(ctx, input.id);
+      return { ok: true };
+    }),
 });
 
 export const tasksRouter = router({

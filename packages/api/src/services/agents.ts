@@ -4,6 +4,8 @@ import {
   type AppDefinition,
   type ControlMessage,
   type Hello,
+  type TaskHealth,
+  type TaskReadiness,
   type TaskReport,
   type TaskState,
 } from '@atoll/spec';
@@ -201,9 +203,88 @@ export async function applyTaskReports(
   await recordEvents(s, events, 'task');
 }
 
-/** Collects task status reports and heartbeats and writes them in batches. */
+export interface HealthResult {
+  alive: boolean;
+  consecutiveFailures: number;
+  lastSuccess: string | null;
+  lastFailure: string | null;
+  lastFailureCause: string | null;
+  taskId: string;
+}
+
+/**
+ * Writes health and readiness changes reported by agents (batched: one read, one UPDATE … FROM
+ * unnest) and emits Marathon's health_status_changed_event / unhealthy_task_kill_event.
+ */
+export async function applyHealthReports(
+  s: Pick<Services, 'db' | 'bus'>,
+  health: Array<{ nodeId: string; msg: TaskHealth }>,
+  readiness: Array<{ nodeId: string; msg: TaskReadiness }>,
+): Promise<void> {
+  const ids = [...new Set([...health.map((h) => h.msg.taskId), ...readiness.map((r) => r.msg.taskId)])];
+  if (ids.length === 0) return;
+  const { rows } = await s.db.pool.query<{ id: string; app_id: string; node_id: string; app_version: string; health: HealthResult[] | null }>(
+    'SELECT id, app_id, node_id, app_version, health FROM tasks WHERE id = ANY($1::text[])',
+    [ids],
+  );
+  const byId = new Map(rows.map((r) => [r.id, { ...r, health: r.health ?? [], ready: undefined as boolean | undefined, readiness: undefined as unknown }]));
+  const events: EventInput[] = [];
+  for (const { nodeId, msg } of health) {
+    const t = byId.get(msg.taskId);
+    if (!t || t.node_id !== nodeId) continue;
+    const prev = t.health[msg.checkIndex];
+    t.health[msg.checkIndex] = {
+      alive: msg.healthy,
+      consecutiveFailures: msg.consecutiveFailures,
+      lastSuccess: msg.healthy ? msg.at : (prev?.lastSuccess ?? null),
+      lastFailure: msg.healthy ? (prev?.lastFailure ?? null) : msg.at,
+      lastFailureCause: msg.healthy ? (prev?.lastFailureCause ?? null) : (msg.message ?? null),
+      taskId: msg.taskId,
+    };
+    events.push({
+      type: 'health_status_changed_event',
+      subject: t.app_id,
+      payload: { appId: t.app_id, taskId: t.id, instanceId: t.id, version: t.app_version, alive: msg.healthy },
+    });
+    if (msg.killing) {
+      events.push({
+        type: 'unhealthy_task_kill_event',
+        subject: t.app_id,
+        payload: { appId: t.app_id, taskId: t.id, version: t.app_version, reason: msg.message ?? 'failed health checks', host: '' },
+      });
+    }
+  }
+  for (const { nodeId, msg } of readiness) {
+    const t = byId.get(msg.taskId);
+    if (!t || t.node_id !== nodeId) continue;
+    t.ready = msg.ready;
+    t.readiness = msg.results.map((r) => ({ ...r, taskId: msg.taskId }));
+  }
+  const items = [...byId.values()];
+  await s.db.pool.query(
+    `UPDATE tasks t SET
+       health = CASE WHEN i.health = '[]'::jsonb THEN t.health ELSE i.health END,
+       healthy = CASE WHEN i.health = '[]'::jsonb THEN t.healthy ELSE i.healthy END,
+       ready = COALESCE(i.ready, t.ready),
+       readiness = COALESCE(i.readiness, t.readiness)
+     FROM unnest($1::text[], $2::jsonb[], $3::boolean[], $4::boolean[], $5::jsonb[]) AS i(id, health, healthy, ready, readiness)
+     WHERE t.id = i.id`,
+    [
+      items.map((t) => t.id),
+      items.map((t) => JSON.stringify(t.health)),
+      items.map((t) => t.health.length > 0 && t.health.every((h) => h?.alive === true)),
+      items.map((t) => t.ready ?? null),
+      items.map((t) => (t.readiness === undefined ? null : JSON.stringify(t.readiness))),
+    ],
+  );
+  await recordEvents(s, events, 'task');
+}
+
+/** Collects task status, health and readiness reports and heartbeats, and writes them in batches. */
 export class AgentWriteBatcher {
   private reports: Array<{ nodeId: string; report: TaskReport }> = [];
+  private healthReports: Array<{ nodeId: string; msg: TaskHealth }> = [];
+  private readinessReports: Array<{ nodeId: string; msg: TaskReadiness }> = [];
   private heartbeats = new Map<string, Date>();
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
@@ -215,6 +296,16 @@ export class AgentWriteBatcher {
 
   status(nodeId: string, report: TaskReport): void {
     this.reports.push({ nodeId, report });
+    this.schedule();
+  }
+
+  health(nodeId: string, msg: TaskHealth): void {
+    this.healthReports.push({ nodeId, msg });
+    this.schedule();
+  }
+
+  readiness(nodeId: string, msg: TaskReadiness): void {
+    this.readinessReports.push({ nodeId, msg });
     this.schedule();
   }
 
@@ -234,8 +325,12 @@ export class AgentWriteBatcher {
   flush(): Promise<void> {
     const reports = this.reports;
     const heartbeats = this.heartbeats;
+    const health = this.healthReports;
+    const readiness = this.readinessReports;
     this.reports = [];
     this.heartbeats = new Map();
+    this.healthReports = [];
+    this.readinessReports = [];
     this.flushing = this.flushing.then(async () => {
       try {
         if (heartbeats.size > 0) {
@@ -245,10 +340,9 @@ export class AgentWriteBatcher {
             [[...heartbeats.keys()], [...heartbeats.values()]],
           );
         }
-        if (reports.length > 0) {
-          await applyTaskReports(this.s, reports);
-          this.s.poke();
-        }
+        if (reports.length > 0) await applyTaskReports(this.s, reports);
+        if (health.length > 0 || readiness.length > 0) await applyHealthReports(this.s, health, readiness);
+        if (reports.length > 0 || health.length > 0 || readiness.length > 0) this.s.poke();
       } catch (err) {
         this.s.log.error({ err }, 'writing agent reports failed');
       }
@@ -263,7 +357,36 @@ export class AgentWriteBatcher {
   }
 }
 
+/** The agent's socket closed: no new placements there. Its tasks are judged by heartbeats. */
 export async function markNodeDisconnected(s: Pick<Services, 'db' | 'bus'>, nodeId: string): Promise<void> {
   await s.db.prisma.node.updateMany({ where: { id: nodeId }, data: { connected: false } });
   await recordEvents(s, [{ type: 'node_disconnected', subject: nodeId }], 'node');
+}
+
+/**
+ * A node whose agent stopped answering for longer than the heartbeat timeout: UNREACHABLE, and its
+ * tasks TASK_UNREACHABLE (Mesos's name); the reconciler replaces them after the app's
+ * unreachableStrategy.inactiveAfterSeconds. The next hello makes the node ACTIVE again.
+ */
+export async function markNodeUnreachable(s: Pick<Services, 'db' | 'bus' | 'now'>, nodeId: string): Promise<void> {
+  const now = s.now();
+  await s.db.prisma.node.updateMany({ where: { id: nodeId }, data: { connected: false, status: 'UNREACHABLE' } });
+  const { rows } = await s.db.pool.query<{ id: string; app_id: string }>(
+    `UPDATE tasks SET state = 'TASK_UNREACHABLE', updated_at = $2, message = 'the node stopped answering'
+     WHERE node_id = $1 AND state NOT IN ('TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_GONE', 'TASK_UNREACHABLE')
+     RETURNING id, app_id`,
+    [nodeId, now],
+  );
+  await recordEvents(
+    s,
+    [
+      { type: 'node_unreachable', subject: nodeId },
+      ...rows.map((r) => ({
+        type: 'status_update_event',
+        subject: r.app_id,
+        payload: { taskId: r.id, appId: r.app_id, taskStatus: 'TASK_UNREACHABLE', message: 'the node stopped answering' },
+      })),
+    ],
+    'node',
+  );
 }

@@ -11,6 +11,7 @@ import { AppError } from '../errors';
 import type { Services } from '../context';
 import { recordEvents } from './events';
 import { orderTaskKill } from './kill';
+import { createDeployment, getRunningDeployment, takeDeploymentLock } from './deployments';
 
 type S = Pick<Services, 'db' | 'bus' | 'now' | 'poke' | 'agents'>;
 
@@ -30,6 +31,7 @@ export interface MarathonTask {
   slaveId: string;
   agentId: string;
   healthCheckResults: unknown[];
+  readinessCheckResults?: unknown[];
   /** Atoll: full port mapping (host/container/protocol/name) and last message. */
   portMappings: TaskPort[];
   message: string | null;
@@ -76,7 +78,8 @@ export function toMarathonTask(t: TaskRow): MarathonTask {
     state: t.state as TaskState,
     slaveId: t.nodeId,
     agentId: t.nodeId,
-    healthCheckResults: [],
+    healthCheckResults: (t.health as unknown[] | null) ?? [],
+    ...(t.readiness ? { readinessCheckResults: t.readiness as unknown[] } : {}),
     portMappings: ports,
     message: t.message,
   };
@@ -176,18 +179,6 @@ function nextVersion(now: Date, previous?: string): string {
   return new Date(t).toISOString();
 }
 
-async function createDeployment(
-  tx: Pick<S['db']['prisma'], 'deployment'>,
-  appId: string,
-  version: string,
-  action: string,
-): Promise<string> {
-  const d = await tx.deployment.create({
-    data: { affectedApps: [appId], steps: [{ actions: [{ action, app: appId }] }], version },
-  });
-  return d.id;
-}
-
 export interface DeploymentResult {
   version: string;
   deploymentId: string;
@@ -204,7 +195,14 @@ export async function createApp(s: S, raw: unknown): Promise<{ app: AppView; dep
     });
     return createDeployment(tx, def.id, version, 'StartApplication');
   });
-  await recordEvents(s, [{ type: 'api_post_event', subject: def.id, payload: { appDefinition: def } }], 'app');
+  await recordEvents(
+    s,
+    [
+      { type: 'api_post_event', subject: def.id, payload: { appDefinition: def } },
+      { type: 'deployment_info', subject: def.id, payload: { plan: { id: deploymentId, version }, currentStep: { actions: [{ action: 'StartApplication', app: def.id }] } } },
+    ],
+    'app',
+  );
   s.poke();
   return { app: await getApp(s, def.id), deploymentId };
 }
@@ -218,7 +216,7 @@ export async function updateApp(
   s: S,
   id: string,
   patch: Record<string, unknown>,
-  opts: { partial?: boolean } = {},
+  opts: { partial?: boolean; force?: boolean; restart?: boolean } = {},
 ): Promise<DeploymentResult & { created: boolean }> {
   const appId = normalizeAppId(id);
   const existing = await s.db.prisma.app.findUnique({ where: { id: appId } });
@@ -228,12 +226,19 @@ export async function updateApp(
   }
   if (existing.deleting) throw new AppError('CONFLICT', `App '${appId}' is being deleted`);
   const current = existing.definition as Record<string, unknown>;
+  // Marathon: a body of just { version } rolls the app back to that stored version.
+  const keys = Object.keys(patch).filter((k) => k !== 'id');
+  if (keys.length === 1 && typeof patch.version === 'string') {
+    patch = (await getAppVersion(s, appId, patch.version)) as unknown as Record<string, unknown>;
+    opts = { ...opts, partial: false };
+  }
   const merged = opts.partial === false ? { ...patch, id: appId } : { ...current, ...patch, id: appId };
   const def = parseOrThrow(merged);
-  const scaleOnly = sameExceptInstances(current, def as unknown as Record<string, unknown>);
+  const scaleOnly = !opts.restart && sameExceptInstances(current, def as unknown as Record<string, unknown>);
   const version = nextVersion(s.now(), existing.version);
   const configVersion = scaleOnly ? existing.configVersion : version;
   const deploymentId = await s.db.prisma.$transaction(async (tx) => {
+    await takeDeploymentLock(tx, appId, opts.force ?? false, s.now());
     await tx.app.update({
       where: { id: appId },
       data: {
@@ -246,9 +251,16 @@ export async function updateApp(
       },
     });
     await tx.appVersion.create({ data: { appId, version, definition: def as object } });
-    return createDeployment(tx, appId, version, scaleOnly ? 'ScaleApplication' : 'RestartApplication');
+    return createDeployment(tx, appId, version, scaleOnly ? 'ScaleApplication' : 'RestartApplication', existing.version);
   });
-  await recordEvents(s, [{ type: 'api_put_event', subject: appId, payload: { appDefinition: def } }], 'app');
+  await recordEvents(
+    s,
+    [
+      { type: 'api_put_event', subject: appId, payload: { appDefinition: def } },
+      { type: 'deployment_info', subject: appId, payload: { plan: { id: deploymentId, version }, currentStep: { actions: [{ action: scaleOnly ? 'ScaleApplication' : 'RestartApplication', app: appId }] } } },
+    ],
+    'app',
+  );
   s.poke();
   return { version, deploymentId, created: false };
 }
@@ -258,7 +270,16 @@ function sameExceptInstances(a: Record<string, unknown>, b: Record<string, unkno
   return strip(a) === strip(b);
 }
 
-export async function scaleApp(s: S, id: string, instances: number): Promise<DeploymentResult> {
+/** Marathon's POST /v2/apps/{id}/restart: a new version with the same definition, rolled out. */
+export async function restartApp(s: S, id: string, opts: { force?: boolean } = {}): Promise<DeploymentResult> {
+  const appId = normalizeAppId(id);
+  if (!(await s.db.prisma.app.findUnique({ where: { id: appId }, select: { id: true } }))) {
+    throw AppError.notFound(`App '${appId}'`);
+  }
+  return updateApp(s, appId, {}, { restart: true, ...(opts.force !== undefined ? { force: opts.force } : {}) });
+}
+
+export async function scaleApp(s: S, id: string, instances: number, opts: { force?: boolean } = {}): Promise<DeploymentResult> {
   if (!Number.isInteger(instances) || instances < 0) {
     throw AppError.invalid([{ path: 'instances', message: 'instances must be a whole number, 0 or more' }]);
   }
@@ -266,18 +287,19 @@ export async function scaleApp(s: S, id: string, instances: number): Promise<Dep
   if (!(await s.db.prisma.app.findUnique({ where: { id: appId }, select: { id: true } }))) {
     throw AppError.notFound(`App '${appId}'`);
   }
-  return updateApp(s, appId, { instances });
+  return updateApp(s, appId, { instances }, opts);
 }
 
 /** Marks the app for deletion; the reconciler kills its tasks and then removes it. */
-export async function deleteApp(s: S, id: string): Promise<DeploymentResult> {
+export async function deleteApp(s: S, id: string, opts: { force?: boolean } = {}): Promise<DeploymentResult> {
   const appId = normalizeAppId(id);
   const existing = await s.db.prisma.app.findUnique({ where: { id: appId } });
   if (!existing) throw AppError.notFound(`App '${appId}'`);
   const version = nextVersion(s.now(), existing.version);
   const deploymentId = await s.db.prisma.$transaction(async (tx) => {
+    await takeDeploymentLock(tx, appId, opts.force ?? false, s.now());
     await tx.app.update({ where: { id: appId }, data: { deleting: true } });
-    return createDeployment(tx, appId, version, 'StopApplication');
+    return createDeployment(tx, appId, version, 'StopApplication', existing.version);
   });
   await recordEvents(s, [{ type: 'app_terminated_event', subject: appId }], 'app');
   s.poke();
@@ -316,7 +338,8 @@ export async function killTasks(s: S, taskIds: string[], opts: { scale?: boolean
       const app = await s.db.prisma.app.findUnique({ where: { id: appId } });
       if (!app) continue;
       const def = app.definition as unknown as AppDefinition;
-      await updateApp(s, appId, { instances: Math.max(0, def.instances - n) });
+      // Marathon's kill-and-scale is a scale that does not wait for running deployments.
+      await updateApp(s, appId, { instances: Math.max(0, def.instances - n) }, { force: true });
     }
   }
   await recordEvents(
@@ -342,19 +365,32 @@ export async function getAppVersion(s: Pick<S, 'db'>, id: string, version: strin
   return { ...(row.definition as unknown as AppDefinition), version: row.version };
 }
 
-export async function listDeployments(s: Pick<S, 'db'>) {
-  const rows = await s.db.prisma.deployment.findMany({ where: { status: 'RUNNING' }, orderBy: { createdAt: 'asc' } });
-  return rows.map((d) => {
-    const steps = d.steps as Array<{ actions: Array<{ action: string; app: string }> }>;
-    return {
-      id: d.id,
-      version: d.version,
-      affectedApps: d.affectedApps,
-      affectedPods: [] as string[],
-      steps,
-      currentActions: (steps[d.currentStep]?.actions ?? []).map((a) => ({ ...a, readinessCheckResults: [] })),
-      currentStep: d.currentStep + 1,
-      totalSteps: steps.length,
-    };
-  });
+/**
+ * Marathon's DELETE /v2/deployments/{id}: without `force`, cancels it and starts a rollback
+ * deployment to each app's previous version (a new app is removed); with `force`, just stops it,
+ * leaving the apps as they are.
+ */
+export async function cancelDeployment(s: S, id: string, opts: { force?: boolean } = {}): Promise<DeploymentResult | null> {
+  const d = await getRunningDeployment(s, id);
+  await s.db.prisma.deployment.update({ where: { id }, data: { status: 'CANCELED', finishedAt: s.now() } });
+  await recordEvents(s, [{ type: 'deployment_failed', subject: d.affectedApps[0], payload: { id, reason: opts.force ? 'stopped' : 'canceled with rollback' } }], 'deployment');
+  if (opts.force) {
+    s.poke();
+    return null;
+  }
+  const original = d.original as Record<string, string>;
+  let result: DeploymentResult | null = null;
+  for (const appId of d.affectedApps) {
+    const app = await s.db.prisma.app.findUnique({ where: { id: appId } });
+    if (!app) continue;
+    const before = original[appId];
+    if (!before) {
+      result = await deleteApp(s, appId, { force: true });
+      continue;
+    }
+    if (app.deleting) await s.db.prisma.app.update({ where: { id: appId }, data: { deleting: false } });
+    const r = await updateApp(s, appId, { version: before }, { force: true });
+    result = { version: r.version, deploymentId: r.deploymentId };
+  }
+  return result;
 }

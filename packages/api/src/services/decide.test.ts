@@ -27,11 +27,14 @@ function makeTask(overrides: Partial<TaskStateRow> = {}): TaskStateRow {
     nodeId: 'n1',
     state: 'TASK_RUNNING',
     stagedAt: new Date(NOW.getTime() - 60_000 + seq),
+    updatedAt: new Date(NOW.getTime() - 60_000 + seq),
     killRequestedAt: null,
     cpus: 1,
     memMb: 128,
     diskMb: 0,
     ports: [],
+    healthy: null,
+    ready: null,
     ...overrides,
   };
 }
@@ -113,6 +116,52 @@ describe('reconciler decisions', () => {
     expect(decide(input({ apps: [makeApp({ deleting: true })] })).removeApps).toEqual(['/web']);
   });
 
+  it.each([
+    // [name, minimumHealthCapacity, maximumOverCapacity, launched first, old killed first]
+    ['default 1/1: start all new, keep all old', 1, 1, 4, 0],
+    ['0/0: stop all old, start all new', 0, 0, 4, 4],
+    ['0.5/0: stop half, start half', 0.5, 0, 2, 2],
+    ['1/0.5: start two over capacity, stop none', 1, 0.5, 2, 0],
+  ])('rolling upgrade of 4, %s', (_name, minimumHealthCapacity, maximumOverCapacity, launches, kills) => {
+    const app = makeApp({ configVersion: V2, def: { instances: 4, cpus: 0.1, upgradeStrategy: { minimumHealthCapacity, maximumOverCapacity } } });
+    const old = Array.from({ length: 4 }, () => makeTask({ cpus: 0.1 }));
+    const r = decide(input({ apps: [app], tasks: old }));
+    expect(r.launches).toHaveLength(launches);
+    expect(r.kills).toHaveLength(kills);
+  });
+
+  it('a rolling upgrade never drops below minimumHealthCapacity × instances healthy', () => {
+    // Simulate passes: new tasks become healthy one pass after launch; kills take effect at once.
+    const app = makeApp({
+      configVersion: V2,
+      def: { instances: 4, cpus: 0.1, healthChecks: [{ protocol: 'TCP' }], upgradeStrategy: { minimumHealthCapacity: 0.75, maximumOverCapacity: 0 } },
+    });
+    let tasks: TaskStateRow[] = Array.from({ length: 4 }, () => makeTask({ cpus: 0.1, healthy: true }));
+    for (let pass = 0; pass < 20; pass++) {
+      const r = decide(input({ apps: [app], tasks }));
+      const killed = new Set(r.kills.map((k) => k.taskId));
+      tasks = tasks.filter((t) => !killed.has(t.id)).map((t) => (t.appVersion === V2 ? { ...t, state: 'TASK_RUNNING', healthy: true } : t));
+      tasks.push(...r.launches.map(() => makeTask({ appVersion: V2, cpus: 0.1, state: 'TASK_STAGING', healthy: null })));
+      const healthyCount = tasks.filter((t) => t.state === 'TASK_RUNNING' && t.healthy === true).length;
+      expect(healthyCount).toBeGreaterThanOrEqual(3);
+      expect(tasks.length).toBeLessThanOrEqual(4);
+    }
+    expect(tasks.every((t) => t.appVersion === V2 && t.healthy)).toBe(true);
+    expect(tasks).toHaveLength(4);
+  });
+
+  it('new tasks with readiness checks replace old ones only once ready', () => {
+    const app = makeApp({
+      configVersion: V2,
+      def: { instances: 1, readinessChecks: [{ name: 'r', portName: 'http' }], portDefinitions: [{ port: 0, name: 'http' }] },
+    });
+    const old = makeTask();
+    const notReady = decide(input({ apps: [app], tasks: [old, makeTask({ appVersion: V2, ready: false })] }));
+    expect(notReady.kills).toHaveLength(0);
+    const ready = decide(input({ apps: [app], tasks: [old, makeTask({ appVersion: V2, ready: true })] }));
+    expect(ready.kills.map((k) => k.taskId)).toEqual([old.id]);
+  });
+
   it('replaces old-version tasks only as new ones run', () => {
     const app = makeApp({ configVersion: V2, def: { instances: 2 } });
     const old = [makeTask(), makeTask()];
@@ -124,6 +173,27 @@ describe('reconciler decisions', () => {
     const second = decide(input({ apps: [app], tasks: [...old, makeTask({ appVersion: V2 }), makeTask({ appVersion: V2, state: 'TASK_STAGING' })] }));
     expect(second.kills.map((k) => k.reason)).toEqual(['replaced by a new version']);
     expect(second.launches).toHaveLength(0);
+  });
+
+  it.each([
+    ['default strategy (0/0): replaced and expunged at once', undefined, 0, 1, 1],
+    ['inactiveAfterSeconds 300: still counts after 10 s', { inactiveAfterSeconds: 300, expungeAfterSeconds: 600 }, 10, 0, 0],
+    ['inactive after 60 s: replaced, not yet expunged', { inactiveAfterSeconds: 60, expungeAfterSeconds: 600 }, 61, 1, 0],
+    ['disabled: never replaced', 'disabled', 100_000, 0, 0],
+  ])('unreachable task, %s', (_name, unreachableStrategy, secondsAgo, launches, expunged) => {
+    const t = makeTask({ state: 'TASK_UNREACHABLE', updatedAt: new Date(NOW.getTime() - secondsAgo * 1000) });
+    const app = makeApp(unreachableStrategy ? { def: { unreachableStrategy } } : {});
+    const r = decide(input({ apps: [app], tasks: [t], nodes: [makeNode(), makeNode({ id: 'n2', connected: false })] }));
+    expect(r.launches).toHaveLength(launches);
+    expect(r.expunge).toHaveLength(expunged);
+  });
+
+  it('when an unreachable node returns, the surplus is killed', () => {
+    const back = makeTask({ stagedAt: new Date(NOW.getTime() - 100_000) });
+    const replacement = makeTask({ nodeId: 'n2' });
+    const r = decide(input({ apps: [makeApp()], tasks: [back, replacement], nodes: [makeNode(), makeNode({ id: 'n2' })] }));
+    expect(r.kills).toHaveLength(1);
+    expect(r.launches).toHaveLength(0);
   });
 
   it('sends an unacknowledged kill again', () => {

@@ -26,11 +26,16 @@ export interface TaskStateRow {
   nodeId: string;
   state: string;
   stagedAt: Date;
+  /** When the task last changed state (for TASK_UNREACHABLE: since when). */
+  updatedAt: Date;
   killRequestedAt: Date | null;
   cpus: number;
   memMb: number;
   diskMb: number;
   ports: TaskPort[];
+  /** Health-check verdict (null: unknown or no check) and readiness (null: unknown or no check). */
+  healthy: boolean | null;
+  ready: boolean | null;
 }
 
 export interface NodeState {
@@ -80,6 +85,8 @@ export interface ReconcileDecisions {
   launches: LaunchDecision[];
   /** Deleted apps with no task left: remove their rows. */
   removeApps: string[];
+  /** Unreachable tasks past expungeAfterSeconds: forget them (TASK_GONE). */
+  expunge: Array<{ taskId: string; appId: string }>;
   /** Apps whose "why waiting" changed: the new value (null clears it). */
   placementIssues: Array<{ appId: string; issue: PlacementIssue | null }>;
 }
@@ -93,7 +100,7 @@ export function seedFor(appId: string): number {
 
 export function decide(input: ReconcileInput): ReconcileDecisions {
   const { now, apps, tasks, nodes } = input;
-  const out: ReconcileDecisions = { kills: [], launches: [], removeApps: [], placementIssues: [] };
+  const out: ReconcileDecisions = { kills: [], launches: [], removeApps: [], placementIssues: [], expunge: [] };
   const kill = (t: TaskStateRow, reason: string) =>
     out.kills.push({ taskId: t.id, appId: t.appId, nodeId: t.nodeId, reason });
 
@@ -129,7 +136,18 @@ export function decide(input: ReconcileInput): ReconcileDecisions {
   for (const app of apps) {
     const def = app.definition;
     const appTasks = tasks.filter((t) => t.appId === app.id);
-    const live = appTasks.filter((t) => !t.killRequestedAt);
+    // Unreachable tasks count until inactiveAfterSeconds (forever when the strategy is
+    // "disabled"); then they are replaced, and after expungeAfterSeconds forgotten.
+    const strategy = def.unreachableStrategy;
+    const unreachableFor = (t: TaskStateRow) => (now.getTime() - t.updatedAt.getTime()) / 1000;
+    const inactive = (t: TaskStateRow) =>
+      t.state === 'TASK_UNREACHABLE' && strategy !== 'disabled' && unreachableFor(t) >= strategy.inactiveAfterSeconds;
+    for (const t of appTasks) {
+      if (inactive(t) && strategy !== 'disabled' && unreachableFor(t) >= strategy.expungeAfterSeconds) {
+        out.expunge.push({ taskId: t.id, appId: t.appId });
+      }
+    }
+    const live = appTasks.filter((t) => !t.killRequestedAt && !inactive(t));
 
     if (app.deleting) {
       for (const t of live) kill(t, 'app deleted');
@@ -150,14 +168,40 @@ export function decide(input: ReconcileInput): ReconcileDecisions {
       for (const v of victims) kill(current.find((t) => t.id === v.id)!, 'scale down');
     }
 
-    // Old-configuration tasks step down as new ones run (a simple rolling replacement).
-    const currentRunning = current.filter((t) => t.state === 'TASK_RUNNING').length;
-    const oldSurplus = Math.max(0, Math.min(want, currentRunning) + old.length - want);
-    const oldByAge = [...old].sort((a, b) => a.stagedAt.getTime() - b.stagedAt.getTime());
-    const oldVictims = want === 0 ? oldByAge : oldByAge.slice(0, oldSurplus);
-    for (const t of oldVictims) kill(t, 'replaced by a new version');
+    // Rolling replacement of old-configuration tasks (Marathon's upgradeStrategy): never fewer than
+    // minimumHealthCapacity × instances healthy, never more than (1 + maximumOverCapacity) ×
+    // instances tasks. A new task counts once it is healthy and ready; an old one while healthy.
+    const minHealthy = Math.ceil(want * def.upgradeStrategy.minimumHealthCapacity);
+    const maxTotal = want + Math.floor(want * def.upgradeStrategy.maximumOverCapacity);
+    const healthy = (t: TaskStateRow) =>
+      t.state === 'TASK_RUNNING' && (def.healthChecks.length === 0 || t.healthy === true);
+    const newHealthy = current.filter((t) => healthy(t) && (def.readinessChecks.length === 0 || t.ready === true)).length;
+    // Unhealthy old tasks go first: they add nothing to capacity.
+    const oldQueue = [...old].sort(
+      (a, b) => Number(healthy(a)) - Number(healthy(b)) || a.stagedAt.getTime() - b.stagedAt.getTime(),
+    );
+    const oldVictims: TaskStateRow[] = [];
+    const retire = (n: number, reason: string) => {
+      for (let i = 0; i < n && oldQueue.length > 0; i++) {
+        const t = oldQueue.shift()!;
+        oldVictims.push(t);
+        kill(t, reason);
+      }
+    };
+    if (want === 0) retire(oldQueue.length, 'replaced by a new version');
+    // Each new healthy task replaces one old task.
+    retire(oldQueue.length + Math.min(newHealthy, want) - want, 'replaced by a new version');
+    // No room to start new tasks: stop old ones as far as the health floor allows.
+    const newMissing = Math.max(0, want - current.length);
+    const room = maxTotal - (oldQueue.length + Math.min(current.length, want));
+    if (newMissing > room) {
+      const oldHealthyLeft = oldQueue.filter(healthy).length;
+      const allowed = oldHealthyLeft + newHealthy - minHealthy + (oldQueue.length - oldHealthyLeft);
+      retire(Math.min(newMissing - Math.max(0, room), Math.max(0, allowed)), 'replaced by a new version');
+    }
+    const canStart = Math.max(0, maxTotal - (oldQueue.length + Math.min(current.length, want)));
 
-    const missing = want - current.length;
+    const missing = Math.min(want - current.length, canStart);
     const delayed = app.delayUntil !== null && app.delayUntil > now;
     if (missing <= 0 || delayed) {
       if (missing <= 0 && app.placementIssue != null) out.placementIssues.push({ appId: app.id, issue: null });
@@ -171,10 +215,11 @@ export function decide(input: ReconcileInput): ReconcileDecisions {
     if (JSON.stringify(issue) !== JSON.stringify(app.placementIssue ?? null)) {
       out.placementIssues.push({ appId: app.id, issue });
     }
-    const stillOld = old.filter((t) => !oldVictims.includes(t));
-    if (plan.placements.length === 0 && stillOld.length > 0) {
-      // No room for the new version: free room by stopping an old task first.
-      kill(stillOld[0]!, 'making room for a new version');
+    if (plan.placements.length === 0 && oldQueue.length > 0 && oldVictims.length === 0) {
+      // The new version fits nowhere while old tasks hold the resources: free room, if the
+      // health floor allows it.
+      const healthyNow = oldQueue.filter(healthy).length + newHealthy;
+      if (healthyNow - (healthy(oldQueue[0]!) ? 1 : 0) >= minHealthy) retire(1, 'making room for a new version');
     }
     const wanted = requestedPorts(def);
     for (const p of plan.placements) {

@@ -22,7 +22,11 @@ export async function recordEvents(
      SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[])`,
     [events.map((e) => e.type), events.map((e) => e.subject ?? null), events.map((e) => JSON.stringify(e.payload ?? {}))],
   );
-  for (const e of events) s.bus.publish({ kind, ...(e.subject ? { subject: e.subject } : {}) });
+  const timestamp = new Date().toISOString();
+  for (const e of events) {
+    s.bus.publish({ kind, ...(e.subject ? { subject: e.subject } : {}) });
+    s.bus.publishEvent({ eventType: e.type, timestamp, ...(e.payload ?? {}) });
+  }
   s.bus.publish({ kind: 'event' });
 }
 

@@ -2,12 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { Prisma } from '@atoll/db';
 import { containerLabels, isBridged, isTerminal, type AppDefinition, type TaskPort, type TaskSpec, type TaskState } from '@atoll/spec';
 import type { Services } from '../context';
+import { markNodeUnreachable } from './agents';
 import { decide } from './decide';
+import { finishDeployments } from './deployments';
 import { recordEvents, type EventInput } from './events';
 import { orderTaskKill } from './kill';
 
 type S = Pick<Services, 'db' | 'bus' | 'now' | 'agents' | 'log' | 'config'>;
 
+/** Agents reconnect with a back-off capped near 10 s; a new leader waits that long before judging. */
+const RECONNECT_GRACE_MS = 12_000;
 /** Terminal tasks kept per app for history (lastTaskFailure, the console's task list). */
 const TERMINAL_TASKS_KEPT = 10;
 
@@ -74,6 +78,31 @@ export function buildTaskSpec(
     forcePullImage: docker?.forcePullImage ?? false,
     privileged: docker?.privileged ?? false,
     killGracePeriodSeconds: def.taskKillGracePeriodSeconds ?? 3,
+    healthChecks: def.healthChecks.map((hc) => ({
+      protocol: hc.protocol,
+      path: hc.path ?? '/',
+      ...(hc.protocol === 'COMMAND'
+        ? { command: hc.command?.value ?? 'true' }
+        : { port: hc.port ?? task.ports[hc.portIndex ?? 0]?.hostPort ?? 0 }),
+      gracePeriodSeconds: hc.gracePeriodSeconds,
+      intervalSeconds: hc.intervalSeconds,
+      timeoutSeconds: hc.timeoutSeconds,
+      maxConsecutiveFailures: hc.maxConsecutiveFailures,
+      delaySeconds: hc.delaySeconds,
+      ignoreHttp1xx: hc.ignoreHttp1xx,
+    })),
+    readinessChecks: def.readinessChecks.map((rc) => {
+      const index = task.ports.findIndex((p) => p.name === rc.portName);
+      return {
+        name: rc.name,
+        protocol: rc.protocol,
+        path: rc.path,
+        port: task.ports[index >= 0 ? index : 0]?.hostPort ?? 0,
+        intervalSeconds: rc.intervalSeconds,
+        timeoutSeconds: rc.timeoutSeconds,
+        httpStatusCodesForReady: rc.httpStatusCodesForReady,
+      };
+    }),
   };
 }
 
@@ -83,8 +112,20 @@ export function buildTaskSpec(
  * an old configuration, remove deleted apps), applies that, and closes finished deployments. A
  * function of what is in PostgreSQL, so a restarted or newly elected leader simply continues.
  */
-export async function reconcile(s: S): Promise<void> {
+export async function reconcile(s: S, opts: { leaderSince?: Date } = {}): Promise<void> {
   const now = s.now();
+  // Nodes whose heartbeats stopped (their agent died while no replica held its socket). A new
+  // leader first gives agents time to reconnect, so a control restart never looks like node loss.
+  const settled = !opts.leaderSince || now.getTime() - opts.leaderSince.getTime() > RECONNECT_GRACE_MS + s.config.heartbeatTimeoutMs;
+  const stale = settled
+    ? await s.db.prisma.node.findMany({
+        where: { status: { not: 'UNREACHABLE' }, lastHeartbeatAt: { lt: new Date(now.getTime() - s.config.heartbeatTimeoutMs) } },
+        select: { id: true },
+      })
+    : [];
+  for (const n of stale) {
+    if (!s.agents.isConnected(n.id)) await markNodeUnreachable(s, n.id);
+  }
   const [apps, nodes, tasks] = await Promise.all([
     s.db.prisma.app.findMany(),
     s.db.prisma.node.findMany(),
@@ -115,6 +156,17 @@ export async function reconcile(s: S): Promise<void> {
   for (const { appId, issue } of decisions.placementIssues) {
     await s.db.prisma.app.update({ where: { id: appId }, data: { placementIssue: issue ? { ...issue } : Prisma.DbNull } });
     if (issue) events.push({ type: 'placement_waiting', subject: appId, payload: { ...issue } });
+  }
+
+  if (decisions.expunge.length > 0) {
+    await s.db.pool.query(
+      `UPDATE tasks SET state = 'TASK_GONE', message = 'expunged: unreachable past expungeAfterSeconds', updated_at = $2
+       WHERE id = ANY($1::text[]) AND state = 'TASK_UNREACHABLE'`,
+      [decisions.expunge.map((e) => e.taskId), now],
+    );
+    for (const e of decisions.expunge) {
+      events.push({ type: 'status_update_event', subject: e.appId, payload: { taskId: e.taskId, appId: e.appId, taskStatus: 'TASK_GONE', message: 'expunged' } });
+    }
   }
 
   for (const appId of decisions.removeApps) {
@@ -156,30 +208,6 @@ export async function reconcile(s: S): Promise<void> {
   await recordEvents(s, events, 'task');
 }
 
-async function finishDeployments(s: S, events: EventInput[]): Promise<void> {
-  const running = await s.db.prisma.deployment.findMany({ where: { status: 'RUNNING' } });
-  for (const d of running) {
-    let done = true;
-    for (const appId of d.affectedApps) {
-      const app = await s.db.prisma.app.findUnique({ where: { id: appId } });
-      if (!app) continue;
-      if (app.version > d.version) continue; // superseded by a later deployment
-      const def = app.definition as unknown as AppDefinition;
-      const active = await s.db.prisma.task.findMany({
-        where: { appId, state: { notIn: ['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_GONE'] } },
-      });
-      const runningCurrent = active.filter(
-        (t) => t.state === 'TASK_RUNNING' && t.appVersion === app.configVersion && !t.killRequestedAt,
-      ).length;
-      if (app.deleting || runningCurrent !== def.instances || active.length !== def.instances) done = false;
-    }
-    if (done) {
-      await s.db.prisma.deployment.update({ where: { id: d.id }, data: { status: 'FINISHED', finishedAt: s.now() } });
-      events.push({ type: 'deployment_success', subject: d.affectedApps[0], payload: { id: d.id } });
-    }
-  }
-}
-
 async function pruneTerminalTasks(s: S): Promise<void> {
   await s.db.pool.query(
     `DELETE FROM tasks WHERE id IN (
@@ -204,7 +232,10 @@ export class ReconcileLoop {
     private readonly periodMs = 2000,
   ) {}
 
+  private since = new Date();
+
   start(): void {
+    this.since = this.s.now();
     this.interval = setInterval(() => this.poke(), this.periodMs);
     this.poke();
   }
@@ -229,7 +260,7 @@ export class ReconcileLoop {
       do {
         this.again = false;
         try {
-          await reconcile(this.s);
+          await reconcile(this.s, { leaderSince: this.since });
         } catch (err) {
           this.s.log.error({ err }, 'reconcile pass failed');
         }

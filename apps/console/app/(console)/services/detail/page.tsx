@@ -251,7 +251,7 @@ function ServiceDetail() {
           setDialog(null);
           destroy.reset();
         }}
-        onConfirm={() => destroy.mutate({ id: a.id })}
+        onConfirm={() => destroy.mutate({ id: a.id, force: true })}
         title={`Destroy ${a.id}`}
         message={
           <span data-testid="destroy-message">
