@@ -20,7 +20,7 @@ export function loadControlConfig(env: Record<string, string | undefined> = proc
       /** Serve the console (needs `next build` output in apps/console/.next). */
       ATOLL_CONSOLE: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
       ATOLL_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).default(2000),
-      ATOLL_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(500).default(8000),
+      ATOLL_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(500).default(6000),
       ATOLL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     },
     runtimeEnv: env,

@@ -9,23 +9,49 @@ import pino from 'pino';
 import { startControl, type Control } from './control';
 import { spawnLocalAgent, type LocalAgent } from './local-agent';
 
+export interface TestAgentOptions {
+  /** Reported hostname (several agents on one machine need distinct ones for hostname constraints). */
+  hostname?: string;
+  attributes?: Record<string, string>;
+  /** Host ports this agent hands out; agents on one machine need disjoint ranges. */
+  portRange?: [number, number];
+}
+
 export interface TestCluster {
   url: string;
   adminPassword: string;
   /** An API token of the admin, for `Authorization: Bearer`. */
   token: string;
   control: Control;
+  /** The first agent (null when none runs). */
   agent: LocalAgent | null;
-  /** Starts (or restarts) the cluster's agent with the same state dir, so it is the same node. */
-  startAgent(): Promise<LocalAgent>;
+  /** Every agent, by index; null while stopped. */
+  agents: Array<LocalAgent | null>;
+  /** Starts (or restarts) agent `index` with the same state dir, so it is the same node. */
+  startAgent(index?: number): Promise<LocalAgent>;
+  /** The node id agent `index` joined as (read from its state dir), or null before it joined. */
+  nodeIdOf(index: number): Promise<string | null>;
+  /** Stops agent `index`: with 'SIGKILL' as a crash, otherwise gracefully. Its tasks keep running. */
+  stopAgent(index?: number, signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   stop(): Promise<void>;
 }
 
+export interface TestClusterOptions {
+  /** Start one agent (the default for `agents` when it is not given). */
+  agent?: boolean;
+  /** Several agents, each a separate process with its own state dir, hostname and port range. */
+  agents?: number | TestAgentOptions[];
+  console?: boolean;
+  runtime?: 'docker' | 'exec';
+  heartbeatIntervalMs?: number;
+  heartbeatTimeoutMs?: number;
+}
+
 /**
- * A real control (fresh PostgreSQL database, random port) and, with `agent`, one real agent
- * process on this host. `stop()` removes everything it started: processes, containers, database.
+ * A real control (fresh PostgreSQL database, random port) and real agent processes on this host.
+ * `stop()` removes everything it started: processes, containers, exec tasks, the database.
  */
-export async function startTestCluster(opts: { agent?: boolean; console?: boolean; runtime?: 'docker' | 'exec' } = {}): Promise<TestCluster> {
+export async function startTestCluster(opts: TestClusterOptions = {}): Promise<TestCluster> {
   const database = await createTestDatabase();
   const log = pino({ level: process.env.ATOLL_TEST_LOG ?? 'silent' });
   const control = await startControl({
@@ -33,8 +59,8 @@ export async function startTestCluster(opts: { agent?: boolean; console?: boolea
     bind: '127.0.0.1',
     port: 0,
     clusterName: 'test',
-    heartbeatIntervalMs: 1000,
-    heartbeatTimeoutMs: 5000,
+    heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 1000,
+    heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 5000,
     console: opts.console ?? false,
     log,
   });
@@ -42,9 +68,15 @@ export async function startTestCluster(opts: { agent?: boolean; console?: boolea
   await authService.ensureFirstAdmin(control.services, adminPassword);
   const admin = await control.db.prisma.user.findUniqueOrThrow({ where: { username: 'admin' } });
   const { token } = await authService.createApiToken(control.services, admin.id, 'test');
-  const stateDir = await mkdtemp(path.join(os.tmpdir(), 'atoll-agent-'));
-  const joinToken = `join_${path.basename(stateDir)}_${Math.random().toString(36).slice(2)}`;
+  const joinToken = `join_test_${Math.random().toString(36).slice(2)}`;
   await nodesService.ensureLocalJoinToken(control.services, joinToken);
+
+  const agentOpts: TestAgentOptions[] =
+    typeof opts.agents === 'number'
+      ? Array.from({ length: opts.agents }, (_, i) => ({ hostname: `node-${i + 1}` }))
+      : (opts.agents ?? [{}]);
+  const stateDirs: string[] = [];
+  for (let i = 0; i < agentOpts.length; i++) stateDirs.push(await mkdtemp(path.join(os.tmpdir(), 'atoll-agent-')));
 
   const cluster: TestCluster = {
     url: control.url,
@@ -52,36 +84,76 @@ export async function startTestCluster(opts: { agent?: boolean; console?: boolea
     token,
     control,
     agent: null,
-    async startAgent() {
-      await cluster.agent?.stop();
-      cluster.agent = spawnLocalAgent({
+    agents: agentOpts.map(() => null),
+    async startAgent(index = 0) {
+      await cluster.agents[index]?.stop();
+      const o = agentOpts[index] ?? {};
+      // Disjoint port ranges per agent index, so agents on one machine never hand out the same port.
+      const range = o.portRange ?? [21000 + index * 1000, 21999 + index * 1000];
+      const agent = spawnLocalAgent({
         controlUrl: control.url,
         joinToken,
-        stateDir,
+        stateDir: stateDirs[index]!,
         log,
-        env: { ATOLL_RUNTIME: opts.runtime ?? 'docker', ATOLL_LOG_LEVEL: process.env.ATOLL_TEST_LOG ?? 'warn' },
+        env: {
+          ATOLL_RUNTIME: opts.runtime ?? 'docker',
+          ATOLL_LOG_LEVEL: process.env.ATOLL_TEST_LOG ?? 'warn',
+          ATOLL_PORT_RANGE: `${range[0]}-${range[1]}`,
+          ...(o.hostname ? { ATOLL_NODE_HOSTNAME: o.hostname } : {}),
+          ...(o.attributes
+            ? { ATOLL_NODE_ATTRIBUTES: Object.entries(o.attributes).map(([k, v]) => `${k}=${v}`).join(',') }
+            : {}),
+        },
       });
-      return cluster.agent;
+      cluster.agents[index] = agent;
+      if (index === 0) cluster.agent = agent;
+      return agent;
+    },
+    async nodeIdOf(index) {
+      try {
+        const identity = JSON.parse(await readFile(path.join(stateDirs[index]!, 'node.json'), 'utf8')) as { nodeId?: string };
+        return identity.nodeId ?? null;
+      } catch {
+        return null;
+      }
+    },
+    async stopAgent(index = 0, signal = 'SIGTERM') {
+      const agent = cluster.agents[index];
+      if (!agent) return;
+      if (signal === 'SIGKILL') {
+        await new Promise<void>((resolve) => {
+          if (agent.process.exitCode !== null || agent.process.signalCode !== null) return resolve();
+          agent.process.once('exit', () => resolve());
+          agent.process.kill('SIGKILL');
+        });
+      } else {
+        await agent.stop();
+      }
+      cluster.agents[index] = null;
+      if (index === 0) cluster.agent = null;
     },
     async stop() {
-      // Delete what the test left running while the agent can still kill it, then sweep.
-      await removeAllApps(control);
-      await cluster.agent?.stop();
+      // Delete what the test left running while the agents can still kill it, then sweep.
+      if (cluster.agents.some(Boolean)) await removeAllApps(control);
+      for (let i = 0; i < cluster.agents.length; i++) await cluster.stopAgent(i);
       const nodes = await control.db.prisma.node.findMany({ select: { id: true } });
       await control.stop();
       await removeContainers(nodes.map((n) => n.id));
-      await killExecTasks(stateDir);
+      for (const dir of stateDirs) {
+        await killExecTasks(dir);
+        await rm(dir, { recursive: true, force: true });
+      }
       await database.drop();
-      await rm(stateDir, { recursive: true, force: true });
     },
   };
-  if (opts.agent) await cluster.startAgent();
+  const start = opts.agents !== undefined || opts.agent;
+  if (start) for (let i = 0; i < agentOpts.length; i++) await cluster.startAgent(i);
   return cluster;
 }
 
 async function removeAllApps(control: Control): Promise<void> {
   const apps = await control.db.prisma.app.findMany({ select: { id: true, deleting: true } });
-  for (const app of apps) if (!app.deleting) await appsService.deleteApp(control.services, app.id);
+  for (const app of apps) if (!app.deleting) await appsService.deleteApp(control.services, app.id, { force: true });
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline && (await control.db.prisma.app.count()) > 0) {
     await new Promise((r) => setTimeout(r, 200));

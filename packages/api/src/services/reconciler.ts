@@ -229,7 +229,7 @@ export class ReconcileLoop {
 
   constructor(
     private readonly s: S,
-    private readonly periodMs = 2000,
+    private readonly periodMs = 1000,
   ) {}
 
   private since = new Date();
