@@ -107,6 +107,30 @@ describe('control API without agents', () => {
     expect(err.details.map((d) => d.path)).toContain(field);
   });
 
+  it('groups: fixture 09 posts, shows as a tree, scales by a factor and is removed', async () => {
+    const created = await call('/v2/groups', { method: 'POST', json: fixture('09-group-sleep.json') });
+    expect(created.status).toBe(201);
+    const again = await call('/v2/groups', { method: 'POST', json: fixture('09-group-sleep.json') });
+    expect(again.status).toBe(409);
+    const group = (await (await call('/v2/groups/sleep-group')).json()) as {
+      id: string;
+      groups: Array<{ id: string; apps: Array<{ id: string; instances: number }> }>;
+    };
+    expect(group.id).toBe('/sleep-group');
+    expect(group.groups[0]?.id).toBe('/sleep-group/sleep');
+    expect(group.groups[0]?.apps.map((a) => a.id)).toEqual(['/sleep-group/sleep/goodnight-1', '/sleep-group/sleep/goodnight-2']);
+    const scaled = await call('/v2/groups/sleep-group?force=true', { method: 'PUT', json: { scaleBy: 2 } });
+    expect(scaled.status).toBe(200);
+    const { app } = (await (await call('/v2/apps/sleep-group/sleep/goodnight-1')).json()) as { app: { instances: number } };
+    expect(app.instances).toBe(2);
+    const bad = await call('/v2/groups', { method: 'POST', json: { id: '/bad', apps: [{ id: 'x', cmd: 'y', cpus: -1 }] } });
+    expect(bad.status).toBe(422);
+    expect(((await bad.json()) as { details: Array<{ path: string }> }).details.map((d) => d.path)).toContain('/apps/0/cpus');
+    const removed = await call('/v2/groups/sleep-group?force=true', { method: 'DELETE' });
+    expect(removed.status).toBe(200);
+    expect((await call('/v2/groups/nope')).status).toBe(404);
+  });
+
   it('a malformed JSON body is a 400, not a 500', async () => {
     const res = await fetch(cluster.url + '/v2/apps', {
       method: 'POST',

@@ -1,5 +1,5 @@
 import { router } from './trpc';
-import { appsRouter, deploymentsRouter, queueRouter, tasksRouter } from './routers/apps';
+import { appsRouter, deploymentsRouter, groupsRouter, queueRouter, tasksRouter } from './routers/apps';
 import { authRouter } from './routers/auth';
 import { clusterRouter } from './routers/cluster';
 import { nodesRouter } from './routers/nodes';
@@ -11,6 +11,7 @@ export const appRouter = router({
   tasks: tasksRouter,
   deployments: deploymentsRouter,
   queue: queueRouter,
+  groups: groupsRouter,
   cluster: clusterRouter,
 });
 

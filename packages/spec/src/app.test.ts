@@ -98,3 +98,14 @@ describe('normalisation', () => {
     if (!r.ok) expect(r.issues.map((i) => i.path)).toContain(field);
   });
 });
+
+describe('paths', () => {
+  it.each([
+    ['absolute', '/a/b', '/x/y', '/a/b'],
+    ['fixture 08: ../../db from /product/service/myapp', '../../db', '/product/service/myapp', '/product/db'],
+    ['a child', 'db', '/prod', '/prod/db'],
+  ])('resolvePath: %s', async (_name, p, base, expected) => {
+    const { resolvePath } = await import('./app');
+    expect(resolvePath(p, base)).toBe(expected);
+  });
+});

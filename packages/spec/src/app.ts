@@ -29,6 +29,25 @@ export function normalizeAppId(id: string): string {
   return '/' + id.split('/').filter(Boolean).join('/');
 }
 
+/** Resolves a (possibly relative) path against a base group, as Marathon does for dependencies. */
+export function resolvePath(path: string, base: string): string {
+  if (path.startsWith('/')) return normalizeAppId(path);
+  const parts = base.split('/').filter(Boolean);
+  for (const seg of path.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') parts.pop();
+    else parts.push(seg);
+  }
+  return '/' + parts.join('/');
+}
+
+/** The group an app or group id belongs to: '/a/b/c' → '/a/b'. */
+export function parentOf(id: string): string {
+  const parts = id.split('/').filter(Boolean);
+  parts.pop();
+  return '/' + parts.join('/');
+}
+
 export const constraintOperators = ['UNIQUE', 'CLUSTER', 'GROUP_BY', 'LIKE', 'UNLIKE', 'MAX_PER', 'IS'] as const;
 export type ConstraintOperator = (typeof constraintOperators)[number];
 

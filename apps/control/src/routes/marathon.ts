@@ -1,4 +1,4 @@
-import { appsService, AppError, deploymentsService, queueService, type Services } from '@atoll/api';
+import { appsService, AppError, deploymentsService, groupsService, queueService, type Services } from '@atoll/api';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sendError } from './errors';
 
@@ -115,6 +115,37 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services): void 
       if (!m) return reply.code(404).send({ message: 'not found' });
       const q = req.query as { force?: string };
       return appsService.restartApp(s, m[1]!, { force: q.force === 'true' });
+    }),
+  );
+
+  // Groups: path prefixes of apps, created and changed as a whole.
+  app.get('/v2/groups', handle(async () => groupsService.getGroup(s, '/')));
+  app.get('/v2/groups/*', handle(async (req) => groupsService.getGroup(s, wildcard(req))));
+  app.post(
+    '/v2/groups',
+    handle(async (req, reply) => reply.code(201).send(await groupsService.createGroup(s, requireObject(req.body)))),
+  );
+  app.post(
+    '/v2/groups/*',
+    handle(async (req, reply) => {
+      const body = requireObject(req.body);
+      const base = wildcard(req);
+      const id = typeof body.id === 'string' && body.id.startsWith('/') ? body.id : `${base}/${String(body.id ?? '')}`.replace(/\/+$/, '');
+      return reply.code(201).send(await groupsService.createGroup(s, { ...body, id }));
+    }),
+  );
+  app.put(
+    '/v2/groups/*',
+    handle(async (req) => {
+      const q = req.query as { force?: string };
+      return groupsService.updateGroup(s, wildcard(req), requireObject(req.body), { force: q.force === 'true' });
+    }),
+  );
+  app.delete(
+    '/v2/groups/*',
+    handle(async (req) => {
+      const q = req.query as { force?: string };
+      return groupsService.deleteGroup(s, wildcard(req), { force: q.force === 'true' });
     }),
   );
 

@@ -3,6 +3,7 @@ import { protectedProcedure, router } from '../trpc';
 import * as apps from '../services/apps';
 import * as deployments from '../services/deployments';
 import * as queue from '../services/queue';
+import * as groups from '../services/groups';
 import { appDefinitionInput, appView, deploymentResult, deploymentView, queueItemView, taskView } from '../schemas';
 
 const force = z.boolean().default(false).describe('override the deployment lock (Marathon ?force=true)');
@@ -102,4 +103,38 @@ export const tasksRouter = router({
     .input(z.object({ taskIds: z.array(z.string().min(1)).min(1, 'name at least one task'), scale: z.boolean().default(false) }))
     .output(z.array(taskView))
     .mutation(({ ctx, input }) => apps.killTasks(ctx, input.taskIds, { scale: input.scale })),
+});
+
+const groupView: z.ZodType<groups.GroupView> = z.lazy(() =>
+  z.object({
+    id: z.string(),
+    apps: z.array(z.looseObject({ id: z.string() })) as unknown as z.ZodType<groups.GroupView['apps']>,
+    groups: z.array(groupView),
+    pods: z.array(z.unknown()),
+    dependencies: z.array(z.string()),
+    version: z.string().nullable(),
+  }),
+);
+
+export const groupsRouter = router({
+  get: protectedProcedure
+    .meta({ openapi: { method: 'GET', path: '/groups', tags: ['groups'], protect: true, summary: 'A group with its apps and subgroups (id / for all)' } })
+    .input(z.object({ id: z.string().default('/') }).default({ id: '/' }))
+    .output(groupView)
+    .query(({ ctx, input }) => groups.getGroup(ctx, input.id)),
+  create: protectedProcedure
+    .meta({ openapi: { method: 'POST', path: '/groups', tags: ['groups'], protect: true, summary: 'Create a group of apps (Marathon group JSON) as one deployment' } })
+    .input(z.object({ definition: appDefinitionInput }))
+    .output(deploymentResult)
+    .mutation(({ ctx, input }) => groups.createGroup(ctx, input.definition)),
+  update: protectedProcedure
+    .meta({ openapi: { method: 'PUT', path: '/groups', tags: ['groups'], protect: true, summary: 'Scale a group (scaleBy) or create/replace its apps' } })
+    .input(z.object({ id: appId, definition: appDefinitionInput, force }))
+    .output(deploymentResult)
+    .mutation(({ ctx, input }) => groups.updateGroup(ctx, input.id, input.definition, { force: input.force })),
+  delete: protectedProcedure
+    .meta({ openapi: { method: 'DELETE', path: '/groups', tags: ['groups'], protect: true } })
+    .input(z.object({ id: appId, force }))
+    .output(deploymentResult)
+    .mutation(({ ctx, input }) => groups.deleteGroup(ctx, input.id, { force: input.force })),
 });

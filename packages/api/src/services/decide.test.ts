@@ -196,6 +196,16 @@ describe('reconciler decisions', () => {
     expect(r.launches).toHaveLength(0);
   });
 
+  it('an app waits for its dependencies to be healthy, then starts', () => {
+    const db = makeApp({ id: '/prod/db', def: { id: '/prod/db', instances: 1, healthChecks: [{ protocol: 'TCP' }] } });
+    const web = makeApp({ id: '/prod/web', def: { id: '/prod/web', dependencies: ['../db'] } });
+    const starting = decide(input({ apps: [db, web], tasks: [makeTask({ appId: '/prod/db', healthy: null })] }));
+    expect(starting.launches.map((l) => l.appId)).toEqual([]);
+    expect(starting.placementIssues).toContainEqual({ appId: '/prod/web', issue: expect.objectContaining({ summary: 'waiting for dependencies: /prod/db' }) });
+    const healthy = decide(input({ apps: [db, web], tasks: [makeTask({ appId: '/prod/db', healthy: true })] }));
+    expect(healthy.launches.map((l) => l.appId)).toEqual(['/prod/web']);
+  });
+
   it('sends an unacknowledged kill again', () => {
     const t = makeTask({ killRequestedAt: new Date(NOW.getTime() - KILL_RESEND_MS - 1) });
     const r = decide(input({ apps: [makeApp({ def: { instances: 0 } })], tasks: [t] }));

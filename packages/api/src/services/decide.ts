@@ -1,5 +1,5 @@
 import { chooseTasksToKill, demandFromApp, place, type ClusterSnapshot, type NodeSnapshot } from '@atoll/scheduler';
-import { requestedPorts, type AppDefinition, type TaskPort } from '@atoll/spec';
+import { requestedPorts, resolvePath, type AppDefinition, type TaskPort } from '@atoll/spec';
 
 /**
  * The reconciler's decisions as a pure function of cluster state, so they can be tested as a
@@ -133,6 +133,23 @@ export function decide(input: ReconcileInput): ReconcileDecisions {
     ),
   };
 
+  // An app is "up" for its dependents when all its wanted tasks of the current configuration run
+  // healthy (and ready, where it has readiness checks).
+  const isUp = (a: AppState) =>
+    tasks.filter(
+      (t) =>
+        t.appId === a.id &&
+        t.appVersion === a.configVersion &&
+        !t.killRequestedAt &&
+        t.state === 'TASK_RUNNING' &&
+        (a.definition.healthChecks.length === 0 || t.healthy === true) &&
+        (a.definition.readinessChecks.length === 0 || t.ready === true),
+    ).length >= a.definition.instances;
+  const waitingFor = (app: AppState): string[] =>
+    app.definition.dependencies
+      .map((d) => resolvePath(d, app.id))
+      .filter((dep) => apps.some((a) => (a.id === dep || a.id.startsWith(dep + '/')) && !a.deleting && !isUp(a)));
+
   for (const app of apps) {
     const def = app.definition;
     const appTasks = tasks.filter((t) => t.appId === app.id);
@@ -205,6 +222,12 @@ export function decide(input: ReconcileInput): ReconcileDecisions {
     const delayed = app.delayUntil !== null && app.delayUntil > now;
     if (missing <= 0 || delayed) {
       if (missing <= 0 && app.placementIssue != null) out.placementIssues.push({ appId: app.id, issue: null });
+      continue;
+    }
+    const blockers = waitingFor(app);
+    if (blockers.length > 0) {
+      const issue: PlacementIssue = { summary: `waiting for dependencies: ${blockers.join(', ')}`, reasons: {}, count: missing };
+      if (JSON.stringify(issue) !== JSON.stringify(app.placementIssue ?? null)) out.placementIssues.push({ appId: app.id, issue });
       continue;
     }
     const plan = place(snapshot, [demandFromApp(def, missing)], { now: now.getTime(), seed: seedFor(app.id) });
