@@ -131,6 +131,33 @@ describe('control API without agents', () => {
     expect((await call('/v2/groups/nope')).status).toBe(404);
   });
 
+  it('/v2/events streams Marathon events as server-sent events, filtered by event_type', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${cluster.url}/v2/events?event_type=api_post_event`, {
+      headers: { authorization: `Bearer ${cluster.token}` },
+      signal: controller.signal,
+    });
+    expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const read = async (until: RegExp) => {
+      while (!until.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value, { stream: true });
+      }
+    };
+    // The response headers arrive once the stream is subscribed.
+    await call('/v2/apps', { method: 'POST', json: { id: '/events/probe', cmd: 'sleep 1', instances: 0 } });
+    await read(/event: api_post_event\ndata: .*\n\n/);
+    controller.abort();
+    const data = JSON.parse(/event: api_post_event\ndata: (.*)\n\n/.exec(text)![1]!) as { eventType: string; appDefinition: { id: string } };
+    expect(data.eventType).toBe('api_post_event');
+    expect(data.appDefinition.id).toBe('/events/probe');
+    expect(text).not.toMatch(/event: deployment_info/);
+  });
+
   it('a malformed JSON body is a 400, not a 500', async () => {
     const res = await fetch(cluster.url + '/v2/apps', {
       method: 'POST',

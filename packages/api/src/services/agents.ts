@@ -140,6 +140,10 @@ export async function applyTaskReports(
     prev_state: string;
     kill_requested_at: Date | null;
     message: string | null;
+    node_id: string;
+    host: string;
+    ports: Array<{ hostPort: number }>;
+    app_version: string;
   }>(
     `WITH input AS (
        SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::int[], $8::timestamptz[])
@@ -160,7 +164,7 @@ export async function applyTaskReports(
        -- a terminal state is final: a late report never revives a task
        AND t.state NOT IN ('TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_GONE')
        AND t.state IS DISTINCT FROM i.state
-     RETURNING t.id, t.app_id, t.state, p.state AS prev_state, t.kill_requested_at, t.message`,
+     RETURNING t.id, t.app_id, t.state, p.state AS prev_state, t.kill_requested_at, t.message, t.node_id, t.host, t.ports, t.app_version`,
     [
       items.map((b) => b.report.taskId),
       items.map((b) => b.nodeId),
@@ -172,11 +176,35 @@ export async function applyTaskReports(
       items.map((b) => b.report.at),
     ],
   );
-  const events: EventInput[] = rows.map((r) => ({
-    type: 'status_update_event',
-    subject: r.app_id,
-    payload: { taskId: r.id, appId: r.app_id, taskStatus: r.state, message: r.message },
-  }));
+  // Marathon's two views of a change: the Mesos task status and the instance condition.
+  const events: EventInput[] = rows.flatMap((r) => [
+    {
+      type: 'status_update_event',
+      subject: r.app_id,
+      payload: {
+        slaveId: r.node_id,
+        taskId: r.id,
+        taskStatus: r.state,
+        message: r.message ?? '',
+        appId: r.app_id,
+        host: r.host,
+        ports: r.ports.map((p) => p.hostPort),
+        version: r.app_version,
+      },
+    },
+    {
+      type: 'instance_changed_event',
+      subject: r.app_id,
+      payload: {
+        instanceId: r.id,
+        condition: conditionOf(r.state),
+        runSpecId: r.app_id,
+        agentId: r.node_id,
+        host: r.host,
+        runSpecVersion: r.app_version,
+      },
+    },
+  ]);
   // Tasks that ended without a kill order are failures: advance the app's launch delay.
   const failedApps = new Map<string, { taskId: string; state: string; message: string | null }>();
   for (const r of rows) {
@@ -278,6 +306,12 @@ export async function applyHealthReports(
     ],
   );
   await recordEvents(s, events, 'task');
+}
+
+/** Marathon's instance condition for a Mesos task state: TASK_RUNNING → Running, … */
+function conditionOf(state: string): string {
+  const words = state.replace(/^TASK_/, '').toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 /** Collects task status, health and readiness reports and heartbeats, and writes them in batches. */

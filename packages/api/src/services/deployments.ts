@@ -139,7 +139,9 @@ export async function finishDeployments(s: Pick<Services, 'db' | 'now'>, events:
     }
     if (done) {
       await s.db.prisma.deployment.update({ where: { id: d.id }, data: { status: 'FINISHED', finishedAt: s.now() } });
-      events.push({ type: 'deployment_success', subject: d.affectedApps[0], payload: { id: d.id, affectedApps: d.affectedApps } });
+      const steps = d.steps as DeploymentView['steps'];
+      events.push({ type: 'deployment_step_success', subject: d.affectedApps[0], payload: { plan: { id: d.id, version: d.version }, currentStep: steps.at(-1) ?? null } });
+      events.push({ type: 'deployment_success', subject: d.affectedApps[0], payload: { id: d.id, plan: { id: d.id, version: d.version, steps } } });
     }
   }
 }
