@@ -1,24 +1,10 @@
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '../src/testing';
+import { restClient, skipWithoutDocker, TEST_IMAGE, until } from './support';
 
-const IMAGE = 'atoll-test-busybox:latest';
-
-async function dockerAvailable(): Promise<boolean> {
-  try {
-    await new Docker().ping();
-    await new Docker().getImage(IMAGE).inspect();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const skip = !(await dockerAvailable());
-if (skip) {
-  if (process.env.CI) throw new Error(`Docker Engine or ${IMAGE} missing in CI (run scripts/test-image.sh)`);
-  console.warn(`\n!!! SKIPPING cluster tests: no Docker Engine or no ${IMAGE} (scripts/test-image.sh builds it)\n`);
-}
+const IMAGE = TEST_IMAGE;
+const skip = await skipWithoutDocker('cluster tests');
 
 interface Task {
   id: string;
@@ -32,27 +18,8 @@ interface Task {
 describe.skipIf(skip)('a cluster with one docker agent', () => {
   let cluster: TestCluster;
   const docker = new Docker();
-  const api = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
-    const res = await fetch(cluster.url + p, {
-      method,
-      headers: { authorization: `Bearer ${cluster.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  };
+  const api = restClient(() => cluster.url, () => cluster.token);
   const tasksOf = async (appId: string) => (await api<{ tasks: Task[] }>('GET', `/v2/apps${appId}/tasks`)).tasks;
-  /** Polls until `check` holds; fails with the last value seen. Bounded: no test waits forever. */
-  const until = async <T>(what: string, get: () => Promise<T>, check: (v: T) => boolean, timeoutMs = 60_000): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    let last: T = await get();
-    while (!check(last)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-      await new Promise((r) => setTimeout(r, 250));
-      last = await get();
-    }
-    return last;
-  };
   const containersOf = async (appId: string) =>
     docker.listContainers({ all: false, filters: { label: [`io.atoll.app-id=${appId}`] } });
 

@@ -9,23 +9,11 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../src/embedded-postgres';
 import { spawnLocalAgent, type LocalAgent } from '../src/local-agent';
+import { restClient, skipWithoutDocker, TEST_IMAGE, until } from './support';
 
-const IMAGE = 'atoll-test-busybox:latest';
+const IMAGE = TEST_IMAGE;
 const mainTs = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/main.ts');
-
-async function dockerAvailable(): Promise<boolean> {
-  try {
-    await new Docker().getImage(IMAGE).inspect();
-    return true;
-  } catch {
-    return false;
-  }
-}
-const skip = !(await dockerAvailable());
-if (skip) {
-  if (process.env.CI) throw new Error(`Docker Engine or ${IMAGE} missing in CI`);
-  console.warn('\n!!! SKIPPING control restart test: no Docker Engine or test image\n');
-}
+const skip = await skipWithoutDocker('control restart test');
 
 /** Control as a real process, so it can be SIGKILLed; its state is all in PostgreSQL. */
 describe.skipIf(skip)('control killed with SIGKILL mid-deployment', () => {
@@ -55,15 +43,7 @@ describe.skipIf(skip)('control killed with SIGKILL mid-deployment', () => {
     });
     await until('control to answer', async () => (await fetch(`${url()}/health`).catch(() => null))?.ok ?? false, (ok) => ok);
   };
-  const api = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
-    const res = await fetch(url() + p, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  };
+  const api = restClient(url, () => token);
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -133,13 +113,3 @@ describe.skipIf(skip)('control killed with SIGKILL mid-deployment', () => {
     }
   });
 });
-
-async function until<T>(what: string, get: () => Promise<T>, check: (v: T) => boolean, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (check(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v).slice(0, 1000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}

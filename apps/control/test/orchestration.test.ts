@@ -1,23 +1,10 @@
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '../src/testing';
+import { restClient, skipWithoutDocker, TEST_IMAGE, until } from './support';
 
-const IMAGE = 'atoll-test-busybox:latest';
-
-async function dockerAvailable(): Promise<boolean> {
-  try {
-    await new Docker().getImage(IMAGE).inspect();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const skip = !(await dockerAvailable());
-if (skip) {
-  if (process.env.CI) throw new Error(`Docker Engine or ${IMAGE} missing in CI (run scripts/test-image.sh)`);
-  console.warn(`\n!!! SKIPPING orchestration tests: no Docker Engine or no ${IMAGE}\n`);
-}
+const IMAGE = TEST_IMAGE;
+const skip = await skipWithoutDocker('orchestration tests');
 
 interface Task {
   id: string;
@@ -32,27 +19,8 @@ interface Task {
 /** Marathon semantics with three real agents (separate processes, hostnames and port ranges). */
 describe.skipIf(skip)('orchestration across three agents', () => {
   let cluster: TestCluster;
-  const api = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
-    const res = await fetch(cluster.url + p, {
-      method,
-      headers: { authorization: `Bearer ${cluster.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
-    const text = await res.text();
-    return (text ? JSON.parse(text) : null) as T;
-  };
+  const api = restClient(() => cluster.url, () => cluster.token);
   const tasksOf = async (appId: string) => (await api<{ tasks: Task[] }>('GET', `/v2/apps${appId}/tasks`)).tasks;
-  const until = async <T>(what: string, get: () => Promise<T>, check: (v: T) => boolean, timeoutMs = 90_000): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    let last: T = await get();
-    while (!check(last)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last).slice(0, 2000)}`);
-      await new Promise((r) => setTimeout(r, 250));
-      last = await get();
-    }
-    return last;
-  };
   const nodes = () => api<Array<{ id: string; hostname: string; connected: boolean; status: string }>>('GET', '/api/v1/nodes');
   const noDeployments = () => until('no deployment', () => api<unknown[]>('GET', '/v2/deployments'), (d) => d.length === 0);
   const webApp = (id: string, instances: number, body: string, extra: Record<string, unknown> = {}) => ({
