@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { createClient, resolveConnection, type AtollClient, type FetchFn } from './client';
-import { configPath, loadConfig, type Env } from './config';
+import { configPath, loadConfig, type CliConfig, type Env } from './config';
 
 export interface Writer {
   write(s: string): unknown;
+  /** A terminal: watches redraw the screen instead of printing frame after frame. */
+  isTTY?: boolean | undefined;
 }
 
 /** Everything the CLI takes from its process, injectable so tests run it in-process. */
@@ -15,6 +17,13 @@ export interface CliIO {
   readSecret?: ((prompt: string) => Promise<string>) | undefined;
   hostname?: (() => string) | undefined;
   fetch?: FetchFn | undefined;
+  /** Reads all of standard input (for `-` as a file name). */
+  readStdin?: (() => Promise<string>) | undefined;
+  /**
+   * A signal aborted when the user interrupts (Ctrl-C); asked for only by commands that run until
+   * then (watches), so other commands keep the default Ctrl-C behaviour.
+   */
+  interrupt?: (() => AbortSignal) | undefined;
 }
 
 export interface GlobalOptions {
@@ -54,13 +63,23 @@ export class CommandContext {
     this.out(this.json ? JSON.stringify(data, null, 2) : human());
   }
 
-  /** A client for the cluster of `--url`/ATOLL_URL/config with ATOLL_TOKEN/config's token. */
-  async client(): Promise<AtollClient> {
+  /** The cluster of `--url`/ATOLL_URL/config and ATOLL_TOKEN/config's token. */
+  async connection(): Promise<CliConfig> {
     const env = this.io.env;
     // The config file is only needed when the environment does not say everything.
     const config =
       (this.options.url || env.ATOLL_URL) && env.ATOLL_TOKEN ? null : await loadConfig(this.configFile);
-    const conn = resolveConnection({ url: this.options.url }, env, config);
+    return resolveConnection({ url: this.options.url }, env, config);
+  }
+
+  /** A client for the cluster of `connection()`. */
+  async client(): Promise<AtollClient> {
+    const conn = await this.connection();
     return createClient({ ...conn, ...(this.io.fetch ? { fetch: this.io.fetch } : {}) });
+  }
+
+  /** Aborted on Ctrl-C (never, when the process gives no way to interrupt). */
+  interruptSignal(): AbortSignal {
+    return this.io.interrupt?.() ?? new AbortController().signal;
   }
 }

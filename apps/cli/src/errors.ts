@@ -14,6 +14,26 @@ export class CliError extends Error {
   }
 }
 
+/** Ends the command with an exit code and no message (what there was to say is already printed). */
+export class ExitCode extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+    this.name = 'ExitCode';
+  }
+}
+
+/** Control could not be reached: a watch rides this out, other commands report it. */
+export class ConnectionError extends CliError {
+  override readonly name = 'ConnectionError';
+}
+
+/** True for a failure to reach control, as such or as the cause of a tRPC call's failure. */
+export function isConnectionFailure(err: unknown): boolean {
+  return (
+    err instanceof ConnectionError || (err instanceof TRPCClientError && err.cause instanceof ConnectionError)
+  );
+}
+
 /** Exit code of "no cluster configured" and "the cluster rejected our credentials". */
 export const EXIT_NOT_LOGGED_IN = 2;
 
@@ -22,7 +42,7 @@ export function notLoggedIn(reason = 'not logged in'): CliError {
 }
 
 /** The control service could not be reached at all (refused, unknown host, timeout, TLS). */
-export function connectionError(url: string, cause: unknown): CliError {
+export function connectionError(url: string, cause: unknown): ConnectionError {
   const code = errorCode(cause);
   const detail =
     code === 'ECONNREFUSED'
@@ -34,7 +54,7 @@ export function connectionError(url: string, cause: unknown): CliError {
           : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
             ? 'connection reset'
             : (code ?? innermostMessage(cause));
-  return new CliError(`cannot connect to ${url}: ${detail}`, { cause });
+  return new ConnectionError(`cannot connect to ${url}: ${detail}`, { cause });
 }
 
 /** Finds a system error code (ECONNREFUSED, …) anywhere in a chain of causes and aggregates. */
@@ -82,6 +102,14 @@ function issuesOf(data: unknown): Issue[] {
   });
 }
 
+/** What to say about Marathon's deployment lock (409 "App is locked by one or more deployments"). */
+export const LOCK_HINT = 'retry with --force to override the lock (the running deployment is canceled)';
+
+function isLockError(err: { data?: unknown; message: string }): boolean {
+  const code = (err.data as { code?: unknown } | undefined)?.code;
+  return code === 'CONFLICT' && /locked by one or more deployments/i.test(err.message);
+}
+
 export interface ErrorSink {
   write(s: string): unknown;
 }
@@ -90,6 +118,7 @@ export interface ErrorSink {
 export function reportError(err: unknown, stderr: ErrorSink): number {
   // Commander has already printed its own message (unknown option, missing argument, help).
   if (err instanceof CommanderError) return err.exitCode;
+  if (err instanceof ExitCode) return err.exitCode;
   if (err instanceof TRPCClientError && err.cause instanceof CliError) return reportError(err.cause, stderr);
   if (err instanceof CliError) {
     stderr.write(`error: ${err.message}\n`);
@@ -103,6 +132,7 @@ export function reportError(err: unknown, stderr: ErrorSink): number {
     const message = issues.length > 0 && (raw.startsWith('[') || raw.startsWith('{')) ? 'invalid input' : raw;
     stderr.write(`error: ${message}\n`);
     for (const issue of issues) stderr.write(`  ${issue.path || '(input)'}: ${issue.message}\n`);
+    if (isLockError(err)) stderr.write(`  ${LOCK_HINT}\n`);
     return 1;
   }
   stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);

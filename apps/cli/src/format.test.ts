@@ -1,13 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import {
   appDetail,
+  appHealth,
   appTable,
+  deploymentProgress,
+  deploymentTable,
+  duration,
   formatFields,
   formatTable,
+  healthCheckSummary,
   nodeTable,
   num,
+  progressBar,
+  progressLine,
+  queueTable,
+  taskHealth,
   taskTable,
   timestamp,
+  topReasons,
+  versionTable,
+  type DeploymentRow,
+  type QueueRow,
   type AppDetail,
 } from './format';
 
@@ -145,9 +158,9 @@ describe('appTable', () => {
       ]),
     ).toBe(
       [
-        'ID            STATUS     INSTANCES(running/wanted)  CPUS   MEM  VERSION',
-        '/web          Deploying                        2/3   0.5   256  2025-01-02T03:04:05.678Z',
-        '/db/postgres  Running                          1/1     2  4096  2025-01-02T03:04:05.678Z',
+        'ID            STATUS     INSTANCES(running/wanted)  HEALTHY  CPUS   MEM  VERSION',
+        '/web          Deploying                        2/3        -   0.5   256  2025-01-02T03:04:05.678Z',
+        '/db/postgres  Running                          1/1        -     2  4096  2025-01-02T03:04:05.678Z',
         '',
       ].join('\n'),
     );
@@ -197,5 +210,233 @@ describe('appDetail', () => {
     expect(text).toContain('LAST FAILURE  TASK_FAILED: exited with 1\n');
     expect(text).not.toContain('CMD');
     expect(text.endsWith('\nNo tasks.\n')).toBe(true);
+  });
+});
+
+describe('health', () => {
+  const alive = (a: boolean | undefined) => ({ alive: a, consecutiveFailures: a ? 0 : 1 });
+
+  it('taskHealth reads healthCheckResults, one per check', () => {
+    expect(taskHealth({ healthCheckResults: [] }, 0)).toBe('-');
+    expect(taskHealth({ healthCheckResults: [alive(true)] }, 0)).toBe('-');
+    expect(taskHealth({ healthCheckResults: [] }, 1)).toBe('unknown');
+    expect(taskHealth({}, 1)).toBe('unknown');
+    expect(taskHealth({ healthCheckResults: [alive(true)] }, 1)).toBe('healthy');
+    expect(taskHealth({ healthCheckResults: [alive(true)] }, 2)).toBe('unknown');
+    expect(taskHealth({ healthCheckResults: [null, alive(false)] }, 2)).toBe('unhealthy');
+    expect(taskHealth({ healthCheckResults: [alive(true), alive(false)] }, 2)).toBe('unhealthy');
+    expect(taskHealth({ healthCheckResults: [alive(true), alive(true)] }, 2)).toBe('healthy');
+  });
+
+  it('appHealth is healthy over wanted, with the unhealthy ones; - without checks', () => {
+    expect(appHealth(app)).toBe('-');
+    const checked = { ...app, healthChecks: [{ protocol: 'HTTP' }] };
+    expect(appHealth(checked)).toBe('2/3');
+    expect(appHealth({ ...checked, tasksHealthy: 1, tasksUnhealthy: 1 })).toBe('1/3 (1 unhealthy)');
+  });
+
+  it('healthCheckSummary says what is checked and how often', () => {
+    expect(
+      healthCheckSummary({
+        protocol: 'HTTP',
+        path: '/health',
+        portIndex: 0,
+        intervalSeconds: 10,
+        timeoutSeconds: 5,
+        gracePeriodSeconds: 30,
+        maxConsecutiveFailures: 3,
+      }),
+    ).toBe('HTTP /health port index 0 every 10s (timeout 5s, grace 30s, 3 failures)');
+    expect(healthCheckSummary({ protocol: 'COMMAND', command: { value: 'true' }, intervalSeconds: 1 })).toBe(
+      "COMMAND 'true' every 1s",
+    );
+    expect(healthCheckSummary({ protocol: 'TCP', port: 8080 })).toBe('TCP port 8080');
+  });
+
+  it('app show lists the checks and each task’s health', () => {
+    const text = appDetail({
+      ...app,
+      healthChecks: [{ protocol: 'HTTP', path: '/', portIndex: 0, intervalSeconds: 2 }],
+      tasksUnhealthy: 1,
+      tasks: [
+        { ...app.tasks![0]!, healthCheckResults: [{ alive: true }] },
+        { ...app.tasks![0]!, id: 'web.3', healthCheckResults: [{ alive: false }] },
+        app.tasks![1]!,
+      ],
+    });
+    expect(text).toContain('INSTANCES      2/3 running (1 staged, 2 healthy, 1 unhealthy)\n');
+    expect(text).toContain('HEALTH CHECKS  HTTP / port index 0 every 2s\n');
+    expect(text).toMatch(/\nID\s+APP\s+STATE\s+HEALTH\s+HOST\s+PORTS\s+STARTED\n/);
+    expect(text).toMatch(/^web\.1\s+\/web\s+TASK_RUNNING\s+healthy\s+10\.0\.0\.1/m);
+    expect(text).toMatch(/^web\.3\s+\/web\s+TASK_RUNNING\s+unhealthy\s+10\.0\.0\.1/m);
+    expect(text).toMatch(/^web\.2\s+\/web\s+TASK_STAGING\s+unknown\s+10\.0\.0\.1/m);
+  });
+
+  it('app show without checks has a dash for health', () => {
+    expect(appDetail(app)).toMatch(/^web\.1\s+\/web\s+TASK_RUNNING\s+-\s+10\.0\.0\.1/m);
+    expect(appDetail(app)).not.toContain('HEALTH CHECKS');
+  });
+});
+
+describe('progressBar', () => {
+  it.each([
+    [0, 4, 0, '[..........]'],
+    [1, 4, 3, '[##........]'],
+    [2, 4, 1, '[#####.....]'],
+    [3, 4, 0, '[#######...]'],
+    [4, 4, 0, '[##########]'],
+    // every new task is up but old ones remain: not full yet
+    [4, 4, 2, '[#########.]'],
+    // more than wanted (over capacity) is still one bar
+    [5, 4, 0, '[##########]'],
+    // an app scaled to 0 (or stopped): full once the old tasks are gone
+    [0, 0, 3, '[..........]'],
+    [0, 0, 0, '[##########]'],
+  ])('%i of %i with %i old → %s', (done, total, old, bar) => {
+    expect(progressBar(done, total, old)).toBe(bar);
+  });
+
+  it('takes a width', () => {
+    expect(progressBar(1, 3, 0, 6)).toBe('[##....]');
+    expect(progressBar(1, 3, 0, 6)).toHaveLength(8);
+  });
+
+  it('progressLine says updated over wanted and the old tasks left', () => {
+    expect(progressLine({ appId: '/web', instances: 4, updated: 2, old: 1, healthy: 3 })).toBe(
+      '[#####.....] 2/4 updated, 1 old',
+    );
+  });
+});
+
+const deployment: DeploymentRow = {
+  id: '6b1c2f1e-0000-4000-8000-000000000001',
+  version: '2025-01-02T03:04:05.678Z',
+  affectedApps: ['/web'],
+  currentActions: [{ action: 'RestartApplication', app: '/web' }],
+  currentStep: 1,
+  totalSteps: 1,
+  progress: [{ appId: '/web', instances: 4, updated: 2, old: 1, healthy: 3 }],
+};
+
+const group: DeploymentRow = {
+  ...deployment,
+  id: '6b1c2f1e-0000-4000-8000-000000000002',
+  affectedApps: ['/shop/db', '/shop/frontend'],
+  currentActions: [
+    { action: 'StartApplication', app: '/shop/db' },
+    { action: 'StartApplication', app: '/shop/frontend' },
+  ],
+  currentStep: 1,
+  totalSteps: 2,
+  progress: [
+    { appId: '/shop/db', instances: 1, updated: 1, old: 0, healthy: 1 },
+    { appId: '/shop/frontend', instances: 3, updated: 0, old: 0, healthy: 0 },
+  ],
+};
+
+describe('deploymentTable', () => {
+  it('shows apps, the current actions, the step and the progress summed over apps', () => {
+    expect(deploymentTable([deployment, group])).toBe(
+      [
+        'ID                                    APPS                     ACTION              STEP  PROGRESS            VERSION',
+        '6b1c2f1e-0000-4000-8000-000000000001  /web                     RestartApplication   1/1  2/4 updated, 1 old  2025-01-02T03:04:05.678Z',
+        '6b1c2f1e-0000-4000-8000-000000000002  /shop/db,/shop/frontend  StartApplication     1/2  1/4 updated, 0 old  2025-01-02T03:04:05.678Z',
+        '',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('deploymentProgress', () => {
+  it('shows a progress bar per app, aligned', () => {
+    expect(deploymentProgress([deployment, group])).toBe(
+      [
+        'Deployment 6b1c2f1e-0000-4000-8000-000000000001  step 1/1: RestartApplication /web',
+        '  /web  [#####.....] 2/4 updated, 1 old',
+        'Deployment 6b1c2f1e-0000-4000-8000-000000000002  step 1/2: StartApplication /shop/db, /shop/frontend',
+        '  /shop/db        [##########] 1/1 updated, 0 old',
+        '  /shop/frontend  [..........] 0/3 updated, 0 old',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('then the deployments that ended, and says when there is none', () => {
+    expect(
+      deploymentProgress(
+        [],
+        [
+          { id: 'd-1', ok: true },
+          { id: 'd-2', ok: false, reason: 'canceled with rollback' },
+        ],
+      ),
+    ).toBe('Deployment d-1 finished\nDeployment d-2 failed: canceled with rollback\n');
+    expect(deploymentProgress([])).toBe('No deployments.\n');
+  });
+});
+
+const waiting: QueueRow = {
+  app: { id: '/big' },
+  count: 2,
+  delay: { timeLeftSeconds: 0, overdue: true },
+  atoll: {
+    placementIssue: 'no node has 4096 cpus free (most: 8)',
+    reasons: {
+      'insufficient cpus': 3,
+      'insufficient mem': 1,
+      'constraint hostname UNIQUE': 1,
+      'insufficient disk': 0,
+    },
+  },
+};
+
+describe('queue', () => {
+  it('topReasons: most excluded nodes first, ties by name, at most three', () => {
+    expect(topReasons(waiting)).toBe(
+      'insufficient cpus (3 nodes), constraint hostname UNIQUE (1 node), insufficient mem (1 node)',
+    );
+    expect(topReasons(waiting, 1)).toBe('insufficient cpus (3 nodes), 2 more');
+  });
+
+  it('topReasons falls back to the summary, then to a dash', () => {
+    const deps = { ...waiting, atoll: { placementIssue: 'waiting for dependencies: /db', reasons: {} } };
+    expect(topReasons(deps)).toBe('waiting for dependencies: /db');
+    expect(topReasons({ ...waiting, atoll: { placementIssue: null, reasons: {} } })).toBe('-');
+  });
+
+  it('queueTable shows app, waiting count, delay left and reasons', () => {
+    expect(
+      queueTable([
+        waiting,
+        {
+          app: { id: '/crashy' },
+          count: 1,
+          delay: { timeLeftSeconds: 125, overdue: false },
+          atoll: { placementIssue: null, reasons: {} },
+        },
+      ]),
+    ).toBe(
+      [
+        'APP      WAITING  DELAY  REASONS',
+        '/big           2      -  insufficient cpus (3 nodes), constraint hostname UNIQUE (1 node), insufficient mem (1 node)',
+        '/crashy        1  2m05s  -',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('duration reads as seconds, minutes or hours', () => {
+    expect(duration(0)).toBe('0s');
+    expect(duration(59.4)).toBe('59s');
+    expect(duration(60)).toBe('1m00s');
+    expect(duration(3725)).toBe('1h02m');
+  });
+});
+
+describe('versionTable', () => {
+  it('marks the current version', () => {
+    expect(
+      versionTable(['2025-01-03T00:00:00.000Z', '2025-01-02T00:00:00.000Z'], '2025-01-03T00:00:00.000Z'),
+    ).toBe('VERSION                   CURRENT\n2025-01-03T00:00:00.000Z  yes\n2025-01-02T00:00:00.000Z\n');
   });
 });

@@ -83,21 +83,40 @@ export interface AppRow {
   mem: number;
   version: string;
   tasksRunning: number;
+  tasksHealthy: number;
+  tasksUnhealthy: number;
   atoll: { status: string };
+  [field: string]: unknown;
+}
+
+/** The health checks of an app definition (Marathon's `healthChecks`), [] when it has none. */
+export function healthChecksOf(app: { [field: string]: unknown }): Array<Record<string, unknown>> {
+  const checks = app.healthChecks;
+  return Array.isArray(checks)
+    ? checks.filter((c): c is Record<string, unknown> => typeof c === 'object' && c !== null)
+    : [];
+}
+
+/** Healthy tasks over wanted instances, with the unhealthy ones; `-` for an app without checks. */
+export function appHealth(app: AppRow): string {
+  if (healthChecksOf(app).length === 0) return '-';
+  const healthy = `${app.tasksHealthy}/${app.instances}`;
+  return app.tasksUnhealthy > 0 ? `${healthy} (${app.tasksUnhealthy} unhealthy)` : healthy;
 }
 
 export function appTable(apps: AppRow[]): string {
   return formatTable(
-    ['ID', 'STATUS', 'INSTANCES(running/wanted)', 'CPUS', 'MEM', 'VERSION'],
+    ['ID', 'STATUS', 'INSTANCES(running/wanted)', 'HEALTHY', 'CPUS', 'MEM', 'VERSION'],
     apps.map((a) => [
       a.id,
       a.atoll.status,
       `${a.tasksRunning}/${a.instances}`,
+      appHealth(a),
       num(a.cpus),
       num(a.mem),
       a.version,
     ]),
-    ['left', 'left', 'right', 'right', 'right', 'left'],
+    ['left', 'left', 'right', 'right', 'right', 'right', 'left'],
   );
 }
 
@@ -108,15 +127,35 @@ export interface TaskRow {
   host: string;
   ports: number[];
   startedAt: string | null;
+  healthCheckResults?: unknown[] | undefined;
 }
 
-export function taskTable(tasks: TaskRow[]): string {
+/**
+ * A task's health as Marathon reports it from its `healthCheckResults` (one per check):
+ * `unhealthy` when a check fails, `healthy` when all `checks` pass, `unknown` until then,
+ * `-` when the app has no health checks.
+ */
+export function taskHealth(task: Pick<TaskRow, 'healthCheckResults'>, checks: number): string {
+  if (checks <= 0) return '-';
+  const alive = (task.healthCheckResults ?? []).map((r) =>
+    typeof r === 'object' && r !== null ? (r as { alive?: unknown }).alive : undefined,
+  );
+  if (alive.some((a) => a === false)) return 'unhealthy';
+  if (alive.length >= checks && alive.slice(0, checks).every((a) => a === true)) return 'healthy';
+  return 'unknown';
+}
+
+/** Tasks; with `healthChecks` (the app's number of checks) a HEALTH column after STATE. */
+export function taskTable(tasks: TaskRow[], opts: { healthChecks?: number } = {}): string {
+  const health = opts.healthChecks !== undefined;
+  const headers = ['ID', 'APP', 'STATE', ...(health ? ['HEALTH'] : []), 'HOST', 'PORTS', 'STARTED'];
   return formatTable(
-    ['ID', 'APP', 'STATE', 'HOST', 'PORTS', 'STARTED'],
+    headers,
     tasks.map((t) => [
       t.id,
       t.appId,
       t.state,
+      ...(health ? [taskHealth(t, opts.healthChecks ?? 0)] : []),
       t.host,
       t.ports.length ? t.ports.join(',') : '-',
       timestamp(t.startedAt),
@@ -148,6 +187,7 @@ export function appDetail(app: AppDetail): string {
   const args = Array.isArray(app.args) ? app.args.map(String).join(' ') : undefined;
   const failure = app.lastTaskFailure as
     { message?: unknown; state?: unknown; timestamp?: unknown } | undefined;
+  const checks = healthChecksOf(app);
   let text = formatFields([
     ['ID', app.id],
     ['STATUS', app.atoll.status],
@@ -162,6 +202,7 @@ export function appDetail(app: AppDetail): string {
     ['CMD', typeof app.cmd === 'string' ? app.cmd : undefined],
     ['ARGS', args],
     ['IMAGE', image],
+    ['HEALTH CHECKS', checks.map(healthCheckSummary).join('; ')],
     ['VERSION', app.version],
     ['DEPLOYMENTS', app.deployments.map((d) => d.id).join(', ')],
     ['WAITING', app.atoll.placementIssue],
@@ -180,6 +221,168 @@ export function appDetail(app: AppDetail): string {
   ]);
   const tasks = app.tasks ?? [];
   text += '\n';
-  text += tasks.length ? taskTable(tasks) : 'No tasks.\n';
+  text += tasks.length ? taskTable(tasks, { healthChecks: checks.length }) : 'No tasks.\n';
   return text;
+}
+
+/** One health check in a few words: `HTTP /health every 60s (timeout 20s, grace 300s, 3 failures)`. */
+export function healthCheckSummary(check: Record<string, unknown>): string {
+  const n = (k: string) => (typeof check[k] === 'number' ? (check[k] as number) : undefined);
+  const protocol = typeof check.protocol === 'string' ? check.protocol : 'HTTP';
+  const command = check.command as { value?: unknown } | undefined;
+  const target =
+    typeof command?.value === 'string'
+      ? `'${command.value}'`
+      : [
+          typeof check.path === 'string' ? check.path : undefined,
+          n('port') !== undefined
+            ? `port ${n('port')}`
+            : n('portIndex') !== undefined
+              ? `port index ${n('portIndex')}`
+              : undefined,
+        ]
+          .filter(Boolean)
+          .join(' ');
+  const details = [
+    n('timeoutSeconds') !== undefined ? `timeout ${n('timeoutSeconds')}s` : undefined,
+    n('gracePeriodSeconds') !== undefined ? `grace ${n('gracePeriodSeconds')}s` : undefined,
+    n('maxConsecutiveFailures') !== undefined ? `${n('maxConsecutiveFailures')} failures` : undefined,
+  ].filter(Boolean);
+  return (
+    [protocol, target, n('intervalSeconds') !== undefined ? `every ${n('intervalSeconds')}s` : undefined]
+      .filter(Boolean)
+      .join(' ') + (details.length ? ` (${details.join(', ')})` : '')
+  );
+}
+
+/** A duration in seconds as `45s`, `2m05s` or `1h02m`. */
+export function duration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** `app version list`: newest first as the API answers, the app's current version marked. */
+export function versionTable(versions: string[], current: string | null): string {
+  return formatTable(
+    ['VERSION', 'CURRENT'],
+    versions.map((v) => [v, v === current ? 'yes' : '']),
+  );
+}
+
+/**
+ * A text progress bar: `[#####.....]`. It is full only when `done` reaches `total`; with
+ * `total` 0 (an app scaled to nothing) it is full once `pending` is 0.
+ */
+export function progressBar(done: number, total: number, pending = 0, width = 10): string {
+  const fraction = total > 0 ? Math.min(1, Math.max(0, done / total)) : pending > 0 ? 0 : 1;
+  let filled = Math.floor(fraction * width);
+  // Not finished while old tasks remain, even with every new one up.
+  if (filled === width && pending > 0) filled = width - 1;
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+}
+
+export interface DeploymentProgress {
+  appId: string;
+  instances: number;
+  updated: number;
+  old: number;
+  healthy: number;
+}
+
+/** `[#####.....] 2/4 updated, 1 old` */
+export function progressLine(p: DeploymentProgress): string {
+  return `${progressBar(p.updated, p.instances, p.old)} ${p.updated}/${p.instances} updated, ${p.old} old`;
+}
+
+export interface DeploymentRow {
+  id: string;
+  version: string;
+  affectedApps: string[];
+  currentActions: Array<{ action: string; app: string }>;
+  currentStep: number;
+  totalSteps: number;
+  progress: DeploymentProgress[];
+}
+
+function actionsOf(d: DeploymentRow): string {
+  return [...new Set(d.currentActions.map((a) => a.action))].join(',') || '-';
+}
+
+export function deploymentTable(deployments: DeploymentRow[]): string {
+  return formatTable(
+    ['ID', 'APPS', 'ACTION', 'STEP', 'PROGRESS', 'VERSION'],
+    deployments.map((d) => {
+      const sum = (k: 'updated' | 'instances' | 'old') => d.progress.reduce((n, p) => n + p[k], 0);
+      return [
+        d.id,
+        d.affectedApps.join(','),
+        actionsOf(d),
+        `${d.currentStep}/${d.totalSteps}`,
+        `${sum('updated')}/${sum('instances')} updated, ${sum('old')} old`,
+        d.version,
+      ];
+    }),
+    ['left', 'left', 'left', 'right', 'left', 'left'],
+  );
+}
+
+/** How a watched deployment ended: `deployment_success`, or `deployment_failed` with its reason. */
+export interface DeploymentOutcome {
+  id: string;
+  ok: boolean;
+  reason?: string | undefined;
+}
+
+export function outcomeLine(o: DeploymentOutcome): string {
+  return o.ok ? `Deployment ${o.id} finished` : `Deployment ${o.id} failed: ${o.reason ?? 'canceled'}`;
+}
+
+/** `deployment watch`: each running deployment with a progress bar per app, then those that ended. */
+export function deploymentProgress(running: DeploymentRow[], ended: DeploymentOutcome[] = []): string {
+  const lines: string[] = [];
+  for (const d of running) {
+    lines.push(
+      `Deployment ${d.id}  step ${d.currentStep}/${d.totalSteps}: ${actionsOf(d)} ${d.affectedApps.join(', ')}`,
+    );
+    const width = Math.max(0, ...d.progress.map((p) => p.appId.length));
+    for (const p of d.progress) lines.push(`  ${p.appId.padEnd(width)}  ${progressLine(p)}`);
+  }
+  for (const o of ended) lines.push(outcomeLine(o));
+  return lines.length ? `${lines.join('\n')}\n` : 'No deployments.\n';
+}
+
+export interface QueueRow {
+  app: { id: string };
+  count: number;
+  delay: { timeLeftSeconds: number; overdue: boolean };
+  atoll: { placementIssue: string | null; reasons: Record<string, number> };
+}
+
+/**
+ * The main reasons an app waits: the scheduler's reasons by the number of nodes they excluded
+ * (most first), else its summary (e.g. waiting for dependencies); `-` when there is none.
+ */
+export function topReasons(item: QueueRow, max = 3): string {
+  const entries = Object.entries(item.atoll.reasons)
+    .filter(([, n]) => n > 0)
+    .sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
+  if (entries.length === 0) return item.atoll.placementIssue ?? '-';
+  const shown = entries.slice(0, max).map(([reason, n]) => `${reason} (${n} node${n === 1 ? '' : 's'})`);
+  if (entries.length > max) shown.push(`${entries.length - max} more`);
+  return shown.join(', ');
+}
+
+export function queueTable(items: QueueRow[]): string {
+  return formatTable(
+    ['APP', 'WAITING', 'DELAY', 'REASONS'],
+    items.map((q) => [
+      q.app.id,
+      String(q.count),
+      q.delay.timeLeftSeconds > 0 ? duration(q.delay.timeLeftSeconds) : '-',
+      topReasons(q),
+    ]),
+    ['left', 'right', 'right', 'left'],
+  );
 }

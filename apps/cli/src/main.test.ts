@@ -47,7 +47,14 @@ async function closedPort(): Promise<number> {
 describe('buildProgram', () => {
   it('has the command groups', () => {
     const program = buildProgram(capture().io);
-    expect(program.commands.map((c) => c.name())).toEqual(['cluster', 'node', 'app', 'task']);
+    expect(program.commands.map((c) => c.name())).toEqual([
+      'cluster',
+      'node',
+      'app',
+      'task',
+      'deployment',
+      'queue',
+    ]);
   });
 
   it('throws instead of exiting, with the output on the injected streams', async () => {
@@ -73,8 +80,28 @@ describe('help', () => {
   it('help of a group lists its commands', async () => {
     const r = await atoll(['app', '--help']);
     expect(r.code).toBe(0);
-    for (const cmd of ['list', 'add <file.json>', 'show <id>', 'scale <id> <instances>', 'remove <id>'])
+    for (const cmd of [
+      'list [options]',
+      'add <file.json>',
+      'show [options] <id>',
+      'update [options] <id> <file.json|->',
+      'scale [options] <id> <instances>',
+      'restart [options] <id>',
+      'kill [options] <id>',
+      'rollback [options] <id> <version>',
+      'version',
+      'remove [options] <id>',
+    ])
       expect(r.stdout).toContain(cmd);
+  });
+
+  it('help lists the deployment and queue commands', async () => {
+    const d = await atoll(['deployment', '--help']);
+    for (const cmd of ['list', 'watch [id]', 'rollback <id>', 'stop <id>']) expect(d.stdout).toContain(cmd);
+    const q = await atoll(['queue', '--help']);
+    for (const cmd of ['list', 'reset <id>']) expect(q.stdout).toContain(cmd);
+    const v = await atoll(['app', 'version', '--help']);
+    for (const cmd of ['list <id>', 'show <id> <version>']) expect(v.stdout).toContain(cmd);
   });
 });
 
@@ -91,6 +118,14 @@ describe('argument errors (exit 1, message on stderr, nothing on stdout)', () =>
     [['app', 'add'], "missing required argument 'file.json'"],
     [['app', 'show'], "missing required argument 'id'"],
     [['task', 'kill'], "missing required argument 'taskId'"],
+    [['app', 'update', '/web'], "missing required argument 'file.json|-'"],
+    [['app', 'rollback', '/web'], "missing required argument 'version'"],
+    [['app', 'version', 'list'], "missing required argument 'id'"],
+    [['app', 'kill'], "missing required argument 'id'"],
+    [['deployment', 'rollback'], "missing required argument 'id'"],
+    [['deployment', 'stop'], "missing required argument 'id'"],
+    [['queue', 'reset'], "missing required argument 'id'"],
+    [['queue', 'bogus'], "too many arguments for 'queue'"],
     [['node', 'list', '--bogus'], "unknown option '--bogus'"],
     [['cluster', 'setup'], "missing required argument 'url'"],
     [['--url'], "option '--url <url>' argument missing"],
@@ -211,5 +246,167 @@ describe('app add', () => {
     expect((await atoll(['app', 'add', bad], env)).stderr).toContain(
       `error: ${bad} must hold one app definition`,
     );
+  });
+});
+
+type Handler = (input: unknown) => unknown;
+
+/**
+ * A fake control for tRPC over HTTP: answers each procedure of a (batched) call from `handlers`;
+ * a handler may throw `{ trpcError }` to answer with a tRPC error. Records every call.
+ */
+function fakeControl(handlers: Record<string, Handler>) {
+  const calls: Array<{ path: string; input: unknown }> = [];
+  const fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const url = new URL(String(input));
+    const paths = url.pathname.replace(/^\/api\/trpc\//, '').split(',');
+    const raw = init?.method === 'POST' ? String(init.body) : (url.searchParams.get('input') ?? '{}');
+    const inputs = JSON.parse(raw) as Record<string, unknown>;
+    let status = 200;
+    const results = paths.map((path, i) => {
+      const callInput = inputs[String(i)];
+      calls.push({ path, input: callInput });
+      const handler = handlers[path];
+      if (!handler) throw new Error(`unexpected call ${path}`);
+      try {
+        return { result: { data: handler(callInput) } };
+      } catch (err) {
+        const e = (err as { trpcError?: { code: string; httpStatus: number; message: string } }).trpcError;
+        if (!e) throw err;
+        status = e.httpStatus;
+        return {
+          error: {
+            message: e.message,
+            code: -32009,
+            data: { code: e.code, httpStatus: e.httpStatus, issues: null },
+          },
+        };
+      }
+    });
+    return new Response(JSON.stringify(results), { status, headers: { 'content-type': 'application/json' } });
+  };
+  return { fetch, calls };
+}
+
+describe('commands against a fake control', () => {
+  const env = { ATOLL_URL: 'http://control:7700', ATOLL_TOKEN: 'atl_x' };
+  const deploymentId = '6b1c2f1e-0000-4000-8000-000000000001';
+  const updated = { version: '2025-01-02T03:04:05.678Z', deploymentId, created: false };
+
+  it('app update replaces the definition read from standard input', async () => {
+    const control = fakeControl({ 'apps.update': () => updated });
+    const r = await atoll(['app', 'update', 'web', '-'], env, {
+      fetch: control.fetch,
+      readStdin: () => Promise.resolve('{"id":"/web/","cmd":"sleep 10","instances":2}'),
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`Updating app /web to version ${updated.version} (deployment ${deploymentId})\n`);
+    expect(control.calls).toEqual([
+      {
+        path: 'apps.update',
+        input: {
+          id: 'web',
+          definition: { id: '/web/', cmd: 'sleep 10', instances: 2 },
+          partial: false,
+          force: false,
+        },
+      },
+    ]);
+  });
+
+  it('app update --partial --force merges and overrides the lock', async () => {
+    const file = path.join(dir, 'patch.json');
+    await writeFile(file, '{"cmd":"sleep 20"}');
+    const control = fakeControl({ 'apps.update': () => updated });
+    const r = await atoll(['--json', 'app', 'update', '/web', file, '--partial', '--force'], env, {
+      fetch: control.fetch,
+    });
+    expect(JSON.parse(r.stdout)).toEqual(updated);
+    expect(control.calls[0]!.input).toEqual({
+      id: '/web',
+      definition: { cmd: 'sleep 20' },
+      partial: true,
+      force: true,
+    });
+  });
+
+  it('app update refuses a file for another app', async () => {
+    const control = fakeControl({});
+    const r = await atoll(['app', 'update', '/web', '-'], env, {
+      fetch: control.fetch,
+      readStdin: () => Promise.resolve('{"id":"/db"}'),
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error: the definition is for app /db, not /web\n');
+    expect(control.calls).toEqual([]);
+  });
+
+  it('a lock error prints the API message and says to retry with --force (exit 1)', async () => {
+    const message = `App is locked by one or more deployments. Override with the option '?force=true'. View details at '/v2/deployments/${deploymentId}'.`;
+    const control = fakeControl({
+      'apps.restart': () => {
+        throw { trpcError: { code: 'CONFLICT', httpStatus: 409, message } };
+      },
+    });
+    const r = await atoll(['app', 'restart', '/web'], env, { fetch: control.fetch });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      `error: ${message}\n  retry with --force to override the lock (the running deployment is canceled)\n`,
+    );
+  });
+
+  it('app kill kills every task of the app', async () => {
+    const task = (id: string) => ({ id, appId: '/web' });
+    const control = fakeControl({
+      'apps.get': () => ({ id: '/web' }),
+      'tasks.list': () => [task('web.1'), task('web.2')],
+      'tasks.kill': (input) => (input as { taskIds: string[] }).taskIds.map(task),
+    });
+    const r = await atoll(['app', 'kill', 'web', '--scale'], env, { fetch: control.fetch });
+    expect(r.stdout).toBe(
+      'Killing task web.1 of /web (scaling the app down)\nKilling task web.2 of /web (scaling the app down)\n',
+    );
+    expect(control.calls.map((c) => c.path)).toEqual(['apps.get', 'tasks.list', 'tasks.kill']);
+    expect(control.calls[1]!.input).toEqual({ appId: '/web' });
+    expect(control.calls[2]!.input).toEqual({ taskIds: ['web.1', 'web.2'], scale: true });
+  });
+
+  it('deployment rollback and stop take a unique beginning of the id', async () => {
+    const control = fakeControl({
+      'deployments.list': () => [{ id: deploymentId }, { id: '7c00aaaa-0000-4000-8000-000000000002' }],
+      'deployments.cancel': (input) =>
+        (input as { force: boolean }).force ? null : { version: 'v2', deploymentId: 'rb-1' },
+    });
+    const r = await atoll(['deployment', 'rollback', '6b1c'], env, { fetch: control.fetch });
+    expect(r.stdout).toBe(`Canceled deployment ${deploymentId}; rolling back (deployment rb-1)\n`);
+    expect(control.calls[1]).toEqual({
+      path: 'deployments.cancel',
+      input: { id: deploymentId, force: false },
+    });
+    const s = await atoll(['--json', 'deployment', 'stop', '7c'], env, { fetch: control.fetch });
+    expect(JSON.parse(s.stdout)).toEqual({ stopped: '7c00aaaa-0000-4000-8000-000000000002' });
+    expect(control.calls[3]!.input).toEqual({ id: '7c00aaaa-0000-4000-8000-000000000002', force: true });
+  });
+
+  it('queue shows a table, queue reset resets the delay', async () => {
+    const control = fakeControl({
+      'queue.list': () => [
+        {
+          app: { id: '/big' },
+          count: 1,
+          delay: { timeLeftSeconds: 0, overdue: true },
+          atoll: { placementIssue: 'no node fits', reasons: { 'insufficient cpus': 1 } },
+        },
+      ],
+      'queue.resetDelay': () => ({ ok: true }),
+    });
+    const q = await atoll(['queue'], env, { fetch: control.fetch });
+    expect(q.stdout).toBe(
+      'APP   WAITING  DELAY  REASONS\n/big        1      -  insufficient cpus (1 node)\n',
+    );
+    const r = await atoll(['queue', 'reset', '/big'], env, { fetch: control.fetch });
+    expect(r.stdout).toBe('Reset the launch delay of /big\n');
+    expect(control.calls[1]).toEqual({ path: 'queue.resetDelay', input: { id: '/big' } });
   });
 });

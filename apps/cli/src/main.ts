@@ -1,7 +1,9 @@
 import { Command } from 'commander';
 import { registerAppCommands } from './commands/app';
 import { registerClusterCommands } from './commands/cluster';
+import { registerDeploymentCommands } from './commands/deployment';
 import { registerNodeCommands } from './commands/node';
+import { registerQueueCommands } from './commands/queue';
 import { registerTaskCommands } from './commands/task';
 import { CommandContext, type CliIO } from './context';
 import { reportError } from './errors';
@@ -34,6 +36,8 @@ export function buildProgram(io: CliIO): Command {
   registerNodeCommands(program, ctx);
   registerAppCommands(program, ctx);
   registerTaskCommands(program, ctx);
+  registerDeploymentCommands(program, ctx);
+  registerQueueCommands(program, ctx);
 
   return program;
 }
@@ -56,7 +60,20 @@ export function processIO(): CliIO {
     stderr: process.stderr,
     env: process.env,
     readSecret: stdin.isTTY ? (prompt) => readHidden(prompt, stdin, process.stderr) : undefined,
+    readStdin: () => readAll(stdin),
+    interrupt: () => {
+      // Only watches ask: the first Ctrl-C ends the watch, a second one the process as usual.
+      const ac = new AbortController();
+      process.once('SIGINT', () => ac.abort());
+      return ac.signal;
+    },
   };
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {

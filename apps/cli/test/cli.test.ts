@@ -51,6 +51,43 @@ describe('atoll CLI against a real cluster', () => {
     return { code, stdout: out.join(''), stderr: err.join('') };
   }
 
+  /** Starts a command that runs until interrupted (a watch), with its output readable meanwhile. */
+  function startAtoll(...args: string[]) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const ac = new AbortController();
+    const io: CliIO = {
+      stdout: { write: (s: string) => out.push(s) },
+      stderr: { write: (s: string) => err.push(s) },
+      env,
+      interrupt: () => ac.signal,
+    };
+    const done = run(args, io).then((code) => ({ code, stdout: out.join(''), stderr: err.join('') }));
+    return {
+      done,
+      interrupt: () => ac.abort(),
+      stdout: () => out.join(''),
+      /** The JSON frames printed so far (one per line with --json). */
+      frames: <T>() =>
+        out
+          .join('')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as T),
+    };
+  }
+
+  /** Runs a command that ends by itself, interrupting it after `timeoutMs` (it then exits 130). */
+  async function atollWithin(timeoutMs: number, ...args: string[]): Promise<Result> {
+    const started = startAtoll(...args);
+    const timer = setTimeout(started.interrupt, timeoutMs);
+    try {
+      return await started.done;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Runs a command that must succeed and parses its `--json` output. */
   async function atollJson<T>(...args: string[]): Promise<T> {
     const r = await atoll('--json', ...args);
@@ -145,7 +182,7 @@ describe('atoll CLI against a real cluster', () => {
     expect(apps.find((a) => a.id === '/cli-test')?.instances).toBe(2);
     const table = await atoll('app', 'list');
     expect(table.stdout).toMatch(
-      /^ID\s+STATUS\s+INSTANCES\(running\/wanted\)\s+CPUS\s+MEM\s+VERSION\n\/cli-test\s/,
+      /^ID\s+STATUS\s+INSTANCES\(running\/wanted\)\s+HEALTHY\s+CPUS\s+MEM\s+VERSION\n\/cli-test\s/,
     );
 
     // … unless forced: the scale's deployment may still be running.
@@ -155,6 +192,176 @@ describe('atoll CLI against a real cluster', () => {
     await waitFor('the app to be gone', async () => {
       const list = await atollJson<Array<{ id: string }>>('app', 'list');
       return list.some((a) => a.id === '/cli-test') ? undefined : true;
+    });
+  });
+
+  it('updates an app, watches the deployment, lists versions and rolls back', async () => {
+    type App = { id: string; cmd?: string; version: string; deployments: Array<{ id: string }> };
+    type Deployment = {
+      id: string;
+      affectedApps: string[];
+      progress: Array<{ appId: string; instances: number; updated: number; old: number }>;
+    };
+    // The health check makes a rollout last at least a second: new tasks must pass it first.
+    const definition = {
+      id: '/cli-deploy',
+      cmd: 'sleep 300',
+      cpus: 0.1,
+      mem: 16,
+      instances: 1,
+      healthChecks: [
+        {
+          protocol: 'COMMAND',
+          command: { value: 'sleep 1' },
+          intervalSeconds: 1,
+          gracePeriodSeconds: 60,
+          delaySeconds: 0,
+        },
+      ],
+    };
+    const file = path.join(dir, 'deploy.json');
+    await writeFile(file, JSON.stringify(definition));
+    expect((await atoll('app', 'add', file)).code).toBe(0);
+    await waitFor('the start deployment to finish', async () => {
+      const app = await atollJson<App>('app', 'show', '/cli-deploy');
+      return app.deployments.length === 0 ? true : undefined;
+    });
+
+    // A watch of the app sees the change through /v2/events.
+    const watch = startAtoll('--json', 'app', 'show', '/cli-deploy', '--watch');
+    await waitFor('the first frame of the watch', () =>
+      Promise.resolve(watch.frames<App>().length > 0 ? true : undefined),
+    );
+
+    // The file replaces the definition: a new cmd is a new version rolled out by a deployment.
+    await writeFile(file, JSON.stringify({ ...definition, cmd: 'sleep 301' }));
+    const updated = await atoll('app', 'update', '/cli-deploy', file);
+    expect(updated.stderr).toBe('');
+    expect(updated.code).toBe(0);
+    const deploymentId = /\(deployment (\S+)\)\n$/.exec(updated.stdout)?.[1];
+    expect(updated.stdout).toMatch(/^Updating app \/cli-deploy to version \S+ \(deployment \S+\)\n$/);
+
+    const deployments = await atollJson<Deployment[]>('deployment', 'list');
+    const mine = deployments.find((d) => d.id === deploymentId);
+    expect(mine?.affectedApps).toEqual(['/cli-deploy']);
+    expect(mine?.progress).toEqual([expect.objectContaining({ appId: '/cli-deploy', instances: 1 })]);
+
+    await waitFor('the watch to show the new cmd', () =>
+      Promise.resolve(watch.frames<App>().some((f) => f.cmd === 'sleep 301') ? true : undefined),
+    );
+    watch.interrupt();
+    const watched = await watch.done;
+    expect(watched.stderr).toBe('');
+    expect(watched.code).toBe(0);
+
+    // The watch of the deployment ends with 0 once it finished.
+    const followed = await atollWithin(90_000, 'deployment', 'watch', deploymentId!);
+    expect(followed.stderr).toBe('');
+    expect(followed.code).toBe(0);
+    expect(followed.stdout).toContain(`Deployment ${deploymentId} finished\n`);
+
+    // Done means the new task passed its health check, and the old one is gone.
+    const healthy = await atoll('app', 'show', '/cli-deploy');
+    expect(healthy.stdout).toMatch(/^CMD\s+sleep 301$/m);
+    expect(healthy.stdout).toMatch(/^INSTANCES\s+1\/1 running \(0 staged, 1 healthy, 0 unhealthy\)$/m);
+    expect(healthy.stdout).toMatch(/^HEALTH CHECKS\s+COMMAND 'sleep 1' every 1s/m);
+    expect(healthy.stdout).toMatch(
+      /^ID\s+APP\s+STATE\s+HEALTH\s+HOST\s+PORTS\s+STARTED\n\S+\s+\/cli-deploy\s+TASK_RUNNING\s+healthy\s/m,
+    );
+
+    const versions = await atollJson<string[]>('app', 'version', 'list', '/cli-deploy');
+    expect(versions.length).toBeGreaterThanOrEqual(2);
+    expect([...versions].sort().reverse()).toEqual(versions);
+    const table = await atoll('app', 'version', 'list', '/cli-deploy');
+    expect(table.stdout).toMatch(new RegExp(`^VERSION\\s+CURRENT\\n${versions[0]}\\s+yes\\n`));
+    const first = versions[versions.length - 1]!;
+    const old = await atollJson<{ cmd: string }>('app', 'version', 'show', '/cli-deploy', first);
+    expect(old.cmd).toBe('sleep 300');
+
+    const rolledBack = await atoll('app', 'rollback', '/cli-deploy', first);
+    expect(rolledBack.stderr).toBe('');
+    expect(rolledBack.code).toBe(0);
+    expect(rolledBack.stdout).toMatch(
+      new RegExp(`^Rolling back /cli-deploy to version ${first} as version \\S+ \\(deployment \\S+\\)\\n$`),
+    );
+    const shown = await atoll('app', 'show', '/cli-deploy');
+    expect(shown.stdout).toMatch(/^CMD\s+sleep 300$/m);
+    const rollback = /\(deployment (\S+)\)\n$/.exec(rolledBack.stdout)![1]!;
+    const done = await atollWithin(90_000, 'deployment', 'watch', rollback);
+    expect(done.code).toBe(0);
+    expect((await atollJson<string[]>('app', 'version', 'list', '/cli-deploy')).length).toBe(
+      versions.length + 1,
+    );
+
+    expect((await atoll('app', 'remove', '/cli-deploy')).code).toBe(0);
+  });
+
+  it('the queue says why an app cannot be placed; its deployment locks it', async () => {
+    const file = path.join(dir, 'big.json');
+    await writeFile(
+      file,
+      JSON.stringify({ id: '/cli-big', cmd: 'sleep 300', cpus: 4096, mem: 16, instances: 1 }),
+    );
+    expect((await atoll('app', 'add', file)).code).toBe(0);
+
+    type QueueItem = {
+      app: { id: string };
+      count: number;
+      processedOffersSummary: { rejectSummaryLastOffers: Array<{ reason: string; declined: number }> };
+      atoll: { reasons: Record<string, number> };
+    };
+    const item = await waitFor('the app to wait in the queue with a reason', async () => {
+      const queue = await atollJson<QueueItem[]>('queue');
+      const big = queue.find((q) => q.app.id === '/cli-big');
+      return big && Object.keys(big.atoll.reasons).length > 0 ? big : undefined;
+    });
+    expect(item.count).toBe(1);
+    expect(item.atoll.reasons['insufficient cpus']).toBe(1);
+    expect(item.processedOffersSummary.rejectSummaryLastOffers).toContainEqual(
+      expect.objectContaining({ reason: 'InsufficientCpus', declined: 1 }),
+    );
+    const table = await atoll('queue');
+    expect(table.stdout).toMatch(/^APP\s+WAITING\s+DELAY\s+REASONS\n/);
+    expect(table.stdout).toMatch(/^\/cli-big\s+1\s+\S+\s+insufficient cpus \(1 node\)$/m);
+
+    // Its start deployment can never finish: it stays in the list, and a change needs --force.
+    type Deployment = {
+      id: string;
+      affectedApps: string[];
+      progress: Array<{ appId: string; updated: number }>;
+    };
+    const start = (await atollJson<Deployment[]>('deployment', 'list')).find((d) =>
+      d.affectedApps.includes('/cli-big'),
+    );
+    expect(start?.progress).toEqual([{ appId: '/cli-big', instances: 1, updated: 0, old: 0, healthy: 0 }]);
+    const listed = await atoll('deployment', 'list');
+    expect(listed.stdout).toMatch(/^ID\s+APPS\s+ACTION\s+STEP\s+PROGRESS\s+VERSION\n/);
+    expect(listed.stdout).toMatch(
+      new RegExp(`^${start!.id}\\s+/cli-big\\s+StartApplication\\s+1/1\\s+0/1 updated, 0 old\\s`, 'm'),
+    );
+    const locked = await atoll('app', 'remove', '/cli-big');
+    expect(locked.code).toBe(1);
+    expect(locked.stdout).toBe('');
+    expect(locked.stderr).toMatch(/^error: App is locked by one or more deployments.*\n/);
+    expect(locked.stderr).toContain('  retry with --force');
+
+    // Stopping the deployment ends a watch of it with exit 1.
+    const watch = startAtoll('deployment', 'watch', start!.id.slice(0, 8));
+    await waitFor('the watch to show the deployment', () =>
+      Promise.resolve(watch.stdout().includes(`Deployment ${start!.id}`) ? true : undefined),
+    );
+    const stopped = await atoll('deployment', 'stop', start!.id);
+    expect(stopped.stdout).toBe(`Stopped deployment ${start!.id}; its apps stay as they are now\n`);
+    const watched = await watch.done;
+    expect(watched.code).toBe(1);
+    expect(watched.stdout).toContain(`Deployment ${start!.id} failed: stopped\n`);
+    expect(watched.stderr).toBe(`error: deployment ${start!.id} failed: stopped\n`);
+
+    const removed = await atoll('app', 'remove', '/cli-big', '--force');
+    expect(removed.code).toBe(0);
+    await waitFor('the app to be gone', async () => {
+      const list = await atollJson<Array<{ id: string }>>('app', 'list');
+      return list.some((a) => a.id === '/cli-big') ? undefined : true;
     });
   });
 
@@ -186,6 +393,7 @@ describe('bin/atoll.mjs', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('Usage: atoll');
-    for (const group of ['cluster', 'node', 'app', 'task']) expect(r.stdout).toContain(group);
+    for (const group of ['cluster', 'node', 'app', 'task', 'deployment', 'queue'])
+      expect(r.stdout).toContain(group);
   });
 });
