@@ -11,7 +11,7 @@ import { AppError } from '../errors';
 import type { Services } from '../context';
 import { recordEvents } from './events';
 import { orderTaskKill } from './kill';
-import { createDeployment, getRunningDeployment, takeDeploymentLock } from './deployments';
+import { canceledEvents, createDeployment, getRunningDeployment, takeDeploymentLock } from './deployments';
 
 type S = Pick<Services, 'db' | 'bus' | 'now' | 'poke' | 'agents'>;
 
@@ -237,8 +237,9 @@ export async function updateApp(
   const scaleOnly = !opts.restart && sameExceptInstances(current, def as unknown as Record<string, unknown>);
   const version = nextVersion(s.now(), existing.version);
   const configVersion = scaleOnly ? existing.configVersion : version;
+  let canceled: string[] = [];
   const deploymentId = await s.db.prisma.$transaction(async (tx) => {
-    await takeDeploymentLock(tx, appId, opts.force ?? false, s.now());
+    canceled = await takeDeploymentLock(tx, appId, opts.force ?? false, s.now());
     await tx.app.update({
       where: { id: appId },
       data: {
@@ -256,6 +257,7 @@ export async function updateApp(
   await recordEvents(
     s,
     [
+      ...canceledEvents(appId, canceled),
       { type: 'api_put_event', subject: appId, payload: { appDefinition: def } },
       { type: 'deployment_info', subject: appId, payload: { plan: { id: deploymentId, version }, currentStep: { actions: [{ action: scaleOnly ? 'ScaleApplication' : 'RestartApplication', app: appId }] } } },
     ],
@@ -296,12 +298,13 @@ export async function deleteApp(s: S, id: string, opts: { force?: boolean } = {}
   const existing = await s.db.prisma.app.findUnique({ where: { id: appId } });
   if (!existing) throw AppError.notFound(`App '${appId}'`);
   const version = nextVersion(s.now(), existing.version);
+  let canceled: string[] = [];
   const deploymentId = await s.db.prisma.$transaction(async (tx) => {
-    await takeDeploymentLock(tx, appId, opts.force ?? false, s.now());
+    canceled = await takeDeploymentLock(tx, appId, opts.force ?? false, s.now());
     await tx.app.update({ where: { id: appId }, data: { deleting: true } });
     return createDeployment(tx, appId, version, 'StopApplication', existing.version);
   });
-  await recordEvents(s, [{ type: 'app_terminated_event', subject: appId }], 'app');
+  await recordEvents(s, [...canceledEvents(appId, canceled), { type: 'app_terminated_event', subject: appId }], 'app');
   s.poke();
   return { version, deploymentId };
 }

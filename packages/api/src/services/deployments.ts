@@ -33,12 +33,12 @@ export async function createDeployment(
  * Marathon's deployment lock: a change to an app under deployment answers 409 unless forced; a
  * forced change cancels the running deployments (without rollback) and proceeds.
  */
-export async function takeDeploymentLock(tx: Tx, appId: string, force: boolean, now: Date): Promise<void> {
+export async function takeDeploymentLock(tx: Tx, appId: string, force: boolean, now: Date): Promise<string[]> {
   const running = await tx.deployment.findMany({
     where: { status: 'RUNNING', affectedApps: { has: appId } },
     select: { id: true },
   });
-  if (running.length === 0) return;
+  if (running.length === 0) return [];
   if (!force) {
     throw new AppError(
       'LOCKED',
@@ -50,6 +50,12 @@ export async function takeDeploymentLock(tx: Tx, appId: string, force: boolean, 
     where: { id: { in: running.map((d) => d.id) } },
     data: { status: 'CANCELED', finishedAt: now },
   });
+  return running.map((d) => d.id);
+}
+
+/** Marathon's deployment_failed for deployments a forced change canceled. */
+export function canceledEvents(appId: string, ids: string[]): EventInput[] {
+  return ids.map((id) => ({ type: 'deployment_failed', subject: appId, payload: { id, reason: 'canceled by a forced change' } }));
 }
 
 export interface DeploymentView {
