@@ -45,12 +45,11 @@ export function fieldValue(state: NodeState, field: string): string | undefined 
   return undefined;
 }
 
-/** Instances of `appId` per value of `field`, over every node of the plan. */
+/** Instances of `appId` per value of `field`, over the nodes of the plan that hold any. */
 export function instancesByValue(plan: PlanState, appId: string, field: string): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const state of plan.nodes) {
+  for (const state of plan.nodesByApp.get(appId) ?? []) {
     const n = instancesOf(state, appId);
-    if (n === 0) continue;
     const v = fieldValue(state, field);
     if (v !== undefined) counts.set(v, (counts.get(v) ?? 0) + n);
   }
@@ -101,17 +100,28 @@ function valueCheck(c: NormalizedConstraint, counts: Map<string, number>): Value
   }
 }
 
+/**
+ * Whether the constraint's verdict on a node depends on how many instances of the app hold each
+ * value, and so may change as a plan places them. The others depend on the node alone.
+ */
+export function countsInstances(c: NormalizedConstraint): boolean {
+  return (
+    c.operator === 'UNIQUE' || c.operator === 'MAX_PER' || (c.operator === 'CLUSTER' && c.value === undefined)
+  );
+}
+
 export const constraintsFilter: FilterStage = (demand, plan) => {
   const checks = demand.constraints.map((raw) => {
     const c = normalizeConstraint(raw);
     const counts = instancesByValue(plan, demand.appId, c.field);
-    return { c, counts, check: valueCheck(c, counts) };
+    return { c, counts, check: valueCheck(c, counts), reason: constraintReason(c) };
   });
+  if (checks.length === 0) return () => undefined;
   const filter: NodeFilter = (state) => {
-    for (const { c, counts, check } of checks) {
+    for (const { c, counts, check, reason } of checks) {
       const v = fieldValue(state, c.field);
       const ok = v === undefined ? c.operator === 'UNLIKE' : check(v, counts.get(v) ?? 0);
-      if (!ok) return { reason: constraintReason(c) };
+      if (!ok) return { reason };
     }
     return undefined;
   };
@@ -139,12 +149,15 @@ export function groupBySpread(
       const v = fieldValue(s, c.field);
       return v === undefined ? Infinity : (counts.get(v) ?? 0);
     };
-    const least = Math.min(...kept.map(countOf));
+    const keptCounts = kept.map(countOf);
+    let least = Infinity;
+    for (const n of keptCounts) if (n < least) least = n;
+    const exclusion: Exclusion = { reason: constraintReason(c) };
     const next: NodeState[] = [];
-    for (const s of kept) {
-      if (countOf(s) === least) next.push(s);
-      else excluded.push({ state: s, exclusion: { reason: constraintReason(c) } });
-    }
+    kept.forEach((s, i) => {
+      if (keptCounts[i] === least) next.push(s);
+      else excluded.push({ state: s, exclusion });
+    });
     kept = next;
   }
   return { kept, excluded };

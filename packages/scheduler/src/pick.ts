@@ -12,7 +12,9 @@ export function pickBest<T>(
   random: Random,
 ): T | undefined {
   if (options.length === 0) return undefined;
-  const best = Math.max(...options.map((o) => o.score));
+  // A loop rather than Math.max(...scores): a cluster's worth of arguments is slow, and can overflow the stack.
+  let best = -Infinity;
+  for (const o of options) if (o.score > best || Number.isNaN(o.score)) best = o.score;
   const tied = options.filter((o) => o.score >= best - SCORE_TIE).map((o) => o.item);
   return seededShuffle(tied, random)[0];
 }

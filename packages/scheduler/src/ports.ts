@@ -29,9 +29,14 @@ export function portRangeOf(state: NodeState): { lo: number; hi: number; size: n
 /** How many ports of the node's range are neither used nor about to be taken by `alsoTaken`. */
 export function freeDynamicPorts(state: NodeState, alsoTaken: readonly number[]): number {
   const { lo, hi, size } = portRangeOf(state);
-  const taken = new Set([...state.usedPorts, ...alsoTaken]);
+  // Counted in place (this runs for every node and every instance): the used ports, then those of
+  // `alsoTaken` that are neither used nor repeated earlier in `alsoTaken`.
   let takenInRange = 0;
-  for (const p of taken) if (p >= lo && p <= hi) takenInRange++;
+  for (const p of state.usedPorts) if (p >= lo && p <= hi) takenInRange++;
+  for (let i = 0; i < alsoTaken.length; i++) {
+    const p = alsoTaken[i]!;
+    if (p >= lo && p <= hi && !state.usedPorts.has(p) && alsoTaken.indexOf(p) === i) takenInRange++;
+  }
   return size - takenInRange;
 }
 
@@ -43,12 +48,14 @@ export const portsFilter: FilterStage = (demand) => {
   const fixed = fixedPorts(demand);
   const dynamic = dynamicPortCount(demand);
   const selfClash = new Set(fixed).size !== fixed.length;
+  if (demand.ports.length === 0) return () => undefined;
   return (state) => {
-    if (demand.ports.length === 0) return undefined;
-    const ok =
-      !selfClash &&
-      fixed.every((p) => !state.usedPorts.has(p)) &&
-      (dynamic === 0 || freeDynamicPorts(state, fixed) >= dynamic);
+    let ok = !selfClash;
+    for (let i = 0; ok && i < fixed.length; i++) ok = !state.usedPorts.has(fixed[i]!);
+    // The range minus every used and fixed port is a lower bound of the free ports: when that is
+    // enough, there is no need to count which of them lie in the range.
+    if (ok && dynamic > 0 && portRangeOf(state).size - state.usedPorts.size - fixed.length < dynamic)
+      ok = freeDynamicPorts(state, fixed) >= dynamic;
     return ok ? undefined : { reason: INSUFFICIENT_PORTS };
   };
 };

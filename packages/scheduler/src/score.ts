@@ -1,6 +1,9 @@
 import { freeCpus, freeMemMb, instancesOf, type NodeState } from './state';
 import type { Demand } from './types';
 
+const fraction = (free: number, total: number): number =>
+  total > 0 ? Math.min(1, Math.max(0, free / total)) : 0;
+
 /**
  * Bin-packing, after nomad's ScoreFit: the fuller a node would be after taking the instance, the
  * better, so large holes stay free for large tasks. Free fractions of cpus and mem go through 10^x,
@@ -9,8 +12,6 @@ import type { Demand } from './types';
  * rarely the resource that runs out and would drown the other two.
  */
 export function binPackScore(state: NodeState, demand: Demand): number {
-  const fraction = (free: number, total: number): number =>
-    total > 0 ? Math.min(1, Math.max(0, free / total)) : 0;
   const cpu = fraction(freeCpus(state) - demand.cpus, state.node.resources.cpus);
   const mem = fraction(freeMemMb(state) - demand.memMb, state.node.resources.memMb);
   return (20 - (10 ** cpu + 10 ** mem)) / 18;

@@ -7,39 +7,59 @@ import type { ClusterSnapshot, Demand, NodeSnapshot } from './types';
  */
 export interface NodeState {
   readonly node: NodeSnapshot;
+  /** Position in the plan's `nodes`. */
+  readonly index: number;
   usedCpus: number;
   usedMemMb: number;
   usedDiskMb: number;
   readonly usedPorts: Set<number>;
   /** appId -> instances on this node (snapshot allocations and placements in this plan). */
   readonly instancesByApp: Map<string, number>;
+  /** The plan's `nodesByApp`, shared by all its nodes, so that booking an instance can update it. */
+  readonly nodesByApp: Map<string, NodeState[]>;
 }
 
 export interface PlanState {
   readonly nodes: NodeState[];
+  /**
+   * appId -> the nodes holding at least one instance of it, so that counting an app's instances
+   * (constraints do, for every instance placed) visits those nodes rather than the whole cluster.
+   */
+  readonly nodesByApp: Map<string, NodeState[]>;
 }
 
 export function createPlanState(snapshot: ClusterSnapshot): PlanState {
-  return {
-    nodes: snapshot.nodes.map((node) => {
-      const state: NodeState = {
-        node,
-        usedCpus: 0,
-        usedMemMb: 0,
-        usedDiskMb: 0,
-        usedPorts: new Set(),
-        instancesByApp: new Map(),
-      };
-      for (const a of node.allocations) {
-        state.usedCpus += a.cpus;
-        state.usedMemMb += a.memMb;
-        state.usedDiskMb += a.diskMb;
-        for (const p of a.hostPorts) state.usedPorts.add(p);
-        state.instancesByApp.set(a.appId, (state.instancesByApp.get(a.appId) ?? 0) + 1);
-      }
-      return state;
-    }),
-  };
+  const nodesByApp = new Map<string, NodeState[]>();
+  const nodes = snapshot.nodes.map((node, index) => {
+    const state: NodeState = {
+      node,
+      index,
+      usedCpus: 0,
+      usedMemMb: 0,
+      usedDiskMb: 0,
+      usedPorts: new Set(),
+      instancesByApp: new Map(),
+      nodesByApp,
+    };
+    for (const a of node.allocations) {
+      state.usedCpus += a.cpus;
+      state.usedMemMb += a.memMb;
+      state.usedDiskMb += a.diskMb;
+      for (const p of a.hostPorts) state.usedPorts.add(p);
+      addInstance(state, a.appId);
+    }
+    return state;
+  });
+  return { nodes, nodesByApp };
+}
+
+function addInstance(state: NodeState, appId: string): void {
+  const n = instancesOf(state, appId);
+  state.instancesByApp.set(appId, n + 1);
+  if (n > 0) return;
+  const holders = state.nodesByApp.get(appId);
+  if (holders) holders.push(state);
+  else state.nodesByApp.set(appId, [state]);
 }
 
 export function commitPlacement(state: NodeState, demand: Demand, hostPorts: readonly number[]): void {
@@ -47,7 +67,7 @@ export function commitPlacement(state: NodeState, demand: Demand, hostPorts: rea
   state.usedMemMb += demand.memMb;
   state.usedDiskMb += demand.diskMb;
   for (const p of hostPorts) state.usedPorts.add(p);
-  state.instancesByApp.set(demand.appId, instancesOf(state, demand.appId) + 1);
+  addInstance(state, demand.appId);
 }
 
 export function instancesOf(state: NodeState, appId: string): number {
