@@ -6,6 +6,7 @@ import {
   type AgentMessage,
   type ControlMessage,
   type Hello,
+  type TaskPort,
   type TaskReport,
   type TaskSpec,
   type TaskState,
@@ -13,6 +14,9 @@ import {
 import WebSocket, { type RawData } from 'ws';
 import { backoffDelay, reconnectBackoff } from './backoff';
 import type { AgentConfig } from './env';
+import { taskChecksOf, type TaskChecks } from './health/checks';
+import { HealthMonitor, type Timers } from './health/monitor';
+import { createProbes } from './health/probes';
 import { IDENTITY_FILE, readIdentity, writeIdentity, type NodeIdentity } from './identity';
 import { createLogger, type Logger } from './logger';
 import { readHostFacts } from './resources';
@@ -32,6 +36,8 @@ export interface AgentOptions {
   taskRetentionMs?: number;
   /** Random source for reconnect jitter. */
   random?: () => number;
+  /** Clock and timers of the health and readiness checks (tests). */
+  healthTimers?: Timers;
 }
 
 interface TrackedTask {
@@ -91,6 +97,10 @@ export class Agent {
   private readonly pendingExits = new Map<string, TaskExit>();
   /** Per-task operation chains: launch and kill of one task never overlap. */
   private readonly taskOps = new Map<string, Promise<void>>();
+  /** Health and readiness checks of running tasks. */
+  private readonly monitors = new Map<string, HealthMonitor>();
+  /** Why the agent itself killed a task (failed health checks): the message of KILLING and KILLED. */
+  private readonly killReasons = new Map<string, string>();
   /** Resolves once the runtime is attached to a node id (at start, or at the first welcome). */
   private ready: Promise<void>;
   private markReady: () => void = () => undefined;
@@ -163,6 +173,8 @@ export class Agent {
     clearTimeout(this.reconnectTimer);
     clearInterval(this.heartbeatTimer);
     clearInterval(this.gcTimer);
+    for (const m of this.monitors.values()) m.stop();
+    this.monitors.clear();
     const session = this.session;
     this.session = undefined;
     if (session) {
@@ -227,7 +239,7 @@ export class Agent {
         this.log.warn({ err }, 'listing tasks for hello failed'),
       );
     }
-    const facts = await readHostFacts(this.config.stateDir, this.config.portRange);
+    const facts = await readHostFacts(this.config.stateDir, this.config.portRange, this.config.nodeHostname);
     const auth = this.identity
       ? { nodeId: this.identity.nodeId, credential: this.identity.credential }
       : this.config.joinToken
@@ -336,6 +348,8 @@ export class Agent {
     for (const t of this.tasks.values()) {
       if (t.seq > session.helloSeq) this.send({ type: 'taskStatus', report: t.report });
     }
+    // Health and readiness as last known: changes while disconnected were not delivered.
+    for (const m of this.monitors.values()) for (const msg of m.snapshot()) this.send(msg);
     this.startHeartbeat(session, msg.heartbeatIntervalMs);
   }
 
@@ -407,6 +421,7 @@ export class Agent {
     const tracked: TrackedTask = { report, seq: ++this.seq };
     if (isTerminal(next.state)) tracked.finishedAtMs = Date.parse(report.at) || Date.now();
     this.tasks.set(taskId, tracked);
+    if (next.state === 'TASK_KILLING' || isTerminal(next.state)) this.stopMonitor(taskId);
     this.log.info(
       { taskId, state: report.state, ...(report.message ? { message: report.message } : {}) },
       'task state',
@@ -432,6 +447,8 @@ export class Agent {
       if (nodeId === undefined) throw new Error('this agent has no node id yet');
       const result = await this.requireRuntime().launch(spec, nodeId);
       this.update(spec.taskId, { state: 'TASK_RUNNING', runtimeId: result.runtimeId, ports: result.ports });
+      const checks = taskChecksOf(spec);
+      if (checks) this.startMonitor(spec.taskId, checks, result.ports, Date.now());
     } catch (err) {
       this.update(spec.taskId, { state: 'TASK_FAILED', message: errorText(err) });
     } finally {
@@ -442,7 +459,7 @@ export class Agent {
     }
   }
 
-  private async kill(taskId: string, gracePeriodSeconds: number): Promise<void> {
+  private async kill(taskId: string, gracePeriodSeconds: number, reason?: string): Promise<void> {
     const runtime = this.requireRuntime();
     const known = this.tasks.get(taskId);
     if (!known) {
@@ -463,7 +480,8 @@ export class Agent {
       this.send({ type: 'taskStatus', report: known.report });
       return;
     }
-    if (known.report.state !== 'TASK_KILLING') this.update(taskId, { state: 'TASK_KILLING' });
+    if (known.report.state !== 'TASK_KILLING')
+      this.update(taskId, { state: 'TASK_KILLING', ...(reason !== undefined ? { message: reason } : {}) });
     try {
       await runtime.kill(taskId, gracePeriodSeconds);
     } catch (err) {
@@ -471,7 +489,8 @@ export class Agent {
       return;
     }
     // The runtime normally reported the exit already; if not, the task is gone all the same.
-    this.update(taskId, { state: 'TASK_KILLED' });
+    const why = this.killReasons.get(taskId);
+    this.update(taskId, { state: 'TASK_KILLED', ...(why !== undefined ? { message: why } : {}) });
   }
 
   private onExit(exit: TaskExit): void {
@@ -490,9 +509,10 @@ export class Agent {
       killed: exit.killed || known?.report.state === 'TASK_KILLING',
       ...(exit.message ? { message: exit.message } : {}),
     });
+    const message = this.killMessage(exit.taskId, outcome.state, outcome.message);
     this.update(exit.taskId, {
       state: outcome.state,
-      ...(outcome.message ? { message: outcome.message } : {}),
+      ...(message ? { message } : {}),
       ...(exit.exitCode !== undefined ? { exitCode: exit.exitCode } : {}),
       at: exit.at,
     });
@@ -518,9 +538,11 @@ export class Agent {
       if (isTerminal(o.state)) {
         // The exit happened while nobody watched (agent down, event missed).
         const killed = known.report.state === 'TASK_KILLING';
+        const why = killed ? this.killReasons.get(o.taskId) : undefined;
         this.update(o.taskId, {
           state: killed ? 'TASK_KILLED' : o.state,
           ...(!killed && o.message !== undefined ? { message: o.message } : {}),
+          ...(why !== undefined ? { message: why } : {}),
           ...(o.exitCode !== undefined ? { exitCode: o.exitCode } : {}),
           at: o.at,
         });
@@ -563,6 +585,48 @@ export class Agent {
     if (isTerminal(o.state)) tracked.finishedAtMs = Date.parse(o.finishedAt ?? o.at) || Date.now();
     this.tasks.set(o.taskId, tracked);
     this.send({ type: 'taskStatus', report });
+    // A re-adopted task is checked again; its start time decides whether it is still in its grace period.
+    if (o.state === 'TASK_RUNNING' && o.checks)
+      this.startMonitor(o.taskId, o.checks, o.ports ?? [], Date.parse(o.at) || Date.now());
+  }
+
+  // ---- health and readiness ------------------------------------------------------------------
+
+  private startMonitor(taskId: string, checks: TaskChecks, ports: TaskPort[], startedAtMs: number): void {
+    this.stopMonitor(taskId);
+    const runtime = this.requireRuntime();
+    const monitor = new HealthMonitor({
+      taskId,
+      checks,
+      ports,
+      startedAtMs,
+      probes: createProbes((command, timeoutMs) => runtime.exec(taskId, command, { timeoutMs })),
+      onHealth: (msg) => this.send(msg),
+      onReadiness: (msg) => this.send(msg),
+      onKill: (reason) => {
+        this.monitors.delete(taskId);
+        this.killReasons.set(taskId, reason);
+        this.enqueue(taskId, () => this.kill(taskId, checks.killGracePeriodSeconds, reason));
+      },
+      log: this.log,
+      ...(this.options.healthTimers ? { timers: this.options.healthTimers } : {}),
+    });
+    this.monitors.set(taskId, monitor);
+    monitor.start();
+  }
+
+  private stopMonitor(taskId: string): void {
+    const monitor = this.monitors.get(taskId);
+    if (!monitor) return;
+    monitor.stop();
+    this.monitors.delete(taskId);
+  }
+
+  /** The message of a task's final state: the agent's own kill reason wins for KILLED. */
+  private killMessage(taskId: string, state: TaskState, message: string | undefined): string | undefined {
+    const why = state === 'TASK_KILLED' ? this.killReasons.get(taskId) : undefined;
+    if (why === undefined) return message;
+    return message ? `${why} (${message})` : why;
   }
 
   /** Removes containers and sandboxes of tasks that ended longer ago than the retention. */
@@ -580,6 +644,7 @@ export class Agent {
       this.enqueue(taskId, async () => {
         await this.requireRuntime().remove(taskId);
         this.tasks.delete(taskId);
+        this.killReasons.delete(taskId);
         this.log.info({ taskId }, 'removed ended task');
       });
     }

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -35,6 +36,18 @@ describe('loadAgentConfig', () => {
       dockerSocketPath: '/var/run/docker.sock',
     });
     expect(c.execPath).toContain('/bin');
+    expect(c.nodeHostname).toBe(os.hostname());
+    expect(c.imagePullTimeoutMs).toBe(60_000);
+  });
+
+  it('takes the reported hostname and the pull timeout from the environment', () => {
+    const c = loadAgentConfig({
+      ...base,
+      ATOLL_NODE_HOSTNAME: 'node-2.test',
+      ATOLL_IMAGE_PULL_TIMEOUT_SECONDS: '2.5',
+    });
+    expect(c.nodeHostname).toBe('node-2.test');
+    expect(c.imagePullTimeoutMs).toBe(2_500);
   });
 
   it('reads every setting', () => {
@@ -93,6 +106,21 @@ describe('loadAgentConfig', () => {
       bad: 'ATOLL_NODE_ATTRIBUTES',
     },
     { name: 'unknown log level', env: { ...base, ATOLL_LOG_LEVEL: 'loud' }, bad: 'ATOLL_LOG_LEVEL' },
+    {
+      name: 'hostname with spaces',
+      env: { ...base, ATOLL_NODE_HOSTNAME: 'a b' },
+      bad: 'ATOLL_NODE_HOSTNAME',
+    },
+    {
+      name: 'pull timeout not a number',
+      env: { ...base, ATOLL_IMAGE_PULL_TIMEOUT_SECONDS: 'soon' },
+      bad: 'ATOLL_IMAGE_PULL_TIMEOUT_SECONDS',
+    },
+    {
+      name: 'pull timeout of 0',
+      env: { ...base, ATOLL_IMAGE_PULL_TIMEOUT_SECONDS: '0' },
+      bad: 'ATOLL_IMAGE_PULL_TIMEOUT_SECONDS',
+    },
   ])('refuses $name and names the setting', ({ env, bad }) => {
     const problems = problemsOf(env);
     expect(problems).toHaveLength(1);

@@ -17,12 +17,19 @@ export interface AgentConfig {
   runtime: RuntimeChoice;
   /** Address other hosts and clients use to reach this node's tasks. */
   nodeAddress: string;
+  /**
+   * Hostname reported to control (`@hostname` constraints, `HOST`). Defaults to the machine's;
+   * several agents on one machine (tests) set distinct ones.
+   */
+  nodeHostname: string;
   /** Inclusive host-port range offered to control for tasks. */
   portRange: [number, number];
   attributes: Record<string, string>;
   logLevel: LogLevel;
   /** Docker Engine socket the `docker` runtime talks to. */
   dockerSocketPath: string;
+  /** An image pull that has not finished by then fails the task (no registry must hang a launch). */
+  imagePullTimeoutMs: number;
   /** PATH given to exec-runtime tasks (they do not inherit the agent's environment). */
   execPath: string;
 }
@@ -94,6 +101,11 @@ const schema = {
   ATOLL_AGENT_STATE_DIR: z.string().min(1).default('.atoll/agent'),
   ATOLL_RUNTIME: z.enum(runtimeChoices).default('auto'),
   ATOLL_NODE_ADDRESS: z.string().min(1).optional(),
+  ATOLL_NODE_HOSTNAME: z
+    .string()
+    .max(253, 'must be at most 253 characters')
+    .regex(/^[^\s/]+$/, 'must be a host name (no spaces or slashes)')
+    .optional(),
   ATOLL_PORT_RANGE: z
     .string()
     .default('10000-20000')
@@ -118,6 +130,10 @@ const schema = {
     }),
   ATOLL_LOG_LEVEL: z.enum(logLevels).default('info'),
   ATOLL_DOCKER_SOCKET: z.string().min(1).default('/var/run/docker.sock'),
+  ATOLL_IMAGE_PULL_TIMEOUT_SECONDS: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .positive('must be more than 0')
+    .default(60),
   PATH: z.string().min(1).default(DEFAULT_PATH),
 };
 
@@ -152,10 +168,12 @@ export function loadAgentConfig(env: Record<string, string | undefined> = proces
     stateDir: path.resolve(parsed.ATOLL_AGENT_STATE_DIR),
     runtime: parsed.ATOLL_RUNTIME,
     nodeAddress: parsed.ATOLL_NODE_ADDRESS ?? defaultNodeAddress(),
+    nodeHostname: parsed.ATOLL_NODE_HOSTNAME ?? os.hostname(),
     portRange: parsed.ATOLL_PORT_RANGE,
     attributes: parsed.ATOLL_NODE_ATTRIBUTES,
     logLevel: parsed.ATOLL_LOG_LEVEL,
     dockerSocketPath: parsed.ATOLL_DOCKER_SOCKET,
+    imagePullTimeoutMs: Math.round(parsed.ATOLL_IMAGE_PULL_TIMEOUT_SECONDS * 1000),
     execPath: parsed.PATH,
   };
 }

@@ -14,10 +14,14 @@ export interface HostFacts {
  * dir (where exec sandboxes live). Totals rather than what is free: control subtracts what its
  * tasks use, like Mesos's offers.
  */
-export async function readHostFacts(stateDir: string, portRange: [number, number]): Promise<HostFacts> {
+export async function readHostFacts(
+  stateDir: string,
+  portRange: [number, number],
+  hostname: string = os.hostname(),
+): Promise<HostFacts> {
   const st = await fs.statfs(stateDir);
   return {
-    hostname: os.hostname(),
+    hostname,
     resources: {
       cpus: os.cpus().length,
       memMb: Math.floor(os.totalmem() / MiB),

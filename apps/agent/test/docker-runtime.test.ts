@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerRuntime } from '../src/runtime/docker';
@@ -130,6 +132,104 @@ describe.skipIf(!available)('DockerRuntime against the real Docker Engine', () =
     await expect(first.launch(clash, nodeId)).rejects.toThrow(/starting the container failed/);
     expect((await first.list()).some((t) => t.taskId === clash.taskId)).toBe(false);
     await first.kill(holder.taskId, 0);
+  });
+
+  it('runs commands inside the container with its env: exit codes, output, timeouts', async () => {
+    const spec = makeTaskSpec({ env: { GREETING: 'hello' } });
+    await first.launch(spec, nodeId);
+    expect(await first.exec(spec.taskId, 'test "$GREETING" = hello', { timeoutMs: 10_000 })).toEqual({
+      exitCode: 0,
+      timedOut: false,
+      output: '',
+    });
+    const failed = await first.exec(spec.taskId, 'echo out; echo err >&2; exit 3', { timeoutMs: 10_000 });
+    expect(failed).toMatchObject({ exitCode: 3, timedOut: false });
+    expect(failed.output).toContain('out\n');
+    expect(failed.output).toContain('err\n');
+    expect(await first.exec(spec.taskId, 'sleep 30', { timeoutMs: 300 })).toMatchObject({
+      exitCode: undefined,
+      timedOut: true,
+    });
+    await first.kill(spec.taskId, 0);
+    await expect(first.exec(spec.taskId, 'true', { timeoutMs: 5_000 })).rejects.toThrow(/docker exec failed/);
+    await expect(first.exec('no-such-task', 'true', { timeoutMs: 5_000 })).rejects.toThrow(/no container/);
+  });
+
+  it('persists the checks in a label and reads them back', async () => {
+    const healthChecks = [
+      {
+        protocol: 'COMMAND' as const,
+        path: '/',
+        command: 'true',
+        gracePeriodSeconds: 5,
+        intervalSeconds: 1,
+        timeoutSeconds: 1,
+        maxConsecutiveFailures: 3,
+        delaySeconds: 0,
+        ignoreHttp1xx: false,
+      },
+    ];
+    const spec = makeTaskSpec({ healthChecks, killGracePeriodSeconds: 2 });
+    await first.launch(spec, nodeId);
+    const second = newRuntime();
+    await second.attach(nodeId);
+    expect((await second.list()).find((t) => t.taskId === spec.taskId)).toMatchObject({
+      state: 'TASK_RUNNING',
+      checks: { healthChecks, readinessChecks: [], killGracePeriodSeconds: 2 },
+    });
+    await first.kill(spec.taskId, 0);
+  });
+
+  it('leaves the containers of another node on the same Docker Engine alone', async () => {
+    const otherNode = `test-node-${randomUUID()}`;
+    const other = newRuntime();
+    await other.attach(otherNode);
+    try {
+      const spec = makeTaskSpec();
+      await first.launch(spec, nodeId);
+      expect((await other.list()).some((t) => t.taskId === spec.taskId)).toBe(false);
+      await other.kill(spec.taskId, 0);
+      await other.remove(spec.taskId);
+      await expect(other.exec(spec.taskId, 'true', { timeoutMs: 5_000 })).rejects.toThrow(/no container/);
+      expect((await first.list()).find((t) => t.taskId === spec.taskId)).toMatchObject({
+        state: 'TASK_RUNNING',
+      });
+      await first.kill(spec.taskId, 0);
+    } finally {
+      await removeNodeContainers(otherNode);
+    }
+  });
+
+  it('fails fast with a clear message when a missing image cannot be pulled', async () => {
+    const image = `atoll-missing-${randomUUID().slice(0, 8)}:never`;
+    await expect(first.launch(makeTaskSpec({ image }), nodeId)).rejects.toThrow(
+      new RegExp(`^image ${image} not found and no registry reachable: .+`),
+    );
+  });
+
+  it('bounds a pull from a registry that never answers', async () => {
+    // A "registry" that accepts connections and says nothing: without a bound the pull would hang.
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((s) => {
+      sockets.add(s);
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    const runtime = new DockerRuntime({ logger, socketPath: DOCKER_SOCKET, pullTimeoutMs: 1_000 });
+    runtimes.push(runtime);
+    await runtime.attach(nodeId);
+    try {
+      const image = `127.0.0.1:${port}/atoll/never:1`;
+      const spec = makeTaskSpec({ image });
+      await expect(runtime.launch(spec, nodeId)).rejects.toThrow(
+        `image ${image} not found and no registry reachable: the pull did not finish within 1 s`,
+      );
+      expect((await runtime.list()).some((t) => t.taskId === spec.taskId)).toBe(false);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   it('refuses a second launch of the same task id', async () => {

@@ -155,6 +155,59 @@ describe('ExecRuntime with real processes', () => {
     );
   });
 
+  it('runs commands beside a task with its env and sandbox, also after a re-adoption', async () => {
+    const { runtime: first } = await newRuntime();
+    const healthChecks = [
+      {
+        protocol: 'COMMAND' as const,
+        path: '/',
+        command: 'test -f marker',
+        gracePeriodSeconds: 5,
+        intervalSeconds: 1,
+        timeoutSeconds: 1,
+        maxConsecutiveFailures: 3,
+        delaySeconds: 0,
+        ignoreHttp1xx: false,
+      },
+    ];
+    const spec = execSpec('touch marker; exec sleep 60', { env: { GREETING: 'hi' }, healthChecks });
+    await first.launch(spec, NODE);
+    const sandbox = first.sandboxDir(spec.taskId);
+    await eventually(() => fs.stat(path.join(sandbox, 'marker')), 5_000, 'the marker file');
+    const check = 'test -f marker && test "$GREETING" = hi && test "$MESOS_SANDBOX" = "$(pwd)"';
+    expect(await first.exec(spec.taskId, check, { timeoutMs: 5_000 })).toEqual({
+      exitCode: 0,
+      timedOut: false,
+      output: '',
+    });
+    expect(await first.exec(spec.taskId, 'echo nope >&2; exit 4', { timeoutMs: 5_000 })).toEqual({
+      exitCode: 4,
+      timedOut: false,
+      output: 'nope\n',
+    });
+
+    await first.close();
+    const { runtime: second } = await newRuntime();
+    expect((await second.list()).find((t) => t.taskId === spec.taskId)).toMatchObject({
+      state: 'TASK_RUNNING',
+      checks: { healthChecks, readinessChecks: [], killGracePeriodSeconds: 2 },
+    });
+    expect(await second.exec(spec.taskId, check, { timeoutMs: 5_000 })).toMatchObject({ exitCode: 0 });
+
+    // A command that overruns is killed with everything it started.
+    const slow = await second.exec(spec.taskId, 'sleep 30 & echo $! > bg.pid; sleep 30', { timeoutMs: 300 });
+    expect(slow).toMatchObject({ exitCode: undefined, timedOut: true });
+    const bg = Number(await fs.readFile(path.join(sandbox, 'bg.pid'), 'utf8'));
+    await eventually(
+      () => (processAlive(bg, undefined) ? undefined : true),
+      5_000,
+      'the background process to die',
+    );
+
+    await second.kill(spec.taskId, 0);
+    await expect(second.exec(spec.taskId, 'true', { timeoutMs: 1_000 })).rejects.toThrow(/not running/);
+  });
+
   it('keeps its state file private', async () => {
     const { runtime } = await newRuntime();
     const spec = execSpec('exit 0');

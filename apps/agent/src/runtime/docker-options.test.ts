@@ -2,12 +2,14 @@ import type Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import { makeTaskSpec } from '../../test/factories';
 import {
+  CHECKS_LABEL,
   containerName,
   dockerCommand,
   dockerCreateOptions,
   observedTaskFromInspect,
   portProtocols,
   PORTS_LABEL,
+  pullFailureMessage,
   resolvePorts,
 } from './docker-options';
 
@@ -265,5 +267,75 @@ describe('observedTaskFromInspect', () => {
     const info = inspect({});
     info.Config.Labels = {};
     expect(observedTaskFromInspect(info, false)).toBeUndefined();
+  });
+
+  it('reads the checks back from their label, and ignores a broken one', () => {
+    const checks = {
+      healthChecks: [
+        {
+          protocol: 'COMMAND',
+          path: '/',
+          command: 'true',
+          gracePeriodSeconds: 1,
+          intervalSeconds: 1,
+          timeoutSeconds: 1,
+          maxConsecutiveFailures: 2,
+          delaySeconds: 0,
+          ignoreHttp1xx: false,
+        },
+      ],
+      readinessChecks: [],
+      killGracePeriodSeconds: 4,
+    };
+    const running = { Status: 'running', Running: true };
+    expect(
+      observedTaskFromInspect(inspect(running, { [CHECKS_LABEL]: JSON.stringify(checks) }), false),
+    ).toMatchObject({
+      state: 'TASK_RUNNING',
+      checks,
+    });
+    expect(
+      observedTaskFromInspect(inspect(running, { [CHECKS_LABEL]: '{oops' }), false)?.checks,
+    ).toBeUndefined();
+    expect(observedTaskFromInspect(inspect(running), false)?.checks).toBeUndefined();
+  });
+});
+
+describe('checks label', () => {
+  it('carries the health and readiness checks and the kill grace period, only when there are checks', () => {
+    const healthChecks = [
+      {
+        protocol: 'HTTP' as const,
+        path: '/health',
+        port: 31000,
+        gracePeriodSeconds: 300,
+        intervalSeconds: 60,
+        timeoutSeconds: 20,
+        maxConsecutiveFailures: 3,
+        delaySeconds: 15,
+        ignoreHttp1xx: false,
+      },
+    ];
+    const withChecks = dockerCreateOptions(makeTaskSpec({ healthChecks, killGracePeriodSeconds: 5 }), 'n');
+    expect(JSON.parse(withChecks.Labels?.[CHECKS_LABEL] ?? 'null')).toEqual({
+      healthChecks,
+      readinessChecks: [],
+      killGracePeriodSeconds: 5,
+    });
+    expect(dockerCreateOptions(makeTaskSpec(), 'n').Labels?.[CHECKS_LABEL]).toBeUndefined();
+  });
+});
+
+describe('pullFailureMessage', () => {
+  it('says the image is missing and keeps the first line of the Docker error', () => {
+    expect(
+      pullFailureMessage(
+        'nginx:1.27',
+        '\nGet "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host\nmore',
+      ),
+    ).toBe(
+      'image nginx:1.27 not found and no registry reachable: Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host',
+    );
+    expect(pullFailureMessage('x', '')).toBe('image x not found and no registry reachable');
   });
 });

@@ -1,5 +1,6 @@
 import { containerLabels, type TaskPort, type TaskSpec } from '@atoll/spec';
 import type Docker from 'dockerode';
+import { parseTaskChecks, taskChecksOf } from '../health/checks';
 import { exitOutcome } from './exit';
 import type { ObservedTask } from './types';
 
@@ -14,6 +15,12 @@ export const RESERVED_LABEL_PREFIX = 'io.atoll.';
  * after an agent restart, also under host networking where Docker records no port map.
  */
 export const PORTS_LABEL = 'io.atoll.ports';
+
+/**
+ * The task's health and readiness checks and kill grace period (JSON), so a restarted agent checks
+ * re-adopted containers again. Only on tasks that have checks.
+ */
+export const CHECKS_LABEL = 'io.atoll.checks';
 
 const MiB = 1024 * 1024;
 
@@ -65,6 +72,8 @@ export function dockerLabels(spec: TaskSpec, nodeId: string): Record<string, str
   labels[containerLabels.nodeId] = nodeId;
   labels[containerLabels.appVersion] = spec.appVersion;
   labels[PORTS_LABEL] = JSON.stringify(spec.ports);
+  const checks = taskChecksOf(spec);
+  if (checks) labels[CHECKS_LABEL] = JSON.stringify(checks);
   return labels;
 }
 
@@ -149,11 +158,13 @@ export function observedTaskFromInspect(
   const taskId = labels[containerLabels.taskId];
   if (!taskId) return undefined;
   const network = info.HostConfig.NetworkMode === 'host' ? 'host' : 'bridge';
+  const checks = labels[CHECKS_LABEL] !== undefined ? parseTaskChecks(labels[CHECKS_LABEL]) : undefined;
   const base = {
     taskId,
     runtimeId: info.Id,
     ports: resolvePorts(portsFromLabels(labels), network, info.NetworkSettings?.Ports),
     ...(labels[containerLabels.appId] ? { appId: labels[containerLabels.appId] } : {}),
+    ...(checks ? { checks } : {}),
   };
   const s = info.State;
   if (s.Running || s.Paused || s.Restarting) return { ...base, state: 'TASK_RUNNING', at: s.StartedAt };
@@ -185,4 +196,16 @@ export function containerExit(info: Docker.ContainerInspectInfo): {
   }
   if (s.Error) return { exitCode: s.ExitCode, message: s.Error };
   return { exitCode: s.ExitCode };
+}
+
+/**
+ * Why a task whose image is missing could not start: the pull failed (no registry reachable here,
+ * or the registry does not have it). Keeps the first line of Docker's error.
+ */
+export function pullFailureMessage(image: string, dockerError: string): string {
+  const first = dockerError
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l !== '');
+  return `image ${image} not found and no registry reachable${first ? `: ${first}` : ''}`;
 }

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { containerLabels, type TaskSpec } from '@atoll/spec';
 import Docker from 'dockerode';
 import type { Logger } from '../logger';
@@ -7,10 +7,14 @@ import {
   containerName,
   dockerCreateOptions,
   observedTaskFromInspect,
+  pullFailureMessage,
   resolvePorts,
 } from './docker-options';
 import {
+  EXEC_OUTPUT_LIMIT,
   ExitListeners,
+  type ExecOptions,
+  type ExecResult,
   type ExitListener,
   type LaunchResult,
   type ObservedTask,
@@ -26,7 +30,12 @@ export interface DockerRuntimeOptions {
   engineVersion?: string;
   /** Safety net behind the event stream: how often containers are re-listed to catch missed exits. */
   pollIntervalMs?: number;
+  /** A pull that has not finished by then fails the launch (no registry must hang a task). */
+  pullTimeoutMs?: number;
 }
+
+/** Default bound on an image pull. */
+export const DEFAULT_PULL_TIMEOUT_MS = 60_000;
 
 interface DockerError {
   statusCode?: number;
@@ -49,6 +58,7 @@ export class DockerRuntime implements Runtime {
   private readonly docker: Docker;
   private readonly log: Logger;
   private readonly pollIntervalMs: number;
+  private readonly pullTimeoutMs: number;
   private readonly listeners = new ExitListeners();
   private nodeId: string | undefined;
   /** Tasks believed running; an exit is reported once, by whichever of event or poll sees it first. */
@@ -63,6 +73,7 @@ export class DockerRuntime implements Runtime {
     this.docker = opts.docker ?? new Docker({ socketPath: opts.socketPath ?? '/var/run/docker.sock' });
     this.log = opts.logger.child({ runtime: 'docker' });
     this.pollIntervalMs = opts.pollIntervalMs ?? 30_000;
+    this.pullTimeoutMs = opts.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;
     this.description = `docker (Docker Engine ${opts.engineVersion ?? 'unknown version'})`;
   }
 
@@ -179,7 +190,10 @@ export class DockerRuntime implements Runtime {
     const byName = this.docker.getContainer(name);
     try {
       const info = await byName.inspect();
-      if (info.Config.Labels?.[containerLabels.taskId] === taskId) return this.docker.getContainer(info.Id);
+      const labels = info.Config.Labels ?? {};
+      // Another agent on the same Docker Engine (another node id) owns its own containers.
+      if (labels[containerLabels.taskId] === taskId && labels[containerLabels.nodeId] === this.nodeId)
+        return this.docker.getContainer(info.Id);
       return undefined;
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
@@ -187,28 +201,120 @@ export class DockerRuntime implements Runtime {
     }
   }
 
+  /**
+   * Makes sure `image` is present: pulled when missing (or always with `forcePull`), within
+   * `pullTimeoutMs`. A failed pull of a missing image fails the launch with a message saying so;
+   * with `forcePull` and a local copy, the local copy is used (no registry reachable here).
+   */
   private async ensureImage(image: string, forcePull: boolean): Promise<void> {
-    if (!forcePull) {
-      try {
-        await this.docker.getImage(image).inspect();
-        return;
-      } catch (err) {
-        if (statusOf(err) !== 404)
-          throw new Error(`inspecting image ${image} failed: ${describeError(err)}`, { cause: err });
-      }
-    }
-    this.log.info({ image }, 'pulling image');
+    let local = false;
     try {
-      const stream = await this.docker.pull(image);
+      await this.docker.getImage(image).inspect();
+      local = true;
+    } catch (err) {
+      if (statusOf(err) !== 404)
+        throw new Error(`inspecting image ${image} failed: ${describeError(err)}`, { cause: err });
+    }
+    if (local && !forcePull) return;
+    this.log.info({ image, timeoutMs: this.pullTimeoutMs }, 'pulling image');
+    try {
+      await this.pull(image);
+    } catch (err) {
+      if (local) {
+        this.log.warn({ image, err: describeError(err) }, 'forced pull failed; using the local image');
+        return;
+      }
+      throw new Error(pullFailureMessage(image, describeError(err)), { cause: err });
+    }
+  }
+
+  private async pull(image: string): Promise<void> {
+    const abort = new AbortController();
+    let stream: NodeJS.ReadableStream | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        abort.abort();
+        reject(new Error(`the pull did not finish within ${Math.round(this.pullTimeoutMs / 100) / 10} s`));
+      }, this.pullTimeoutMs);
+    });
+    const pulled = (async () => {
+      stream = await this.docker.pull(image, { abortSignal: abort.signal });
+      const s = stream;
       await new Promise<void>((resolve, reject) => {
-        this.docker.modem.followProgress(stream, (err: Error | null, output: Array<{ error?: string }>) => {
+        this.docker.modem.followProgress(s, (err: Error | null, output: Array<{ error?: string }>) => {
           const failed = err?.message ?? output.find((o) => o.error)?.error;
           if (failed) reject(new Error(failed));
           else resolve();
         });
       });
+    })();
+    // Whichever loses the race must not surface as an unhandled rejection.
+    pulled.catch(() => undefined);
+    try {
+      await Promise.race([pulled, timedOut]);
+    } finally {
+      clearTimeout(timer);
+      if (abort.signal.aborted) (stream as Readable | undefined)?.destroy();
+    }
+  }
+
+  /**
+   * `docker exec` of `/bin/sh -c command` in the task's container; the exec inherits the
+   * container's environment (the task's env). A command still running at the timeout is abandoned
+   * (Docker cannot kill an exec) and reported as timed out.
+   */
+  async exec(taskId: string, command: string, opts: ExecOptions): Promise<ExecResult> {
+    const container = await this.find(taskId);
+    if (!container) throw new Error(`task ${taskId} has no container on this node`);
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), opts.timeoutMs);
+    let output = '';
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        if (output.length < EXEC_OUTPUT_LIMIT)
+          output += chunk.toString('utf8').slice(0, EXEC_OUTPUT_LIMIT - output.length);
+        done();
+      },
+    });
+    try {
+      const exec = await container.exec({
+        Cmd: ['/bin/sh', '-c', command],
+        AttachStdout: true,
+        AttachStderr: true,
+        abortSignal: abort.signal,
+      });
+      const stream = (await exec.start({
+        hijack: true,
+        stdin: false,
+        abortSignal: abort.signal,
+      })) as Readable;
+      const ended = await new Promise<boolean>((resolve) => {
+        const onAbort = () => {
+          stream.destroy();
+          resolve(false);
+        };
+        if (abort.signal.aborted) return onAbort();
+        abort.signal.addEventListener('abort', onAbort, { once: true });
+        this.docker.modem.demuxStream(stream, sink, sink);
+        stream.once('end', () => resolve(true));
+        stream.once('close', () => resolve(!abort.signal.aborted));
+        stream.once('error', () => resolve(!abort.signal.aborted));
+      });
+      if (!ended) return { exitCode: undefined, timedOut: true, output };
+      // The exit code is recorded as the stream ends; allow Docker a moment to publish it.
+      for (let i = 0; i < 20; i++) {
+        const info = await exec.inspect();
+        if (!info.Running) return { exitCode: info.ExitCode ?? undefined, timedOut: false, output };
+        if (abort.signal.aborted) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return { exitCode: undefined, timedOut: true, output };
     } catch (err) {
-      throw new Error(`pulling image ${image} failed: ${describeError(err)}`, { cause: err });
+      if (abort.signal.aborted) return { exitCode: undefined, timedOut: true, output };
+      throw new Error(`docker exec failed: ${describeError(err)}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
     }
   }
 

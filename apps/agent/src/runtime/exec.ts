@@ -6,12 +6,16 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TaskSpec } from '@atoll/spec';
 import { z } from 'zod';
+import { taskChecksOf, taskChecksSchema } from '../health/checks';
 import { writePrivateJson } from '../identity';
 import type { Logger } from '../logger';
 import { exitOutcome } from './exit';
 import { processAlive, processGroupMembers, readProcStat, resolveUser } from './proc';
 import {
+  EXEC_OUTPUT_LIMIT,
   ExitListeners,
+  type ExecOptions,
+  type ExecResult,
   type ExitListener,
   type LaunchResult,
   type ObservedTask,
@@ -45,6 +49,11 @@ const recordSchema = z.object({
   ),
   startedAt: z.string(),
   killRequested: z.boolean().default(false),
+  /** For COMMAND checks after a re-adoption: the task's env and user (the state file is 0600). */
+  env: z.record(z.string(), z.string()).optional(),
+  user: z.string().optional(),
+  /** Health and readiness checks, so a restarted agent checks the task again. */
+  checks: taskChecksSchema.optional(),
   exit: z
     .object({ exitCode: z.number().int().optional(), message: z.string().optional(), at: z.string() })
     .optional(),
@@ -173,6 +182,7 @@ export class ExecRuntime implements Runtime {
     }
     const pid = child.pid;
     if (pid === undefined) throw new Error('starting the process failed: no pid');
+    const checks = taskChecksOf(spec);
     const record: ExecRecord = {
       taskId: spec.taskId,
       appId: spec.appId,
@@ -184,6 +194,9 @@ export class ExecRuntime implements Runtime {
       ports: spec.ports.map((p) => ({ ...p })),
       startedAt: new Date().toISOString(),
       killRequested: false,
+      env: { ...spec.env },
+      ...(spec.user ? { user: spec.user } : {}),
+      ...(checks ? { checks } : {}),
     };
     this.records.set(spec.taskId, record);
     const exited = new Promise<void>((resolve) => {
@@ -244,6 +257,7 @@ export class ExecRuntime implements Runtime {
         appId: r.appId,
         runtimeId: String(r.pid),
         ports: r.ports.map((p) => ({ ...p })),
+        ...(r.checks ? { checks: r.checks } : {}),
       };
       if (!r.exit) {
         out.push({ ...base, state: 'TASK_RUNNING', at: r.startedAt });
@@ -264,6 +278,68 @@ export class ExecRuntime implements Runtime {
       });
     }
     return out;
+  }
+
+  /**
+   * `/bin/sh -c command` beside the task: same env, user and working directory (its sandbox), in a
+   * process group of its own that is killed at the timeout.
+   */
+  async exec(taskId: string, command: string, opts: ExecOptions): Promise<ExecResult> {
+    await this.load();
+    const record = this.records.get(taskId);
+    if (!record || record.exit || !this.alive(record))
+      throw new Error(`task ${taskId} is not running on this node`);
+    let ids: { uid: number; gid: number } | undefined;
+    if (record.user) {
+      const passwd = await fsp.readFile('/etc/passwd', 'utf8').catch(() => '');
+      ids = resolveUser(record.user, passwd);
+      if (!ids) throw new Error(`user ${record.user} does not exist on this node`);
+    }
+    const sandbox = path.join(this.dir, 'sandboxes', record.dir);
+    let child: ChildProcess;
+    try {
+      child = spawn('/bin/sh', ['-c', command], {
+        cwd: sandbox,
+        env: { PATH: this.path, ...record.env, MESOS_SANDBOX: sandbox } as unknown as NodeJS.ProcessEnv,
+        // Own process group: a command that overruns is killed with everything it started.
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        ...(ids ?? {}),
+      });
+    } catch (err) {
+      throw new Error(`running the command failed: ${(err as Error).message}`, { cause: err });
+    }
+    let output = '';
+    const collect = (chunk: Buffer) => {
+      if (output.length < EXEC_OUTPUT_LIMIT)
+        output += chunk.toString('utf8').slice(0, EXEC_OUTPUT_LIMIT - output.length);
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    return new Promise<ExecResult>((resolve, reject) => {
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
+      }, opts.timeoutMs);
+      child.once('error', (err) => {
+        clearTimeout(timer);
+        reject(new Error(`running the command failed: ${err.message}`, { cause: err }));
+      });
+      let exitCode: number | undefined;
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        const signum = signal ? os.constants.signals[signal] : undefined;
+        exitCode = code ?? (signum !== undefined ? 128 + signum : undefined);
+        // Whatever the command left behind in its group (holding the pipes open) goes with it.
+        if (child.pid !== undefined && processGroupMembers(child.pid).length > 0)
+          signalGroup(child.pid, 'SIGKILL');
+      });
+      child.once('close', () => {
+        clearTimeout(timer);
+        resolve({ exitCode: timedOut ? undefined : exitCode, timedOut, output });
+      });
+    });
   }
 
   onExit(listener: ExitListener): () => void {

@@ -1,5 +1,5 @@
 import type { TaskSpec } from '@atoll/spec';
-import type { ExitListener, LaunchResult, ObservedTask, Runtime } from './types';
+import type { ExecOptions, ExecResult, ExitListener, LaunchResult, ObservedTask, Runtime } from './types';
 
 /**
  * A Docker node also runs tasks without an image as plain processes, as a Mesos agent with
@@ -44,6 +44,13 @@ export class RoutingRuntime implements Runtime {
     for (const t of a) this.owner.set(t.taskId, this.images);
     for (const t of b) this.owner.set(t.taskId, this.processes);
     return [...a, ...b];
+  }
+
+  async exec(taskId: string, command: string, opts: ExecOptions): Promise<ExecResult> {
+    if (!this.owner.has(taskId)) await this.list();
+    const owner = this.owner.get(taskId);
+    if (!owner) throw new Error(`task ${taskId} is not on this node`);
+    return owner.exec(taskId, command, opts);
   }
 
   onExit(listener: ExitListener): () => void {

@@ -44,6 +44,7 @@ export async function selectRuntime(config: AgentConfig, logger: Logger): Promis
       logger,
       socketPath: config.dockerSocketPath,
       engineVersion: probe.version,
+      pullTimeoutMs: config.imagePullTimeoutMs,
     });
     logger.info(`runtime: docker (Docker Engine ${probe.version})`);
     return new RoutingRuntime(docker, exec);

@@ -1,13 +1,17 @@
 import type { RuntimeKind, TaskPort, TaskReport, TaskSpec } from '@atoll/spec';
+import type { TaskChecks } from '../health/checks';
 
 /**
  * A task as a runtime finds it: its state derived from the container or process, never from what
- * the agent remembers. `appId` and `finishedAt` help the agent's bookkeeping and are not reported.
+ * the agent remembers. `appId`, `finishedAt` and `checks` help the agent's bookkeeping and are not
+ * reported. For a running task, `at` is when it started.
  */
 export interface ObservedTask extends TaskReport {
   appId?: string;
   /** ISO time the task ended, for terminal tasks. */
   finishedAt?: string;
+  /** The health and readiness checks it was launched with, so a re-adopted task is checked again. */
+  checks?: TaskChecks;
 }
 
 export interface LaunchResult {
@@ -30,6 +34,23 @@ export interface TaskExit {
 }
 
 export type ExitListener = (exit: TaskExit) => void;
+
+/** How a command run inside a task (`Runtime.exec`) ended. */
+export interface ExecResult {
+  /** Its exit status; undefined when it did not end within the timeout or the runtime cannot tell. */
+  exitCode: number | undefined;
+  /** It was still running when the timeout passed (it was killed, or abandoned under Docker). */
+  timedOut: boolean;
+  /** The start of its combined stdout and stderr (at most about 1 KiB), for messages. */
+  output: string;
+}
+
+export interface ExecOptions {
+  timeoutMs: number;
+}
+
+/** At most this much of a command's output is kept in `ExecResult.output`. */
+export const EXEC_OUTPUT_LIMIT = 1024;
 
 /**
  * How the agent runs tasks. Implementations (`docker`, `exec`) hide everything runtime-specific;
@@ -58,6 +79,13 @@ export interface Runtime {
   remove(taskId: string): Promise<void>;
   /** All tasks of the attached node, running and ended-but-not-removed. */
   list(): Promise<ObservedTask[]>;
+  /**
+   * Runs `/bin/sh -c <command>` inside the running task, with the task's environment (COMMAND
+   * health checks): `docker exec` in its container, or for a process task a process in its sandbox
+   * with its env and user. Resolves once the command ended or `timeoutMs` passed; rejects when the
+   * task does not exist or no longer runs.
+   */
+  exec(taskId: string, command: string, opts: ExecOptions): Promise<ExecResult>;
   /** Registers a listener for task exits; returns the unsubscribe function. */
   onExit(listener: ExitListener): () => void;
   /** Stops watching. Tasks keep running. */
