@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { ChangeBus, ReconcileLoop, type ClusterConfig, type Services } from '@atoll/api';
+import { authService, ChangeBus, ReconcileLoop, type ClusterConfig, type Services } from '@atoll/api';
 import { applyMigrations, createDb, type Db } from '@atoll/db';
 import pino, { type Logger } from 'pino';
 import type pg from 'pg';
@@ -24,12 +24,16 @@ export interface ControlOptions {
   console: boolean;
   log?: Logger;
   logLevel?: string;
+  /** The first admin's password (ATOLL_ADMIN_PASSWORD); generated when absent. */
+  adminPassword?: string;
 }
 
 export interface Control {
   url: string;
   services: Services;
   db: Db;
+  /** The first admin, created before the server answered (the password only when generated here). */
+  admin: { created: boolean; username: string; generatedPassword?: string };
   isLeader(): boolean;
   stop(): Promise<void>;
 }
@@ -73,6 +77,8 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
   const gateway = new AgentGateway(services);
   services.agents = gateway;
 
+  // Before the server answers, so a login right after start never races the first admin.
+  const admin = await authService.ensureFirstAdmin(services, opts.adminPassword);
   const consoleHandler = opts.console ? await loadConsole(log) : null;
   const server = await buildServer({ services, gateway, consoleHandler });
   await server.listen({ host: opts.bind, port: opts.port });
@@ -109,6 +115,7 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
     url,
     services,
     db,
+    admin,
     isLeader: () => leader,
     async stop() {
       stopped = true;

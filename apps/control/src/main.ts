@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { authService, nodesService } from '@atoll/api';
+import { nodesService } from '@atoll/api';
 import pino from 'pino';
 import { startControl } from './control';
 import { startEmbeddedPostgres } from './embedded-postgres';
@@ -39,8 +39,9 @@ async function main(): Promise<void> {
     heartbeatTimeoutMs: env.ATOLL_HEARTBEAT_TIMEOUT_MS,
     console: env.ATOLL_CONSOLE,
     log,
+    ...(env.ATOLL_ADMIN_PASSWORD ? { adminPassword: env.ATOLL_ADMIN_PASSWORD } : {}),
   });
-  const admin = await authService.ensureFirstAdmin(control.services, env.ATOLL_ADMIN_PASSWORD);
+  const admin = control.admin;
 
   let agent: LocalAgent | null = null;
   if (env.ATOLL_LOCAL_AGENT) {

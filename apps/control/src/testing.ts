@@ -53,6 +53,7 @@ export interface TestClusterOptions {
  */
 export async function startTestCluster(opts: TestClusterOptions = {}): Promise<TestCluster> {
   const database = await createTestDatabase();
+  const adminPassword = `pw-${Math.random().toString(36).slice(2)}-test`;
   const log = pino({ level: process.env.ATOLL_TEST_LOG ?? 'silent' });
   const control = await startControl({
     databaseUrl: database.url,
@@ -63,9 +64,8 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
     heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 5000,
     console: opts.console ?? false,
     log,
+    adminPassword,
   });
-  const adminPassword = `pw-${Math.random().toString(36).slice(2)}-test`;
-  await authService.ensureFirstAdmin(control.services, adminPassword);
   const admin = await control.db.prisma.user.findUniqueOrThrow({ where: { username: 'admin' } });
   const { token } = await authService.createApiToken(control.services, admin.id, 'test');
   const joinToken = `join_test_${Math.random().toString(36).slice(2)}`;

@@ -87,7 +87,7 @@ describe.skipIf(skip)('control killed with SIGKILL mid-deployment', () => {
     cmd: `mkdir -p /www && echo ${body} > /www/index.html && exec httpd -f -p 8080 -h /www`,
     container: { type: 'DOCKER', docker: { image: IMAGE }, portMappings: [{ containerPort: 8080, hostPort: 0 }] },
     networks: [{ mode: 'container/bridge' }],
-    healthChecks: [{ protocol: 'HTTP', path: '/', portIndex: 0, gracePeriodSeconds: 10, intervalSeconds: 1, timeoutSeconds: 1, maxConsecutiveFailures: 3 }],
+    healthChecks: [{ protocol: 'HTTP', path: '/', portIndex: 0, gracePeriodSeconds: 10, intervalSeconds: 1, timeoutSeconds: 1, maxConsecutiveFailures: 3, delaySeconds: 0 }],
     // One new task at a time: a deployment long enough to interrupt.
     upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 0.34 },
   });

@@ -33,7 +33,7 @@ describe.skipIf(skip)('orchestration across three agents', () => {
     networks: [{ mode: 'container/bridge' }],
     ...extra,
   });
-  const httpCheck = { protocol: 'HTTP', path: '/', portIndex: 0, gracePeriodSeconds: 10, intervalSeconds: 1, timeoutSeconds: 1, maxConsecutiveFailures: 3 };
+  const httpCheck = { protocol: 'HTTP', path: '/', portIndex: 0, gracePeriodSeconds: 10, intervalSeconds: 1, timeoutSeconds: 1, maxConsecutiveFailures: 3, delaySeconds: 0 };
 
   beforeAll(async () => {
     cluster = await startTestCluster({

@@ -30,7 +30,10 @@ export interface HelloResult {
 }
 
 /** Authenticates an agent's hello, registers or refreshes its node, and reconciles its task list. */
-export async function handleHello(s: Pick<Services, 'db' | 'bus' | 'now'>, hello: Hello): Promise<HelloResult> {
+export async function handleHello(
+  s: Pick<Services, 'db' | 'bus' | 'now'>,
+  hello: Hello,
+): Promise<HelloResult> {
   const now = s.now();
   const fields = {
     hostname: hello.hostname,
@@ -62,8 +65,10 @@ export async function handleHello(s: Pick<Services, 'db' | 'bus' | 'now'>, hello
       const token = await tx.joinToken.findUnique({ where: { tokenHash: joinHash } });
       if (!token) throw new AppError('UNAUTHORIZED', 'unknown join token');
       if (token.revokedAt) throw new AppError('UNAUTHORIZED', 'join token was revoked');
-      if (token.expiresAt && token.expiresAt <= now) throw new AppError('UNAUTHORIZED', 'join token has expired');
-      if (token.singleUse && token.usedCount > 0) throw new AppError('UNAUTHORIZED', 'join token was already used');
+      if (token.expiresAt && token.expiresAt <= now)
+        throw new AppError('UNAUTHORIZED', 'join token has expired');
+      if (token.singleUse && token.usedCount > 0)
+        throw new AppError('UNAUTHORIZED', 'join token was already used');
       await tx.joinToken.update({ where: { id: token.id }, data: { usedCount: { increment: 1 } } });
       return tx.node.create({
         data: {
@@ -80,7 +85,17 @@ export async function handleHello(s: Pick<Services, 'db' | 'bus' | 'now'>, hello
   }
 
   const kills = await adoptReportedTasks(s, nodeId, hello.tasks);
-  await recordEvents(s, [{ type: credential ? 'node_joined' : 'node_connected', subject: nodeId, payload: { hostname: hello.hostname } }], 'node');
+  await recordEvents(
+    s,
+    [
+      {
+        type: credential ? 'node_joined' : 'node_connected',
+        subject: nodeId,
+        payload: { hostname: hello.hostname },
+      },
+    ],
+    'node',
+  );
   return { nodeId, ...(credential ? { credential } : {}), kills };
 }
 
@@ -100,7 +115,8 @@ async function adoptReportedTasks(
   const updates: Array<{ nodeId: string; report: TaskReport }> = [];
   for (const r of reports) {
     const task = byId.get(r.taskId);
-    const unwanted = !task || task.app.deleting || task.killRequestedAt !== null || isTerminal(task.state as TaskState);
+    const unwanted =
+      !task || task.app.deleting || task.killRequestedAt !== null || isTerminal(task.state as TaskState);
     if (unwanted && !isTerminal(r.state)) {
       kills.push({ type: 'killTask', taskId: r.taskId, gracePeriodSeconds: 3 });
     }
@@ -251,11 +267,31 @@ export async function applyHealthReports(
 ): Promise<void> {
   const ids = [...new Set([...health.map((h) => h.msg.taskId), ...readiness.map((r) => r.msg.taskId)])];
   if (ids.length === 0) return;
-  const { rows } = await s.db.pool.query<{ id: string; app_id: string; node_id: string; app_version: string; health: HealthResult[] | null }>(
-    'SELECT id, app_id, node_id, app_version, health FROM tasks WHERE id = ANY($1::text[])',
+  const { rows } = await s.db.pool.query<{
+    id: string;
+    app_id: string;
+    node_id: string;
+    app_version: string;
+    health: HealthResult[] | null;
+    checks: number;
+  }>(
+    `SELECT t.id, t.app_id, t.node_id, t.app_version, t.health,
+            COALESCE(jsonb_array_length(v.definition->'healthChecks'), 0) AS checks
+     FROM tasks t LEFT JOIN app_versions v ON v.app_id = t.app_id AND v.version = t.app_version
+     WHERE t.id = ANY($1::text[])`,
     [ids],
   );
-  const byId = new Map(rows.map((r) => [r.id, { ...r, health: r.health ?? [], ready: undefined as boolean | undefined, readiness: undefined as unknown }]));
+  const byId = new Map(
+    rows.map((r) => [
+      r.id,
+      {
+        ...r,
+        health: r.health ?? [],
+        ready: undefined as boolean | undefined,
+        readiness: undefined as unknown,
+      },
+    ]),
+  );
   const events: EventInput[] = [];
   for (const { nodeId, msg } of health) {
     const t = byId.get(msg.taskId);
@@ -269,16 +305,30 @@ export async function applyHealthReports(
       lastFailureCause: msg.healthy ? (prev?.lastFailureCause ?? null) : (msg.message ?? null),
       taskId: msg.taskId,
     };
-    events.push({
-      type: 'health_status_changed_event',
-      subject: t.app_id,
-      payload: { appId: t.app_id, taskId: t.id, instanceId: t.id, version: t.app_version, alive: msg.healthy },
-    });
+    // Agents repeat the last known health after a reconnect: only a change is an event.
+    if (prev?.alive !== msg.healthy)
+      events.push({
+        type: 'health_status_changed_event',
+        subject: t.app_id,
+        payload: {
+          appId: t.app_id,
+          taskId: t.id,
+          instanceId: t.id,
+          version: t.app_version,
+          alive: msg.healthy,
+        },
+      });
     if (msg.killing) {
       events.push({
         type: 'unhealthy_task_kill_event',
         subject: t.app_id,
-        payload: { appId: t.app_id, taskId: t.id, version: t.app_version, reason: msg.message ?? 'failed health checks', host: '' },
+        payload: {
+          appId: t.app_id,
+          taskId: t.id,
+          version: t.app_version,
+          reason: msg.message ?? 'failed health checks',
+          host: '',
+        },
       });
     }
   }
@@ -300,7 +350,13 @@ export async function applyHealthReports(
     [
       items.map((t) => t.id),
       items.map((t) => JSON.stringify(t.health)),
-      items.map((t) => t.health.length > 0 && t.health.every((h) => h?.alive === true)),
+      // Healthy only when every check the task's version defines has said so.
+      items.map(
+        (t) =>
+          t.checks > 0 &&
+          t.health.filter(Boolean).length >= t.checks &&
+          t.health.every((h) => h?.alive === true),
+      ),
       items.map((t) => t.ready ?? null),
       items.map((t) => (t.readiness === undefined ? null : JSON.stringify(t.readiness))),
     ],
@@ -402,9 +458,15 @@ export async function markNodeDisconnected(s: Pick<Services, 'db' | 'bus'>, node
  * tasks TASK_UNREACHABLE (Mesos's name); the reconciler replaces them after the app's
  * unreachableStrategy.inactiveAfterSeconds. The next hello makes the node ACTIVE again.
  */
-export async function markNodeUnreachable(s: Pick<Services, 'db' | 'bus' | 'now'>, nodeId: string): Promise<void> {
+export async function markNodeUnreachable(
+  s: Pick<Services, 'db' | 'bus' | 'now'>,
+  nodeId: string,
+): Promise<void> {
   const now = s.now();
-  await s.db.prisma.node.updateMany({ where: { id: nodeId }, data: { connected: false, status: 'UNREACHABLE' } });
+  await s.db.prisma.node.updateMany({
+    where: { id: nodeId },
+    data: { connected: false, status: 'UNREACHABLE' },
+  });
   const { rows } = await s.db.pool.query<{ id: string; app_id: string }>(
     `UPDATE tasks SET state = 'TASK_UNREACHABLE', updated_at = $2, message = 'the node stopped answering'
      WHERE node_id = $1 AND state NOT IN ('TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_GONE', 'TASK_UNREACHABLE')
@@ -418,7 +480,12 @@ export async function markNodeUnreachable(s: Pick<Services, 'db' | 'bus' | 'now'
       ...rows.map((r) => ({
         type: 'status_update_event',
         subject: r.app_id,
-        payload: { taskId: r.id, appId: r.app_id, taskStatus: 'TASK_UNREACHABLE', message: 'the node stopped answering' },
+        payload: {
+          taskId: r.id,
+          appId: r.app_id,
+          taskStatus: 'TASK_UNREACHABLE',
+          message: 'the node stopped answering',
+        },
       })),
     ],
     'node',
