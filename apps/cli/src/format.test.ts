@@ -8,6 +8,7 @@ import {
   duration,
   formatFields,
   formatTable,
+  groupTree,
   healthCheckSummary,
   nodeTable,
   num,
@@ -22,6 +23,7 @@ import {
   type DeploymentRow,
   type QueueRow,
   type AppDetail,
+  type GroupAppRow,
 } from './format';
 
 describe('formatTable', () => {
@@ -163,6 +165,70 @@ describe('appTable', () => {
         '/db/postgres  Running                          1/1        -     2  4096  2025-01-02T03:04:05.678Z',
         '',
       ].join('\n'),
+    );
+  });
+});
+
+describe('groupTree', () => {
+  const member = (id: string, instances: number, running = instances): GroupAppRow => ({
+    id,
+    instances,
+    tasksRunning: running,
+    tasksHealthy: 0,
+    tasksUnhealthy: 0,
+    cpus: 0.01,
+    mem: 32,
+    version: '2025-01-02T03:04:05.678Z',
+  });
+
+  it('indents subgroups under their group, apps after their group, with the columns of app list', () => {
+    const tree = {
+      id: '/prod',
+      apps: [member('/prod/proxy', 1)],
+      groups: [
+        {
+          id: '/prod/db',
+          apps: [{ ...member('/prod/db/pg', 2, 1), healthChecks: [{ protocol: 'TCP' }], tasksHealthy: 1 }],
+          groups: [],
+        },
+        {
+          id: '/prod/sleep',
+          apps: [],
+          groups: [{ id: '/prod/sleep/deep', apps: [member('/prod/sleep/deep/a', 3)], groups: [] }],
+        },
+      ],
+    };
+    const statuses = new Map([
+      ['/prod/proxy', 'Running'],
+      ['/prod/db/pg', 'Deploying'],
+    ]);
+    expect(groupTree(tree, statuses)).toBe(
+      [
+        'ID                        STATUS     INSTANCES(running/wanted)  HEALTHY  CPUS  MEM  VERSION',
+        '/prod',
+        '  /prod/proxy             Running                          1/1        -  0.01   32  2025-01-02T03:04:05.678Z',
+        '  /prod/db',
+        '    /prod/db/pg           Deploying                        1/2      1/2  0.01   32  2025-01-02T03:04:05.678Z',
+        '  /prod/sleep',
+        '    /prod/sleep/deep',
+        '      /prod/sleep/deep/a  -                                3/3        -  0.01   32  2025-01-02T03:04:05.678Z',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('takes an app’s own status before the one given, and leaves no trailing blanks', () => {
+    const text = groupTree(
+      { id: '/', apps: [{ ...member('/a', 1), atoll: { status: 'Delayed' } }], groups: [] },
+      new Map([['/a', 'Running']]),
+    );
+    expect(text.split('\n')[2]).toMatch(/^ {2}\/a\s+Delayed\s/);
+    for (const line of text.split('\n')) expect(line).toBe(line.trimEnd());
+  });
+
+  it('shows an empty root as the root alone', () => {
+    expect(groupTree({ id: '/', apps: [], groups: [] })).toBe(
+      'ID  STATUS  INSTANCES(running/wanted)  HEALTHY  CPUS  MEM  VERSION\n/\n',
     );
   });
 });

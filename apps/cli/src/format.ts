@@ -76,7 +76,8 @@ export function nodeTable(nodes: NodeRow[]): string {
   );
 }
 
-export interface AppRow {
+/** An app as `group show` gets it: `groups.get` leaves out the `atoll` fields of `app list`. */
+export interface GroupAppRow {
   id: string;
   instances: number;
   cpus: number;
@@ -85,8 +86,12 @@ export interface AppRow {
   tasksRunning: number;
   tasksHealthy: number;
   tasksUnhealthy: number;
-  atoll: { status: string };
+  atoll?: { status: string } | undefined;
   [field: string]: unknown;
+}
+
+export interface AppRow extends GroupAppRow {
+  atoll: { status: string };
 }
 
 /** The health checks of an app definition (Marathon's `healthChecks`), [] when it has none. */
@@ -98,26 +103,51 @@ export function healthChecksOf(app: { [field: string]: unknown }): Array<Record<
 }
 
 /** Healthy tasks over wanted instances, with the unhealthy ones; `-` for an app without checks. */
-export function appHealth(app: AppRow): string {
+export function appHealth(app: GroupAppRow): string {
   if (healthChecksOf(app).length === 0) return '-';
   const healthy = `${app.tasksHealthy}/${app.instances}`;
   return app.tasksUnhealthy > 0 ? `${healthy} (${app.tasksUnhealthy} unhealthy)` : healthy;
 }
 
+const APP_HEADERS = ['ID', 'STATUS', 'INSTANCES(running/wanted)', 'HEALTHY', 'CPUS', 'MEM', 'VERSION'];
+const APP_ALIGN: Align[] = ['left', 'left', 'right', 'right', 'right', 'right', 'left'];
+
+/** The columns of `app list` after the id, for one app. */
+function appCells(a: GroupAppRow, status: string): string[] {
+  return [status, `${a.tasksRunning}/${a.instances}`, appHealth(a), num(a.cpus), num(a.mem), a.version];
+}
+
 export function appTable(apps: AppRow[]): string {
   return formatTable(
-    ['ID', 'STATUS', 'INSTANCES(running/wanted)', 'HEALTHY', 'CPUS', 'MEM', 'VERSION'],
-    apps.map((a) => [
-      a.id,
-      a.atoll.status,
-      `${a.tasksRunning}/${a.instances}`,
-      appHealth(a),
-      num(a.cpus),
-      num(a.mem),
-      a.version,
-    ]),
-    ['left', 'left', 'right', 'right', 'right', 'right', 'left'],
+    APP_HEADERS,
+    apps.map((a) => [a.id, ...appCells(a, a.atoll.status)]),
+    APP_ALIGN,
   );
+}
+
+export interface GroupNode {
+  id: string;
+  apps: GroupAppRow[];
+  groups: GroupNode[];
+}
+
+/**
+ * `group show`: the group and its subgroups as a tree, each level indented by two spaces, a
+ * group's apps before its subgroups; apps have the columns of `app list`. `statuses` gives the
+ * status of an app by id (from `app list`) when the tree does not carry it; `-` when unknown.
+ */
+export function groupTree(group: GroupNode, statuses: ReadonlyMap<string, string> = new Map()): string {
+  const rows: string[][] = [];
+  const walk = (g: GroupNode, depth: number) => {
+    const indent = '  '.repeat(depth);
+    rows.push([indent + g.id]);
+    for (const a of g.apps) {
+      rows.push([`${indent}  ${a.id}`, ...appCells(a, a.atoll?.status ?? statuses.get(a.id) ?? '-')]);
+    }
+    for (const sub of g.groups) walk(sub, depth + 1);
+  };
+  walk(group, 0);
+  return formatTable(APP_HEADERS, rows, APP_ALIGN);
 }
 
 export interface TaskRow {

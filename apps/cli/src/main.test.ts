@@ -51,6 +51,7 @@ describe('buildProgram', () => {
       'cluster',
       'node',
       'app',
+      'group',
       'task',
       'deployment',
       'queue',
@@ -95,6 +96,18 @@ describe('help', () => {
       expect(r.stdout).toContain(cmd);
   });
 
+  it('help of group lists its commands', async () => {
+    const r = await atoll(['group', '--help']);
+    expect(r.code).toBe(0);
+    for (const cmd of [
+      'add <file.json|->',
+      'show [id]',
+      'scale [options] <id> <factor>',
+      'remove [options] <id>',
+    ])
+      expect(r.stdout).toContain(cmd);
+  });
+
   it('help lists the deployment and queue commands', async () => {
     const d = await atoll(['deployment', '--help']);
     for (const cmd of ['list', 'watch [id]', 'rollback <id>', 'stop <id>']) expect(d.stdout).toContain(cmd);
@@ -125,6 +138,14 @@ describe('argument errors (exit 1, message on stderr, nothing on stdout)', () =>
     [['deployment', 'rollback'], "missing required argument 'id'"],
     [['deployment', 'stop'], "missing required argument 'id'"],
     [['queue', 'reset'], "missing required argument 'id'"],
+    [['group', 'add'], "missing required argument 'file.json|-'"],
+    [['group', 'scale', '/g'], "missing required argument 'factor'"],
+    [
+      ['group', 'scale', '/g', '0'],
+      "'0' is invalid for argument 'factor'. It must be a number greater than 0.",
+    ],
+    [['group', 'scale', '/g', 'twice'], "'twice' is invalid for argument 'factor'"],
+    [['group', 'remove'], "missing required argument 'id'"],
     [['queue', 'bogus'], "too many arguments for 'queue'"],
     [['node', 'list', '--bogus'], "unknown option '--bogus'"],
     [['cluster', 'setup'], "missing required argument 'url'"],
@@ -387,6 +408,98 @@ describe('commands against a fake control', () => {
     const s = await atoll(['--json', 'deployment', 'stop', '7c'], env, { fetch: control.fetch });
     expect(JSON.parse(s.stdout)).toEqual({ stopped: '7c00aaaa-0000-4000-8000-000000000002' });
     expect(control.calls[3]!.input).toEqual({ id: '7c00aaaa-0000-4000-8000-000000000002', force: true });
+  });
+
+  it('group add reads a group definition from standard input', async () => {
+    const control = fakeControl({ 'groups.create': () => ({ version: 'v1', deploymentId }) });
+    const group = { id: 'sleep-group', groups: [{ id: 'sleep', apps: [{ id: 'a', cmd: 'sleep 10' }] }] };
+    const r = await atoll(['group', 'add', '-'], env, {
+      fetch: control.fetch,
+      readStdin: () => Promise.resolve(JSON.stringify(group)),
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`Created group /sleep-group (deployment ${deploymentId})\n`);
+    expect(control.calls).toEqual([{ path: 'groups.create', input: { definition: group } }]);
+    const bad = await atoll(['group', 'add', '-'], env, {
+      fetch: control.fetch,
+      readStdin: () => Promise.resolve('[]'),
+    });
+    expect(bad.stderr).toBe('error: standard input must hold one group definition (a JSON object)\n');
+  });
+
+  it('group show prints the tree with the apps’ status, or the tree as JSON', async () => {
+    const member = {
+      id: '/g/sub/a',
+      instances: 2,
+      tasksRunning: 1,
+      tasksHealthy: 0,
+      tasksUnhealthy: 0,
+      cpus: 0.5,
+      mem: 64,
+      version: 'v1',
+    };
+    const tree = {
+      id: '/g',
+      apps: [],
+      groups: [{ id: '/g/sub', apps: [member], groups: [], pods: [], dependencies: [], version: 'v1' }],
+      pods: [],
+      dependencies: [],
+      version: 'v1',
+    };
+    const control = fakeControl({
+      'groups.get': () => tree,
+      'apps.list': () => [{ ...member, atoll: { status: 'Deploying' } }],
+    });
+    const r = await atoll(['group', 'show', '/g'], env, { fetch: control.fetch });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(
+      [
+        'ID            STATUS     INSTANCES(running/wanted)  HEALTHY  CPUS  MEM  VERSION',
+        '/g',
+        '  /g/sub',
+        '    /g/sub/a  Deploying                        1/2        -   0.5   64  v1',
+        '',
+      ].join('\n'),
+    );
+    expect(control.calls[0]).toEqual({ path: 'groups.get', input: { id: '/g' } });
+    const j = await atoll(['--json', 'group', 'show'], env, { fetch: control.fetch });
+    expect(JSON.parse(j.stdout)).toEqual(tree);
+    expect(control.calls[2]).toEqual({ path: 'groups.get', input: { id: '/' } });
+  });
+
+  it('group scale sends scaleBy, group remove deletes; both take --force', async () => {
+    const control = fakeControl({
+      'groups.update': () => ({ version: 'v2', deploymentId }),
+      'groups.delete': () => ({ version: 'v3', deploymentId }),
+    });
+    const s = await atoll(['group', 'scale', 'g/', '1.5', '--force'], env, { fetch: control.fetch });
+    expect(s.stdout).toBe(`Scaling group /g by 1.5 (deployment ${deploymentId})\n`);
+    expect(control.calls[0]).toEqual({
+      path: 'groups.update',
+      input: { id: 'g/', definition: { scaleBy: 1.5 }, force: true },
+    });
+    const d = await atoll(['--json', 'group', 'remove', '/g'], env, { fetch: control.fetch });
+    expect(JSON.parse(d.stdout)).toEqual({ version: 'v3', deploymentId });
+    expect(control.calls[1]).toEqual({ path: 'groups.delete', input: { id: '/g', force: false } });
+  });
+
+  it('a locked group says to retry with --force', async () => {
+    const message = `App is locked by one or more deployments. Override with the option '?force=true'. View details at '/v2/deployments/${deploymentId}'.`;
+    const locked = () => {
+      throw { trpcError: { code: 'CONFLICT', httpStatus: 409, message } };
+    };
+    const control = fakeControl({ 'groups.update': locked, 'groups.delete': locked });
+    for (const args of [
+      ['group', 'scale', '/g', '2'],
+      ['group', 'remove', '/g'],
+    ]) {
+      const r = await atoll(args, env, { fetch: control.fetch });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(
+        `error: ${message}\n  retry with --force to override the lock (the running deployment is canceled)\n`,
+      );
+    }
   });
 
   it('queue shows a table, queue reset resets the delay', async () => {

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerAppCommands } from './commands/app';
 import { registerClusterCommands } from './commands/cluster';
 import { registerDeploymentCommands } from './commands/deployment';
+import { registerGroupCommands } from './commands/group';
 import { registerNodeCommands } from './commands/node';
 import { registerQueueCommands } from './commands/queue';
 import { registerTaskCommands } from './commands/task';
@@ -35,6 +36,7 @@ export function buildProgram(io: CliIO): Command {
   registerClusterCommands(program, ctx);
   registerNodeCommands(program, ctx);
   registerAppCommands(program, ctx);
+  registerGroupCommands(program, ctx);
   registerTaskCommands(program, ctx);
   registerDeploymentCommands(program, ctx);
   registerQueueCommands(program, ctx);

@@ -7,7 +7,10 @@ import { startTestCluster } from '@atoll/control/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, type CliIO } from '../src/main';
 
-const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/atoll.mjs');
+const here = path.dirname(fileURLToPath(import.meta.url));
+const bin = path.resolve(here, '../bin/atoll.mjs');
+/** The shared Marathon fixtures, next to the checkout. */
+const sleepGroup = path.resolve(here, '../../../../shared/fixtures/marathon/09-group-sleep.json');
 
 interface Result {
   code: number;
@@ -365,6 +368,49 @@ describe('atoll CLI against a real cluster', () => {
     });
   });
 
+  it('adds, shows, scales and removes a group (Marathon fixture 09)', async () => {
+    const added = await atoll('group', 'add', sleepGroup);
+    expect(added.stderr).toBe('');
+    expect(added.code).toBe(0);
+    expect(added.stdout).toMatch(/^Created group \/sleep-group \(deployment \S+\)\n$/);
+
+    type App = { id: string; instances: number };
+    type Group = { id: string; apps: App[]; groups: Group[] };
+    const tree = await atollJson<Group>('group', 'show', '/sleep-group');
+    expect(tree.id).toBe('/sleep-group');
+    expect(tree.apps).toEqual([]);
+    expect(tree.groups.map((g) => g.id)).toEqual(['/sleep-group/sleep']);
+    expect(tree.groups[0]!.apps.map((a) => a.id).sort()).toEqual([
+      '/sleep-group/sleep/goodnight-1',
+      '/sleep-group/sleep/goodnight-2',
+    ]);
+    const shown = await atoll('group', 'show', '/sleep-group');
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(
+      /^ID\s+STATUS\s+INSTANCES\(running\/wanted\)\s+HEALTHY\s+CPUS\s+MEM\s+VERSION\n\/sleep-group\n {2}\/sleep-group\/sleep\n/,
+    );
+    expect(shown.stdout).toMatch(/^ {4}\/sleep-group\/sleep\/goodnight-1\s+[A-Z][a-z]+\s+\d\/1\s/m);
+
+    // The start deployment may still run: the scale overrides its lock.
+    const scaled = await atoll('group', 'scale', '/sleep-group', '2', '--force');
+    expect(scaled.stderr).toBe('');
+    expect(scaled.code).toBe(0);
+    expect(scaled.stdout).toMatch(/^Scaling group \/sleep-group by 2 \(deployment \S+\)\n$/);
+    const after = await atollJson<Group>('group', 'show', '/sleep-group');
+    expect(after.groups[0]!.apps.map((a) => a.instances)).toEqual([2, 2]);
+
+    const removed = await atoll('group', 'remove', '/sleep-group', '--force');
+    expect(removed.stderr).toBe('');
+    expect(removed.code).toBe(0);
+    expect(removed.stdout).toMatch(/^Removing group \/sleep-group \(deployment \S+\)\n$/);
+    await waitFor('the group to be gone', async () => {
+      const r = await atoll('group', 'show', '/sleep-group');
+      if (r.code === 0) return undefined;
+      expect(r.stderr).toBe("error: Group '/sleep-group' does not exist\n");
+      return true;
+    });
+  });
+
   it('a missing app is a tRPC error (exit 1)', async () => {
     const r = await atoll('app', 'show', '/no-such-app');
     expect(r.code).toBe(1);
@@ -393,7 +439,7 @@ describe('bin/atoll.mjs', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('Usage: atoll');
-    for (const group of ['cluster', 'node', 'app', 'task', 'deployment', 'queue'])
+    for (const group of ['cluster', 'node', 'app', 'group', 'task', 'deployment', 'queue'])
       expect(r.stdout).toContain(group);
   });
 });

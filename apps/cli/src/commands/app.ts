@@ -212,8 +212,12 @@ export function normalizeAppId(id: string): string {
   return '/' + id.split('/').filter(Boolean).join('/');
 }
 
-/** Reads one app definition (a JSON object) from a file, or from standard input for `-`. */
-async function readDefinition(file: string, io: CliIO): Promise<Record<string, unknown>> {
+/** Reads one app (or group) definition, a JSON object, from a file, or from standard input for `-`. */
+export async function readDefinition(
+  file: string,
+  io: CliIO,
+  kind: 'app' | 'group' = 'app',
+): Promise<Record<string, unknown>> {
   const name = file === '-' ? 'standard input' : file;
   let text: string;
   if (file === '-') {
@@ -235,7 +239,7 @@ async function readDefinition(file: string, io: CliIO): Promise<Record<string, u
     throw new CliError(`${name} is not valid JSON: ${(err as Error).message}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new CliError(`${name} must hold one app definition (a JSON object)`);
+    throw new CliError(`${name} must hold one ${kind} definition (a JSON object)`);
   }
   return value as Record<string, unknown>;
 }
