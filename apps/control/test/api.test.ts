@@ -158,6 +158,12 @@ describe('control API without agents', () => {
     expect(text).not.toMatch(/event: deployment_info/);
   });
 
+  it('pods are refused with a clear message (not implemented yet)', async () => {
+    const res = await call('/v2/pods', { method: 'POST', json: fixture('10-pod-simple.json') });
+    expect(res.status).toBe(501);
+    expect(((await res.json()) as { message: string }).message).toMatch(/not supported/);
+  });
+
   it('a malformed JSON body is a 400, not a 500', async () => {
     const res = await fetch(cluster.url + '/v2/apps', {
       method: 'POST',

@@ -12,6 +12,8 @@ const HELLO_TIMEOUT_MS = 10_000;
  */
 export class AgentGateway implements AgentDispatcher {
   private readonly sockets = new Map<string, WebSocket>();
+  /** Per-connection work still running; close() waits for it before the database goes away. */
+  private readonly pending = new Set<Promise<void>>();
   readonly batcher: AgentWriteBatcher;
 
   constructor(private readonly s: Services) {
@@ -47,10 +49,17 @@ export class AgentGateway implements AgentDispatcher {
     armWatchdog(HELLO_TIMEOUT_MS);
     const reply = (m: ControlMessage) => socket.send(JSON.stringify(m));
 
-    // Messages are handled one at a time, in order, so a status never overtakes the hello.
+    // Messages are handled one at a time, in order, so a status never overtakes the hello. A
+    // failing step is logged; it never breaks the chain or escapes as an unhandled rejection.
     let queue: Promise<void> = Promise.resolve();
+    const enqueue = (step: () => Promise<void>) => {
+      const next = queue.then(step).catch((err: unknown) => log.error({ err, nodeId }, 'handling an agent message failed'));
+      this.pending.add(next);
+      void next.finally(() => this.pending.delete(next));
+      queue = next;
+    };
     socket.on('message', (raw: Buffer) => {
-      queue = queue.then(async () => {
+      enqueue(async () => {
         const parsed = parseAgentMessage(raw);
         if (!parsed.ok) {
           log.warn({ nodeId, error: parsed.error }, 'malformed agent message rejected');
@@ -115,7 +124,7 @@ export class AgentGateway implements AgentDispatcher {
       if (nodeId && this.sockets.get(nodeId) === socket) {
         this.sockets.delete(nodeId);
         const id = nodeId;
-        queue = queue.then(async () => {
+        enqueue(async () => {
           await this.batcher.flush();
           await agentsService.markNodeDisconnected(this.s, id);
           this.s.poke();
@@ -128,6 +137,7 @@ export class AgentGateway implements AgentDispatcher {
   async close(): Promise<void> {
     for (const socket of this.sockets.values()) socket.close(1001, 'control shutting down');
     this.sockets.clear();
+    await Promise.all([...this.pending]);
     await this.batcher.close();
   }
 }

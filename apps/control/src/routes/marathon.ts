@@ -149,6 +149,12 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services): void 
     }),
   );
 
+  // Pods are not implemented yet: say so plainly rather than 404.
+  const noPods = async (_req: FastifyRequest, reply: FastifyReply) =>
+    reply.code(501).send({ message: 'Pods (/v2/pods) are not supported by this Atoll version yet; run the containers as apps in a group (/v2/groups).' });
+  app.all('/v2/pods', noPods);
+  app.all('/v2/pods/*', noPods);
+
   app.get(
     '/v2/tasks',
     handle(async (req) => {
