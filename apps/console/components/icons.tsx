@@ -35,6 +35,13 @@ export const IconEvents = ({ className }: P) => (
     <path d="M3 12h4l3-8 4 16 3-8h4" />
   </svg>
 );
+export const IconDeployments = ({ className }: P) => (
+  <svg viewBox="0 0 24 24" className={className} aria-hidden {...base}>
+    <path d="M20 12a8 8 0 0 1-14.3 4.9" />
+    <path d="M4 12a8 8 0 0 1 14.3-4.9" />
+    <path d="M18.5 3v4.5H14M5.5 21v-4.5H10" />
+  </svg>
+);
 export const IconSun = ({ className }: P) => (
   <svg viewBox="0 0 24 24" className={className} aria-hidden {...base}>
     <circle cx="12" cy="12" r="4" />

@@ -6,8 +6,10 @@ import { usePathname, useRouter } from 'next/navigation';
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { useThemeChoice, type ThemeChoice } from '../lib/theme';
 import { leaveToLogin, useLiveUpdates, useTRPC, type LiveStatus } from '../lib/trpc';
+import { useDeployments } from './deployments';
 import {
   IconDashboard,
+  IconDeployments,
   IconEvents,
   IconMonitor,
   IconMoon,
@@ -22,6 +24,7 @@ import { cx } from './ui';
 const nav = [
   { href: '/', label: 'Dashboard', key: 'd', icon: IconDashboard, testId: 'nav-dashboard' },
   { href: '/services', label: 'Services', key: 's', icon: IconServices, testId: 'nav-services' },
+  { href: '/deployments', label: 'Deployments', key: 'p', icon: IconDeployments, testId: 'nav-deployments' },
   { href: '/nodes', label: 'Nodes', key: 'n', icon: IconNodes, testId: 'nav-nodes' },
   { href: '/events', label: 'Events', key: 'e', icon: IconEvents, testId: 'nav-events' },
 ] as const;
@@ -37,6 +40,9 @@ export function Shell({ children }: { children: ReactNode }) {
     trpc.cluster.info.queryOptions(undefined, { staleTime: Infinity, refetchInterval: false }),
   );
   const live = useLiveUpdates();
+  // Running deployments, counted beside their nav entry so they can be followed from anywhere.
+  const deployments = useDeployments();
+  const deploying = deployments.data?.length ?? 0;
   useGoShortcuts();
 
   return (
@@ -81,12 +87,21 @@ export function Shell({ children }: { children: ReactNode }) {
               >
                 <Icon className="size-4 shrink-0" />
                 {item.label}
+                {item.href === '/deployments' && deploying > 0 && (
+                  <span
+                    className="ml-auto rounded-full bg-sky-500/25 px-1.5 text-[11px] font-medium text-sky-100 tabular-nums"
+                    data-testid="nav-deployments-count"
+                    aria-label={`${deploying} running`}
+                  >
+                    {deploying}
+                  </span>
+                )}
               </Link>
             );
           })}
         </nav>
         <div className="mt-auto px-4 py-3 text-[11px] opacity-60">
-          <kbd className="font-mono">g</kbd> then <kbd className="font-mono">d s n e</kbd> to navigate ·{' '}
+          <kbd className="font-mono">g</kbd> then <kbd className="font-mono">d s p n e</kbd> to navigate ·{' '}
           <kbd className="font-mono">/</kbd> filter
         </div>
       </aside>

@@ -10,7 +10,7 @@ import {
   type RefObject,
   type ThHTMLAttributes,
 } from 'react';
-import { errorMessage } from '../lib/trpc';
+import { errorMessage, isLocked } from '../lib/trpc';
 import { pct, type SortDir } from '../lib/format';
 import type { ServiceStatus, TaskState } from '../lib/types';
 
@@ -234,6 +234,47 @@ export function ErrorBox({ error, title = 'Could not load' }: { error: unknown; 
   );
 }
 
+/**
+ * The error of a mutation, shown next to the action that failed. A deployment lock (Marathon's
+ * 409 "App is locked by one or more deployments") offers Force, which retries the same change
+ * with `force: true`: that cancels the running deployment without rollback.
+ */
+export function MutationError({
+  error,
+  onForce,
+  pending,
+  title = 'Failed',
+}: {
+  error: unknown;
+  onForce?: (() => void) | undefined;
+  pending?: boolean | undefined;
+  title?: string;
+}) {
+  if (!error) return null;
+  if (!isLocked(error)) return <ErrorBox error={error} title={title} />;
+  return (
+    <div
+      role="alert"
+      data-testid="lock-error"
+      className="rounded-md border border-amber-500/40 bg-amber-500/10 px-4 py-3 text-sm text-amber-900 dark:text-amber-200"
+    >
+      <p className="break-words">
+        <strong className="font-semibold">Locked:</strong> {errorMessage(error)}
+      </p>
+      {onForce && (
+        <div className="mt-2 flex flex-wrap items-center gap-x-3 gap-y-1">
+          <Button size="sm" variant="danger" onClick={onForce} disabled={pending} data-testid="force-button">
+            {pending ? 'Forcing…' : 'Force'}
+          </Button>
+          <span className="text-xs">
+            Cancels the running deployment without rolling back, then applies this change.
+          </span>
+        </div>
+      )}
+    </div>
+  );
+}
+
 export function Empty({ children }: { children: ReactNode }) {
   return <div className="px-4 py-10 text-center text-sm text-muted">{children}</div>;
 }
@@ -416,6 +457,7 @@ export function ConfirmDialog({
   testId,
   confirmTestId,
   danger = true,
+  onForce,
 }: {
   open: boolean;
   onClose: () => void;
@@ -428,13 +470,15 @@ export function ConfirmDialog({
   testId?: string;
   confirmTestId?: string;
   danger?: boolean;
+  /** Offered when the action fails on a deployment lock: retry with `force: true`. */
+  onForce?: () => void;
 }) {
   return (
     <Dialog open={open} onClose={onClose} title={title} testId={testId}>
-      <p className="text-sm">{message}</p>
+      <div className="text-sm">{message}</div>
       {error ? (
         <div className="mt-3">
-          <ErrorBox error={error} title="Failed" />
+          <MutationError error={error} onForce={onForce} pending={pending} />
         </div>
       ) : null}
       <div className="mt-5 flex justify-end gap-2">

@@ -6,3 +6,8 @@ export function serviceHref(id: string, tab?: string): string {
   const enc = encodeURIComponent(id).replace(/%2F/gi, '/');
   return `/services/detail?id=${enc}${tab ? `&tab=${tab}` : ''}`;
 }
+
+/** The Run form and JSON editor, filled with the service's current definition. */
+export function editHref(id: string): string {
+  return `/services/edit?id=${encodeURIComponent(id).replace(/%2F/gi, '/')}`;
+}

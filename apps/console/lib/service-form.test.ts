@@ -145,3 +145,45 @@ describe('fieldForIssue', () => {
     expect(fieldForIssue(path)).toBe(field);
   });
 });
+
+describe('editing a stored definition', () => {
+  // What the Edit page starts from: a definition as the API stores it, defaults filled in.
+  const docker = {
+    id: '/e2e/web',
+    cmd: 'httpd -f -p 8080',
+    instances: 2,
+    cpus: 0.1,
+    mem: 32,
+    disk: 0,
+    env: {},
+    container: {
+      type: 'DOCKER',
+      docker: { image: 'busybox', forcePullImage: false },
+      portMappings: [{ containerPort: 8080, hostPort: 0, protocol: 'tcp', servicePort: 0 }],
+    },
+    networks: [{ mode: 'container/bridge' }],
+    healthChecks: [{ protocol: 'HTTP', path: '/', portIndex: 0, gracePeriodSeconds: 5 }],
+    upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 1 },
+  };
+  const command = {
+    id: '/exec',
+    cmd: 'python3 -m http.server $PORT0',
+    instances: 1,
+    cpus: 0.1,
+    mem: 64,
+    env: { A: '1', S: { secret: 's' } },
+    portDefinitions: [{ port: 0, protocol: 'tcp', name: 'http' }],
+  };
+
+  it.each([
+    ['a Docker app', docker],
+    ['a command app', command],
+  ])('round-trips %s unchanged through the form', (_name, def) => {
+    expect(formToDefinition(definitionToForm(def), def)).toEqual(def);
+  });
+
+  it('changes only the field edited', () => {
+    const f = definitionToForm(docker);
+    expect(formToDefinition({ ...f, cmd: 'echo v2' }, docker)).toEqual({ ...docker, cmd: 'echo v2' });
+  });
+});

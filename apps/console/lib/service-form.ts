@@ -114,7 +114,8 @@ export function formToDefinition(form: ServiceForm, base: Json = {}): Json {
   if (isObject(base.env))
     for (const [k, v] of Object.entries(base.env)) if (typeof v !== 'string') env[k] = v;
   for (const row of form.env) if (row.key.trim()) env[row.key.trim()] = row.value;
-  setOrDelete(def, 'env', Object.keys(env).length > 0 ? env : undefined);
+  // An empty env the definition already had stays (an edit must not show it as a change).
+  setOrDelete(def, 'env', Object.keys(env).length > 0 || isObject(base.env) ? env : undefined);
   return def;
 }
 

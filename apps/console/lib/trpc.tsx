@@ -17,6 +17,7 @@ import {
 } from '@trpc/client';
 import { createTRPCContext, useSubscription } from '@trpc/tanstack-react-query';
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { isLockMessage } from './deployments';
 import type { Change } from './types';
 
 export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRouter>();
@@ -49,6 +50,14 @@ export function fieldIssues(err: unknown): Array<{ path: string; message: string
   if (!(err instanceof TRPCClientError)) return [];
   const issues = (err as ApiError).data?.issues;
   return Array.isArray(issues) ? issues : [];
+}
+
+/**
+ * Marathon's deployment lock: a write to an app under deployment answers CONFLICT "App is locked
+ * by one or more deployments…" unless it is forced.
+ */
+export function isLocked(err: unknown): boolean {
+  return errorCode(err) === 'CONFLICT' && err instanceof Error && isLockMessage(err.message);
 }
 
 export function errorMessage(err: unknown): string {
@@ -146,7 +155,11 @@ export function useLiveUpdates(): LiveStatus {
     const kinds = pending.current;
     pending.current = new Set();
     const keys = [];
-    if (kinds.has('app') || kinds.has('task') || kinds.has('deployment')) keys.push(trpc.apps.pathKey());
+    if (kinds.has('app') || kinds.has('task') || kinds.has('deployment')) {
+      keys.push(trpc.apps.pathKey());
+      // Deployment progress follows task health; the launch queue follows tasks and apps.
+      keys.push(trpc.deployments.pathKey(), trpc.queue.pathKey());
+    }
     if (kinds.has('task')) keys.push(trpc.tasks.pathKey());
     // Allocations follow tasks.
     if (kinds.has('node') || kinds.has('task')) keys.push(trpc.nodes.pathKey());

@@ -21,13 +21,14 @@ import {
   tdClass,
 } from '../../../components/ui';
 import { fmtCpus, fmtMem, fmtTime, matchesFilter, plural, sortBy } from '../../../lib/format';
+import { appHealth, appHealthRank, type AppHealth } from '../../../lib/health';
 import { useTRPC } from '../../../lib/trpc';
 import { serviceHref } from '../../../lib/links';
 import { allApps, baseName, buildTree, findGroup, flattenTree, type GroupNode } from '../../../lib/tree';
 import type { App, ServiceStatus } from '../../../lib/types';
 import { useUrlParams, useUrlSort, useUrlText } from '../../../lib/url-state';
 
-const sortKeys = ['id', 'status', 'version', 'instances', 'cpus', 'mem', 'disk'] as const;
+const sortKeys = ['id', 'status', 'version', 'instances', 'health', 'cpus', 'mem', 'disk'] as const;
 type SortKey = (typeof sortKeys)[number];
 
 const statusOrder: Record<ServiceStatus, number> = {
@@ -39,11 +40,12 @@ const statusOrder: Record<ServiceStatus, number> = {
   Stopped: 5,
 };
 
-const sortValue: Record<SortKey, (a: App) => string | number> = {
+const sortValue: Record<SortKey, (a: App) => string | number | null> = {
   id: (a) => a.id,
   status: (a) => statusOrder[a.atoll.status],
   version: (a) => a.version,
   instances: (a) => a.instances,
+  health: (a) => appHealthRank(appHealth(a)),
   cpus: (a) => a.cpus,
   mem: (a) => a.mem,
   disk: (a) => a.disk,
@@ -164,6 +166,9 @@ function Services() {
                 <SortTh k="instances" sort={sort} className="text-right">
                   Instances
                 </SortTh>
+                <SortTh k="health" sort={sort}>
+                  Health
+                </SortTh>
                 <SortTh k="cpus" sort={sort} className="text-right">
                   CPU
                 </SortTh>
@@ -224,6 +229,9 @@ function Services() {
                     </td>
                     <td className={`${tdClass} text-right tabular-nums`} data-testid="service-instances">
                       {r.app.tasksRunning}/{r.app.instances}
+                    </td>
+                    <td className={tdClass}>
+                      <HealthSummary health={appHealth(r.app)} />
                     </td>
                     <td
                       className={`${tdClass} text-right tabular-nums`}
@@ -298,6 +306,22 @@ function GroupRow({
       <td className={`${tdClass} text-right tabular-nums text-muted`}>
         {running}/{wanted}
       </td>
+      <td className={tdClass}>
+        <HealthSummary
+          health={apps.map(appHealth).reduce<AppHealth>(
+            (t, h) =>
+              h.checked
+                ? {
+                    checked: true,
+                    healthy: t.healthy + h.healthy,
+                    unhealthy: t.unhealthy + h.unhealthy,
+                    unknown: t.unknown + h.unknown,
+                  }
+                : t,
+            { checked: false, healthy: 0, unhealthy: 0, unknown: 0 },
+          )}
+        />
+      </td>
       <td className={`${tdClass} text-right tabular-nums text-muted`}>
         {fmtCpus(apps.reduce((s, a) => s + a.cpus * a.instances, 0))}
       </td>
@@ -306,6 +330,42 @@ function GroupRow({
       </td>
       <td className={tdClass} />
     </tr>
+  );
+}
+
+/** Healthy / unhealthy / not yet known task counts of services with health checks; a dash without. */
+function HealthSummary({ health: h }: { health: AppHealth }) {
+  if (!h.checked)
+    return (
+      <span className="text-muted" data-testid="service-health" data-checked="false" title="No health checks">
+        —
+      </span>
+    );
+  const parts = [
+    { n: h.healthy, tone: 'bg-emerald-500', word: 'healthy' },
+    { n: h.unhealthy, tone: 'bg-red-500', word: 'unhealthy' },
+    { n: h.unknown, tone: 'bg-slate-400', word: 'unknown' },
+  ].filter((p) => p.n > 0);
+  return (
+    <span
+      className="inline-flex items-center gap-2.5 text-xs tabular-nums"
+      data-testid="service-health"
+      data-checked="true"
+      data-healthy={h.healthy}
+      data-unhealthy={h.unhealthy}
+      title={`${h.healthy} healthy, ${h.unhealthy} unhealthy, ${h.unknown} unknown`}
+    >
+      {parts.length === 0 ? (
+        <span className="text-muted">no tasks</span>
+      ) : (
+        parts.map((p) => (
+          <span key={p.word} className="inline-flex items-center gap-1">
+            <span aria-hidden className={cx('size-2 rounded-full', p.tone)} />
+            {p.n} <span className="text-muted">{p.word}</span>
+          </span>
+        ))
+      )}
+    </span>
   );
 }
 
