@@ -14,6 +14,9 @@ const t = initTRPC
         ...shape,
         data: {
           ...shape.data,
+          // The service error's own code (e.g. LOCKED) and extra fields (e.g. deployments).
+          appCode: cause instanceof AppError ? cause.code : null,
+          ...(cause instanceof AppError ? cause.data : {}),
           issues:
             cause instanceof AppError
               ? (cause.issues ?? null)
