@@ -158,6 +158,21 @@ describe('control API without agents', () => {
     expect(text).not.toMatch(/event: deployment_info/);
   });
 
+  it.each([
+    '02-docker-bridge-webapp-healthcheck.json',
+    '03-readiness-and-health-app.json',
+    '04-postgres-persistent-volume-vip.json',
+    '05-legacy-docker-network-portmappings.json',
+    '06-named-vip-mesos-http-mount-volume.json',
+  ])('fixture %s posts as it is (201) and reads back normalised', async (name) => {
+    const res = await call('/v2/apps', { method: 'POST', json: fixture(name) });
+    expect(res.status).toBe(201);
+    const app = (await res.json()) as { id: string; networks: unknown[]; container?: { docker?: Record<string, unknown> } };
+    expect(app.networks.length).toBeGreaterThan(0);
+    expect(app.container?.docker ?? {}).not.toHaveProperty('network');
+    await call(`/v2/apps${app.id}?force=true`, { method: 'DELETE' });
+  });
+
   it('pods are refused with a clear message (not implemented yet)', async () => {
     const res = await call('/v2/pods', { method: 'POST', json: fixture('10-pod-simple.json') });
     expect(res.status).toBe(501);
