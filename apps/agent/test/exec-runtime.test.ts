@@ -49,6 +49,15 @@ describe('ExecRuntime with real processes', () => {
     await Promise.all(dirs.map((d) => fs.rm(d, { recursive: true, force: true })));
   });
 
+  it('rejects pod instances: they need the Docker runtime', async () => {
+    const { runtime } = await newRuntime();
+    const spec = execSpec('sleep 1', {
+      containers: [{ name: 'ct1', cmd: 'sleep 1', env: {}, cpus: 0.1, mem: 16, volumeMounts: [] }],
+    });
+    await expect(runtime.launch(spec, NODE)).rejects.toThrow('pods need the Docker runtime');
+    expect(await runtime.list()).toEqual([]);
+  });
+
   it('runs a process in its sandbox, is re-adopted after a restart and killed by the new instance', async () => {
     const { runtime: first } = await newRuntime();
     const spec = execSpec('echo "hello $GREETING"; echo oops >&2; pwd; exec sleep 60', {
@@ -130,7 +139,11 @@ describe('ExecRuntime with real processes', () => {
     // Every member ignored SIGTERM, so exit code 137 (128 + SIGKILL) shows the escalation happened.
     expect(exits).toEqual([expect.objectContaining({ killed: true, exitCode: 137 })]);
     // Killed members can linger a moment as zombies until init reaps them.
-    await eventually(() => (processGroupMembers(pgid).length === 0 ? true : undefined), 5_000, 'an empty process group');
+    await eventually(
+      () => (processGroupMembers(pgid).length === 0 ? true : undefined),
+      5_000,
+      'an empty process group',
+    );
   });
 
   it('lets a task that handles SIGTERM finish gracefully, and still calls it killed', async () => {

@@ -3,10 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { makeTaskSpec } from '../../test/factories';
 import {
   CHECKS_LABEL,
+  CONTAINER_NAME_LABEL,
   containerName,
   dockerCommand,
   dockerCreateOptions,
+  observedPodFromInspect,
   observedTaskFromInspect,
+  POD_INDEX_LABEL,
+  POD_SANDBOX,
+  podContainerCreateOptions,
+  podVolumeName,
   portProtocols,
   PORTS_LABEL,
   pullFailureMessage,
@@ -337,5 +343,177 @@ describe('pullFailureMessage', () => {
       'image nginx:1.27 not found and no registry reachable: Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host',
     );
     expect(pullFailureMessage('x', '')).toBe('image x not found and no registry reachable');
+  });
+});
+
+describe('podContainerCreateOptions', () => {
+  const spec = makeTaskSpec({
+    taskId: 'pod/web.1',
+    image: undefined,
+    cmd: 'ignored',
+    env: { A: 'task', B: 'task' },
+    ports: [{ hostPort: 0, containerPort: 8080, protocol: 'tcp', name: 'http' }],
+    labels: { team: 'x' },
+    killGracePeriodSeconds: 4,
+    volumes: [{ name: 'shared' }, { name: 'logs', host: '/var/log/app' }],
+    containers: [
+      {
+        name: 'ct1',
+        image: 'img1',
+        cmd: 'echo one',
+        env: { B: 'ct1' },
+        cpus: 0.5,
+        mem: 64,
+        volumeMounts: [
+          { name: 'shared', mountPath: './test-v1', readOnly: false },
+          { name: 'logs', mountPath: '/logs', readOnly: true },
+        ],
+      },
+      {
+        name: 'ct2',
+        image: 'img2',
+        env: {},
+        cpus: 0.25,
+        mem: 32,
+        volumeMounts: [{ name: 'shared', mountPath: 'data', readOnly: false }],
+      },
+    ],
+  });
+
+  it('gives the first container the network and the instance ports', () => {
+    const o = podContainerCreateOptions(spec, 'n1', 0);
+    expect(o.name).toBe('atoll-pod_web.1-ct1');
+    expect(o.Image).toBe('img1');
+    expect(o).toMatchObject({ Entrypoint: ['/bin/sh', '-c'], Cmd: ['echo one'], WorkingDir: POD_SANDBOX });
+    expect(o.Env).toEqual(expect.arrayContaining(['A=task', 'B=ct1']));
+    expect(o.Env).not.toContain('B=task');
+    expect(o.ExposedPorts).toEqual({ '8080/tcp': {} });
+    expect(o.HostConfig).toMatchObject({
+      NetworkMode: 'bridge',
+      PortBindings: { '8080/tcp': [{ HostPort: '' }] },
+      NanoCpus: 500_000_000,
+      Memory: 64 * 1024 * 1024,
+      Mounts: [
+        {
+          Type: 'volume',
+          Source: podVolumeName('pod/web.1', 'shared'),
+          Target: '/mnt/mesos/sandbox/test-v1',
+          ReadOnly: false,
+        },
+        { Type: 'bind', Source: '/var/log/app', Target: '/logs', ReadOnly: true },
+      ],
+    });
+    expect(o.Labels).toMatchObject({
+      team: 'x',
+      'io.atoll.task-id': 'pod/web.1',
+      'io.atoll.node-id': 'n1',
+      [CONTAINER_NAME_LABEL]: 'ct1',
+      [PORTS_LABEL]: JSON.stringify(spec.ports),
+    });
+  });
+
+  it('joins the others to the first container network without ports', () => {
+    const o = podContainerCreateOptions(spec, 'n1', 1, 'abc123');
+    expect(o.name).toBe('atoll-pod_web.1-ct2');
+    expect(o.Image).toBe('img2');
+    expect(o.Cmd).toBeUndefined();
+    expect(o.ExposedPorts).toBeUndefined();
+    expect(o.HostConfig?.PortBindings).toBeUndefined();
+    expect(o.HostConfig).toMatchObject({ NetworkMode: 'container:abc123', NanoCpus: 250_000_000 });
+    expect(o.HostConfig?.Mounts).toEqual([
+      {
+        Type: 'volume',
+        Source: 'atoll-pod_web.1-shared',
+        Target: '/mnt/mesos/sandbox/data',
+        ReadOnly: false,
+      },
+    ]);
+    expect(o.Labels?.[CONTAINER_NAME_LABEL]).toBe('ct2');
+  });
+
+  it('uses host networking on the first container of a host-network pod', () => {
+    const o = podContainerCreateOptions({ ...spec, network: 'host' }, 'n1', 0);
+    expect(o.HostConfig?.NetworkMode).toBe('host');
+    expect(o.HostConfig?.PortBindings).toBeUndefined();
+  });
+
+  it('rejects a container without image and an unknown volume', () => {
+    const noImage = { ...spec, containers: [{ ...spec.containers![0]!, image: undefined }] };
+    expect(() => podContainerCreateOptions(noImage, 'n1', 0)).toThrow(/needs an image/);
+    const unknownVolume = { ...spec, volumes: [] };
+    expect(() => podContainerCreateOptions(unknownVolume, 'n1', 0)).toThrow(/unknown volume shared/);
+  });
+});
+
+describe('observedPodFromInspect', () => {
+  function ct(
+    name: string,
+    index: number,
+    state: Partial<Docker.ContainerInspectInfo['State']>,
+  ): Docker.ContainerInspectInfo {
+    return {
+      Id: `id-${name}`,
+      Created: '2024-01-01T00:00:00Z',
+      State: {
+        Status: 'running',
+        Running: true,
+        Paused: false,
+        Restarting: false,
+        OOMKilled: false,
+        Dead: false,
+        Pid: 1,
+        ExitCode: 0,
+        Error: '',
+        StartedAt: '2024-01-01T00:00:01Z',
+        FinishedAt: '0001-01-01T00:00:00Z',
+        ...state,
+      },
+      Config: {
+        Labels: {
+          'io.atoll.task-id': 'p1',
+          'io.atoll.app-id': '/p',
+          [PORTS_LABEL]: '[]',
+          [CONTAINER_NAME_LABEL]: name,
+          [POD_INDEX_LABEL]: String(index),
+        },
+      },
+      HostConfig: { NetworkMode: index === 0 ? 'bridge' : 'container:id-ct1' },
+      NetworkSettings: { Ports: {} },
+    } as unknown as Docker.ContainerInspectInfo;
+  }
+  const exited = (code: number) => ({
+    Status: 'exited',
+    Running: false,
+    ExitCode: code,
+    FinishedAt: '2024-01-01T00:00:09Z',
+  });
+
+  it('is running when all containers run, with the network owner as runtime id', () => {
+    const t = observedPodFromInspect([ct('ct2', 1, {}), ct('ct1', 0, {})], false);
+    expect(t).toMatchObject({ taskId: 'p1', state: 'TASK_RUNNING', runtimeId: 'id-ct1', appId: '/p' });
+  });
+
+  it('fails with the first non-zero exit, naming the container', () => {
+    const t = observedPodFromInspect([ct('ct1', 0, exited(137)), ct('ct2', 1, exited(3))], false);
+    expect(t).toMatchObject({ state: 'TASK_FAILED', exitCode: 137 });
+    expect(t?.message).toContain('container ct1 exited with 137');
+  });
+
+  it('fails while a sibling still runs after another exited', () => {
+    const t = observedPodFromInspect([ct('ct1', 0, {}), ct('ct2', 1, exited(3))], false);
+    expect(t).toMatchObject({ state: 'TASK_FAILED', exitCode: 3 });
+    expect(t?.message).toContain('container ct2 exited with 3');
+  });
+
+  it('is finished when all exited 0 and killed on request', () => {
+    expect(observedPodFromInspect([ct('ct1', 0, exited(0)), ct('ct2', 1, exited(0))], false)).toMatchObject({
+      state: 'TASK_FINISHED',
+      exitCode: 0,
+    });
+    expect(
+      observedPodFromInspect([ct('ct1', 0, exited(143)), ct('ct2', 1, exited(137))], true),
+    ).toMatchObject({
+      state: 'TASK_KILLED',
+    });
   });
 });

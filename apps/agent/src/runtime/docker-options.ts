@@ -209,3 +209,165 @@ export function pullFailureMessage(image: string, dockerError: string): string {
     .find((l) => l !== '');
   return `image ${image} not found and no registry reachable${first ? `: ${first}` : ''}`;
 }
+
+/** The pod container's name (`io.atoll.container-name`); set only on containers of pod instances. */
+export const CONTAINER_NAME_LABEL = 'io.atoll.container-name';
+/** Position of the container in its pod (0 owns the network namespace). */
+export const POD_INDEX_LABEL = 'io.atoll.pod-index';
+/** The pod instance's kill grace period in seconds, so a sibling's exit stops the others in time. */
+export const KILL_GRACE_LABEL = 'io.atoll.kill-grace';
+
+/** Where relative mount paths of pod containers live, like Mesos's sandbox. */
+export const POD_SANDBOX = '/mnt/mesos/sandbox';
+
+/** `atoll-<taskId>-<container>` with characters Docker rejects replaced by `_`. */
+export function podContainerName(taskId: string, container: string): string {
+  return `${containerName(taskId)}-${container.replace(/[^a-zA-Z0-9_.-]/g, '_')}`;
+}
+
+/** The Docker named volume of an ephemeral pod volume. */
+export function podVolumeName(taskId: string, volume: string): string {
+  return podContainerName(taskId, volume);
+}
+
+/** Labels of an ephemeral pod volume, so it is found again for removal. */
+export function podVolumeLabels(spec: TaskSpec, nodeId: string): Record<string, string> {
+  return { [containerLabels.taskId]: spec.taskId, [containerLabels.nodeId]: nodeId };
+}
+
+/**
+ * `docker create` options for container `index` of a pod instance. Container 0 owns the network
+ * (port bindings or host networking); the others join it via `container:<networkOwnerId>`.
+ */
+export function podContainerCreateOptions(
+  spec: TaskSpec,
+  nodeId: string,
+  index: number,
+  networkOwnerId?: string,
+): Docker.ContainerCreateOptions {
+  const containers = spec.containers ?? [];
+  const ct = containers[index];
+  if (!ct) throw new Error(`pod container ${index} does not exist`);
+  if (!ct.image) throw new Error(`pod container ${ct.name} needs an image under Docker`);
+  if (index > 0 && !networkOwnerId)
+    throw new Error('a pod container other than the first needs the network owner');
+  const base = dockerCreateOptions(
+    {
+      ...spec,
+      image: ct.image,
+      cmd: ct.cmd,
+      args: ct.args,
+      cpus: ct.cpus,
+      mem: ct.mem,
+      env: { ...spec.env, ...ct.env },
+      ports: index === 0 ? spec.ports : [],
+    },
+    nodeId,
+  );
+  const hostConfig: Docker.HostConfig = { ...base.HostConfig };
+  if (index > 0) {
+    hostConfig.NetworkMode = `container:${networkOwnerId}`;
+    delete hostConfig.PortBindings;
+    delete base.ExposedPorts;
+  }
+  const volumes = new Map((spec.volumes ?? []).map((v) => [v.name, v]));
+  const mounts: Docker.MountSettings[] = [];
+  for (const m of ct.volumeMounts) {
+    const vol = volumes.get(m.name);
+    if (!vol) throw new Error(`pod container ${ct.name} mounts unknown volume ${m.name}`);
+    const target = m.mountPath.startsWith('/')
+      ? m.mountPath
+      : `${POD_SANDBOX}/${m.mountPath.replace(/^(\.\/)+/, '')}`;
+    mounts.push(
+      vol.host !== undefined
+        ? { Type: 'bind', Source: vol.host, Target: target, ReadOnly: m.readOnly }
+        : {
+            Type: 'volume',
+            Source: podVolumeName(spec.taskId, vol.name),
+            Target: target,
+            ReadOnly: m.readOnly,
+          },
+    );
+  }
+  if (mounts.length > 0) hostConfig.Mounts = mounts;
+  const labels: Record<string, string> = {
+    ...(base.Labels ?? {}),
+    [CONTAINER_NAME_LABEL]: ct.name,
+    [POD_INDEX_LABEL]: String(index),
+    [KILL_GRACE_LABEL]: String(spec.killGracePeriodSeconds),
+  };
+  // The pod's labels keep the instance's ports on the network owner only.
+  if (index > 0) labels[PORTS_LABEL] = '[]';
+  return {
+    ...base,
+    name: podContainerName(spec.taskId, ct.name),
+    Labels: labels,
+    WorkingDir: POD_SANDBOX,
+    HostConfig: hostConfig,
+  };
+}
+
+/**
+ * One observed task from the inspected containers of a pod instance: RUNNING while all run;
+ * otherwise FAILED with the first non-zero exit (FINISHED when all exited 0, KILLED on request).
+ */
+export function observedPodFromInspect(
+  infos: Docker.ContainerInspectInfo[],
+  killRequested: boolean,
+): ObservedTask | undefined {
+  const sorted = [...infos].sort((a, b) => podIndexOf(a) - podIndexOf(b));
+  const owner = sorted[0];
+  if (!owner) return undefined;
+  const observed = observedTaskFromInspect(owner, killRequested);
+  if (!observed) return undefined;
+  const states = sorted.map((i) => observedTaskFromInspect(i, killRequested));
+  if (states.every((t) => t?.state === 'TASK_RUNNING')) return observed;
+  if (states.some((t) => t?.state === 'TASK_STARTING') && !sorted.some((i) => isEnded(i)))
+    return { ...observed, state: 'TASK_STARTING', at: owner.Created };
+  const ended = sorted.filter(isEnded);
+  const failed = ended.find((i) => i.State.ExitCode !== 0 || i.State.OOMKilled || i.State.Error);
+  const culprit = failed ?? ended[0] ?? owner;
+  const exit = containerExit(culprit);
+  const name = culprit.Config.Labels?.[CONTAINER_NAME_LABEL] ?? culprit.Name;
+  const outcome = exitOutcome({
+    exitCode: exit.exitCode,
+    killed: killRequested,
+    ...(exit.exitCode !== 0 || exit.message ? { message: podExitMessage(name, exit) } : {}),
+  });
+  const finishedAt =
+    ended
+      .map((i) => i.State.FinishedAt)
+      .sort()
+      .at(-1) ?? culprit.State.FinishedAt;
+  const { message: _drop, exitCode: _code, ...rest } = observed;
+  void _drop;
+  void _code;
+  return {
+    ...rest,
+    state: outcome.state,
+    ...(outcome.message ? { message: outcome.message } : {}),
+    ...(exit.exitCode !== undefined ? { exitCode: exit.exitCode } : {}),
+    at: finishedAt,
+    finishedAt,
+  };
+}
+
+/** "container ct2 exited with 3" (with Docker's reason when it has one). */
+export function podExitMessage(
+  container: string,
+  exit: { exitCode: number | undefined; message?: string },
+): string {
+  const status =
+    exit.exitCode === undefined ? 'ended with an unknown exit status' : `exited with ${exit.exitCode}`;
+  return `container ${container} ${status}${exit.message ? `: ${exit.message}` : ''}`;
+}
+
+export function podIndexOf(info: Pick<Docker.ContainerInspectInfo, 'Config'>): number {
+  const n = Number(info.Config.Labels?.[POD_INDEX_LABEL] ?? '0');
+  return Number.isFinite(n) ? n : 0;
+}
+
+function isEnded(info: Docker.ContainerInspectInfo): boolean {
+  const s = info.State;
+  return !(s.Running || s.Paused || s.Restarting) && s.Status !== 'created';
+}

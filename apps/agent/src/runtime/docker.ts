@@ -3,10 +3,18 @@ import { containerLabels, type TaskSpec } from '@atoll/spec';
 import Docker from 'dockerode';
 import type { Logger } from '../logger';
 import {
+  CONTAINER_NAME_LABEL,
   containerExit,
   containerName,
   dockerCreateOptions,
+  KILL_GRACE_LABEL,
+  observedPodFromInspect,
   observedTaskFromInspect,
+  podContainerCreateOptions,
+  podExitMessage,
+  podIndexOf,
+  podVolumeLabels,
+  podVolumeName,
   pullFailureMessage,
   resolvePorts,
 } from './docker-options';
@@ -93,6 +101,7 @@ export class DockerRuntime implements Runtime {
   }
 
   async launch(spec: TaskSpec, nodeId: string): Promise<LaunchResult> {
+    if (spec.containers !== undefined) return this.launchPod(spec, nodeId);
     if (!spec.image) throw new Error('the docker runtime needs an image');
     const options = dockerCreateOptions(spec, nodeId);
     await this.ensureImage(spec.image, spec.forcePullImage);
@@ -118,9 +127,116 @@ export class DockerRuntime implements Runtime {
     return { runtimeId: info.Id, ports: resolvePorts(spec.ports, spec.network, info.NetworkSettings?.Ports) };
   }
 
+  /**
+   * A pod instance: its ephemeral volumes, then one container per pod container; the first owns
+   * the network, the others join it. Started in order; running once all run.
+   */
+  private async launchPod(spec: TaskSpec, nodeId: string): Promise<LaunchResult> {
+    const cts = spec.containers ?? [];
+    if (cts.length === 0) throw new Error('a pod instance needs at least one container');
+    for (const ct of cts)
+      if (!ct.image) throw new Error(`pod container ${ct.name} needs an image under Docker`);
+    for (const image of new Set(cts.map((c) => c.image ?? '')))
+      await this.ensureImage(image, spec.forcePullImage);
+    const created: Docker.Container[] = [];
+    const cleanUp = async () => {
+      this.running.delete(spec.taskId);
+      for (const c of created) await c.remove({ force: true, v: true }).catch(() => undefined);
+      await this.removePodVolumes(spec.taskId, nodeId).catch(() => undefined);
+    };
+    try {
+      for (const vol of spec.volumes ?? []) {
+        if (vol.host !== undefined) continue;
+        await this.docker.createVolume({
+          Name: podVolumeName(spec.taskId, vol.name),
+          Labels: podVolumeLabels(spec, nodeId),
+        });
+      }
+      for (let i = 0; i < cts.length; i++) {
+        const options = podContainerCreateOptions(spec, nodeId, i, created[0]?.id);
+        try {
+          created.push(await this.docker.createContainer(options));
+        } catch (err) {
+          if (statusOf(err) === 409)
+            throw new Error(`a container named ${options.name} already exists`, { cause: err });
+          throw new Error(`creating container ${cts[i]?.name} failed: ${describeError(err)}`, { cause: err });
+        }
+      }
+    } catch (err) {
+      await cleanUp();
+      throw err;
+    }
+    this.running.add(spec.taskId);
+    for (const [i, c] of created.entries()) {
+      try {
+        await c.start();
+      } catch (err) {
+        await cleanUp();
+        throw new Error(`starting container ${cts[i]?.name} failed: ${describeError(err)}`, { cause: err });
+      }
+    }
+    const info = await created[0]!.inspect();
+    return { runtimeId: info.Id, ports: resolvePorts(spec.ports, spec.network, info.NetworkSettings?.Ports) };
+  }
+
+  /** The containers of a pod instance of this node, network owner first; empty for single tasks. */
+  private async podContainers(taskId: string): Promise<Docker.ContainerInspectInfo[]> {
+    if (this.nodeId === undefined) return [];
+    const summaries = await this.docker.listContainers({
+      all: true,
+      filters: { label: [`${containerLabels.nodeId}=${this.nodeId}`, `${containerLabels.taskId}=${taskId}`] },
+    });
+    const infos: Docker.ContainerInspectInfo[] = [];
+    for (const s of summaries) {
+      try {
+        const info = await this.docker.getContainer(s.Id).inspect();
+        const labels = info.Config.Labels ?? {};
+        if (labels[containerLabels.taskId] === taskId && labels[CONTAINER_NAME_LABEL] !== undefined)
+          infos.push(info);
+      } catch (err) {
+        if (statusOf(err) !== 404) throw err;
+      }
+    }
+    return infos.sort((a, b) => podIndexOf(a) - podIndexOf(b));
+  }
+
+  private async removePodVolumes(taskId: string, nodeId: string): Promise<void> {
+    const res = await this.docker.listVolumes({
+      filters: { label: [`${containerLabels.nodeId}=${nodeId}`, `${containerLabels.taskId}=${taskId}`] },
+    });
+    for (const v of res.Volumes ?? []) {
+      try {
+        await this.docker.getVolume(v.Name).remove();
+      } catch (err) {
+        if (statusOf(err) !== 404) throw err;
+      }
+    }
+  }
+
+  /** Stops containers one after the other (in the given order), ignoring those already stopped. */
+  private async stopAll(ids: string[], gracePeriodSeconds: number): Promise<void> {
+    for (const id of ids) {
+      try {
+        await this.docker.getContainer(id).stop({ t: Math.ceil(gracePeriodSeconds) });
+      } catch (err) {
+        const code = statusOf(err);
+        if (code !== 304 && code !== 404)
+          throw new Error(`stopping the container failed: ${describeError(err)}`, { cause: err });
+      }
+    }
+  }
+
   async kill(taskId: string, gracePeriodSeconds: number): Promise<void> {
     const container = await this.find(taskId);
-    if (!container) return;
+    if (!container) {
+      const pod = await this.podContainers(taskId);
+      if (pod.length === 0) return;
+      this.killRequested.add(taskId);
+      // The network owner last, so its siblings keep their network while they shut down.
+      await this.stopAll(pod.map((i) => i.Id).reverse(), gracePeriodSeconds);
+      await this.checkExit(taskId, pod[0]!.Id);
+      return;
+    }
     this.killRequested.add(taskId);
     try {
       // docker stop: SIGTERM (or the image's STOPSIGNAL), SIGKILL after t seconds; returns once stopped.
@@ -137,7 +253,18 @@ export class DockerRuntime implements Runtime {
     const container = await this.find(taskId);
     this.running.delete(taskId);
     this.killRequested.delete(taskId);
-    if (!container) return;
+    if (!container) {
+      if (this.nodeId === undefined) return;
+      for (const info of (await this.podContainers(taskId)).reverse()) {
+        try {
+          await this.docker.getContainer(info.Id).remove({ force: true, v: true });
+        } catch (err) {
+          if (statusOf(err) !== 404) throw err;
+        }
+      }
+      await this.removePodVolumes(taskId, this.nodeId);
+      return;
+    }
     try {
       await container.remove({ force: true, v: true });
     } catch (err) {
@@ -151,11 +278,18 @@ export class DockerRuntime implements Runtime {
       all: true,
       filters: { label: [`${containerLabels.nodeId}=${this.nodeId}`] },
     });
+    const pods = new Map<string, Docker.ContainerInspectInfo[]>();
     const tasks = await Promise.all(
       summaries.map(async (s) => {
         try {
           const info = await this.docker.getContainer(s.Id).inspect();
           const taskId = info.Config.Labels?.[containerLabels.taskId];
+          if (taskId !== undefined && info.Config.Labels?.[CONTAINER_NAME_LABEL] !== undefined) {
+            const group = pods.get(taskId) ?? [];
+            group.push(info);
+            pods.set(taskId, group);
+            return undefined;
+          }
           return observedTaskFromInspect(info, taskId !== undefined && this.killRequested.has(taskId));
         } catch (err) {
           if (statusOf(err) === 404) return undefined; // removed meanwhile
@@ -163,6 +297,8 @@ export class DockerRuntime implements Runtime {
         }
       }),
     );
+    for (const [taskId, infos] of pods)
+      tasks.push(observedPodFromInspect(infos, this.killRequested.has(taskId)));
     return tasks.filter((t): t is ObservedTask => t !== undefined);
   }
 
@@ -265,7 +401,8 @@ export class DockerRuntime implements Runtime {
    * (Docker cannot kill an exec) and reported as timed out.
    */
   async exec(taskId: string, command: string, opts: ExecOptions): Promise<ExecResult> {
-    const container = await this.find(taskId);
+    const pod = (await this.find(taskId)) ? [] : await this.podContainers(taskId);
+    const container = pod[0] ? this.docker.getContainer(pod[0].Id) : await this.find(taskId);
     if (!container) throw new Error(`task ${taskId} has no container on this node`);
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), opts.timeoutMs);
@@ -393,7 +530,18 @@ export class DockerRuntime implements Runtime {
     }
     if (info && (info.State.Running || info.State.Status === 'created')) return;
     if (!this.running.delete(taskId)) return;
-    const exit = info ? containerExit(info) : { exitCode: undefined, message: 'the container was removed' };
+    let exit = info ? containerExit(info) : { exitCode: undefined, message: 'the container was removed' };
+    const podContainer = info?.Config.Labels?.[CONTAINER_NAME_LABEL];
+    if (info && podContainer !== undefined) {
+      // One container of a pod instance ended: the others go too, and the instance is reported once.
+      const grace = Number(info.Config.Labels?.[KILL_GRACE_LABEL] ?? '3');
+      const siblings = (await this.podContainers(taskId)).filter((i) => i.Id !== info?.Id);
+      await this.stopAll(siblings.map((i) => i.Id).reverse(), Number.isFinite(grace) ? grace : 3).catch(
+        (err: unknown) => this.log.warn({ taskId, err: describeError(err) }, 'stopping a pod failed'),
+      );
+      if (exit.exitCode !== 0 || exit.message)
+        exit = { exitCode: exit.exitCode, message: podExitMessage(podContainer, exit) };
+    }
     this.listeners.emit(
       {
         taskId,
@@ -413,6 +561,7 @@ export class DockerRuntime implements Runtime {
     if (this.closed || this.running.size === 0) return;
     try {
       const byTask = new Map<string, string>();
+      const stopped = new Map<string, string>();
       const summaries = await this.docker.listContainers({
         all: true,
         filters: { label: [`${containerLabels.nodeId}=${this.nodeId ?? ''}`] },
@@ -421,9 +570,17 @@ export class DockerRuntime implements Runtime {
         const taskId = s.Labels?.[containerLabels.taskId];
         if (taskId && s.State !== 'running') byTask.set(taskId, s.Id);
         if (taskId && s.State === 'running') byTask.set(taskId, '');
+        // A pod instance has ended once any of its containers has.
+        if (
+          taskId &&
+          s.State !== 'running' &&
+          s.State !== 'created' &&
+          s.Labels?.[CONTAINER_NAME_LABEL] !== undefined
+        )
+          stopped.set(taskId, s.Id);
       }
       for (const taskId of [...this.running]) {
-        const id = byTask.get(taskId);
+        const id = stopped.get(taskId) ?? byTask.get(taskId);
         if (id === '') continue; // still running
         await this.checkExit(taskId, id ?? containerName(taskId));
       }

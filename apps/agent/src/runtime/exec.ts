@@ -129,6 +129,7 @@ export class ExecRuntime implements Runtime {
   }
 
   async launch(spec: TaskSpec, nodeId: string): Promise<LaunchResult> {
+    if (spec.containers !== undefined) throw new Error('pods need the Docker runtime');
     if (spec.image) {
       throw new Error(
         `this node has no Docker Engine; it cannot run image ${spec.image} (only tasks with cmd or args)`,

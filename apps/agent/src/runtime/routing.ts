@@ -25,7 +25,7 @@ export class RoutingRuntime implements Runtime {
   }
 
   async launch(spec: TaskSpec, nodeId: string): Promise<LaunchResult> {
-    const runtime = spec.image ? this.images : this.processes;
+    const runtime = spec.image || spec.containers !== undefined ? this.images : this.processes;
     this.owner.set(spec.taskId, runtime);
     return runtime.launch(spec, nodeId);
   }
