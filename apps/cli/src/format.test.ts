@@ -12,6 +12,8 @@ import {
   healthCheckSummary,
   nodeTable,
   num,
+  podDetail,
+  podTable,
   progressBar,
   progressLine,
   queueTable,
@@ -504,5 +506,77 @@ describe('versionTable', () => {
     expect(
       versionTable(['2025-01-03T00:00:00.000Z', '2025-01-02T00:00:00.000Z'], '2025-01-03T00:00:00.000Z'),
     ).toBe('VERSION                   CURRENT\n2025-01-03T00:00:00.000Z  yes\n2025-01-02T00:00:00.000Z\n');
+  });
+});
+
+describe('pods', () => {
+  const pod = {
+    id: '/simple-pod',
+    scaling: { kind: 'fixed', instances: 2 },
+    containers: [{ name: 'ct1' }, { name: 'ct2' }],
+    version: '2025-01-02T03:04:05.678Z',
+  };
+  const status = {
+    id: '/simple-pod',
+    status: 'DEGRADED',
+    instances: [
+      {
+        id: 'simple-pod.instance-1',
+        status: 'STABLE',
+        agentHostname: 'node-1',
+        containers: [
+          { name: 'ct1', status: 'TASK_RUNNING' },
+          { name: 'ct2', status: 'TASK_RUNNING' },
+        ],
+      },
+      { id: 'simple-pod.instance-2', status: 'PENDING', agentHostname: '', containers: [] },
+    ],
+  };
+
+  it('podTable shows running over wanted instances and the container names', () => {
+    expect(
+      podTable(
+        [
+          pod,
+          { ...pod, id: '/other', scaling: { kind: 'fixed', instances: 1 }, containers: [{ name: 'web' }] },
+        ],
+        new Map([['/simple-pod', status]]),
+      ),
+    ).toBe(
+      [
+        'ID           STATUS    INSTANCES(running/wanted)  CONTAINERS  VERSION',
+        '/simple-pod  DEGRADED                        1/2  ct1,ct2     2025-01-02T03:04:05.678Z',
+        '/other       -                               -/1  web         2025-01-02T03:04:05.678Z',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('podTable marks wanted instances it does not know', () => {
+    const bare = { id: pod.id, containers: pod.containers, version: pod.version };
+    expect(podTable([bare])).toMatch(/^\/simple-pod {2}- +-\/\? {2}ct1,ct2 /m);
+  });
+
+  it('podDetail shows the status, then the instances with their containers', () => {
+    expect(podDetail(pod, status)).toBe(
+      [
+        'ID          /simple-pod',
+        'STATUS      DEGRADED',
+        'INSTANCES   1/2 running',
+        'CONTAINERS  ct1, ct2',
+        'VERSION     2025-01-02T03:04:05.678Z',
+        '',
+        'INSTANCE               STATUS   HOST    CONTAINERS',
+        'simple-pod.instance-1  STABLE   node-1  ct1=TASK_RUNNING, ct2=TASK_RUNNING',
+        'simple-pod.instance-2  PENDING  -       -',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('podDetail says when there are no instances', () => {
+    expect(podDetail(pod, { ...status, status: 'DEPLOYING', instances: [] })).toMatch(
+      /^STATUS {6}DEPLOYING\nINSTANCES {3}0\/2 running\n[\s\S]*\n\nNo instances\.\n$/m,
+    );
   });
 });

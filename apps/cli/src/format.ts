@@ -416,3 +416,81 @@ export function queueTable(items: QueueRow[]): string {
     ['left', 'right', 'right', 'left'],
   );
 }
+
+export interface PodRow {
+  id: string;
+  containers: Array<{ name: string }>;
+  version: string;
+  [field: string]: unknown;
+}
+
+export interface PodInstanceRow {
+  id: string;
+  status: string;
+  agentHostname?: unknown;
+  containers?: Array<{ name: string; status: string }> | undefined;
+  [field: string]: unknown;
+}
+
+/** Marathon's pod status (`pods.status`): STABLE, DEGRADED or DEPLOYING, with the instances. */
+export interface PodStatusRow {
+  id: string;
+  status: string;
+  instances: PodInstanceRow[];
+  [field: string]: unknown;
+}
+
+/** The wanted instances of a pod (`scaling.instances`), `?` when the view lacks them. */
+function podWanted(pod: PodRow): string {
+  const scaling = pod.scaling as { instances?: unknown } | undefined;
+  return typeof scaling?.instances === 'number' ? String(scaling.instances) : '?';
+}
+
+/** Running (STABLE) instances over wanted ones; `-/wanted` when the status is unknown. */
+function podInstances(pod: PodRow, status: PodStatusRow | undefined): string {
+  const running = status ? String(status.instances.filter((i) => i.status === 'STABLE').length) : '-';
+  return `${running}/${podWanted(pod)}`;
+}
+
+/** `pod list`: one line a pod, its status from `statuses` by id (`-` when unknown). */
+export function podTable(pods: PodRow[], statuses: ReadonlyMap<string, PodStatusRow> = new Map()): string {
+  return formatTable(
+    ['ID', 'STATUS', 'INSTANCES(running/wanted)', 'CONTAINERS', 'VERSION'],
+    pods.map((p) => {
+      const status = statuses.get(p.id);
+      return [
+        p.id,
+        status?.status ?? '-',
+        podInstances(p, status),
+        p.containers.map((c) => c.name).join(','),
+        p.version,
+      ];
+    }),
+    ['left', 'left', 'right', 'left', 'left'],
+  );
+}
+
+/** `pod show`: the pod's fields and status, then its instances with their containers' states. */
+export function podDetail(pod: PodRow, status: PodStatusRow): string {
+  let text = formatFields([
+    ['ID', pod.id],
+    ['STATUS', status.status],
+    ['INSTANCES', `${podInstances(pod, status)} running`],
+    ['CONTAINERS', pod.containers.map((c) => c.name).join(', ')],
+    ['VERSION', pod.version],
+  ]);
+  text += '\n';
+  if (status.instances.length === 0) return text + 'No instances.\n';
+  return (
+    text +
+    formatTable(
+      ['INSTANCE', 'STATUS', 'HOST', 'CONTAINERS'],
+      status.instances.map((i) => [
+        i.id,
+        i.status,
+        typeof i.agentHostname === 'string' && i.agentHostname ? i.agentHostname : '-',
+        (i.containers ?? []).map((c) => `${c.name}=${c.status}`).join(', ') || '-',
+      ]),
+    )
+  );
+}

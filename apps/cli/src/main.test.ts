@@ -52,6 +52,7 @@ describe('buildProgram', () => {
       'node',
       'app',
       'group',
+      'pod',
       'task',
       'deployment',
       'queue',

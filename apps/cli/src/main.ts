@@ -4,6 +4,7 @@ import { registerClusterCommands } from './commands/cluster';
 import { registerDeploymentCommands } from './commands/deployment';
 import { registerGroupCommands } from './commands/group';
 import { registerNodeCommands } from './commands/node';
+import { registerPodCommands } from './commands/pod';
 import { registerQueueCommands } from './commands/queue';
 import { registerTaskCommands } from './commands/task';
 import { CommandContext, type CliIO } from './context';
@@ -37,6 +38,7 @@ export function buildProgram(io: CliIO): Command {
   registerNodeCommands(program, ctx);
   registerAppCommands(program, ctx);
   registerGroupCommands(program, ctx);
+  registerPodCommands(program, ctx);
   registerTaskCommands(program, ctx);
   registerDeploymentCommands(program, ctx);
   registerQueueCommands(program, ctx);

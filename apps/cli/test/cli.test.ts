@@ -11,6 +11,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const bin = path.resolve(here, '../bin/atoll.mjs');
 /** The shared Marathon fixtures, next to the checkout. */
 const sleepGroup = path.resolve(here, '../../../../shared/fixtures/marathon/09-group-sleep.json');
+const simplePod = path.resolve(here, '../../../../shared/fixtures/marathon/10-pod-simple.json');
 
 interface Result {
   code: number;
@@ -411,6 +412,39 @@ describe('atoll CLI against a real cluster', () => {
     });
   });
 
+  // Only the API side: the pod's image (busybox) cannot be pulled here, so it is never waited for.
+  it('adds, lists and removes a pod (Marathon fixture 10)', async () => {
+    const added = await atoll('pod', 'add', simplePod);
+    expect(added.stderr).toBe('');
+    expect(added.code).toBe(0);
+    expect(added.stdout).toMatch(/^Created pod \/simple-pod \(deployment \S+\)\n$/);
+
+    type Pod = { id: string; containers: Array<{ name: string }> };
+    const pods = await atollJson<Pod[]>('pod', 'list');
+    const pod = pods.find((p) => p.id === '/simple-pod');
+    expect(pod?.containers.map((c) => c.name)).toEqual(['ct1', 'ct2']);
+    const listed = await atoll('pod', 'list');
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/^ID\s+STATUS\s+INSTANCES\(running\/wanted\)\s+CONTAINERS\s+VERSION\n/);
+    expect(listed.stdout).toMatch(/^\/simple-pod\s+[A-Z]+\s+\d+\/1\s+ct1,ct2\s/m);
+    const shown = await atollJson<{ id: string; status: string; instances: unknown[] }>(
+      'pod',
+      'show',
+      '/simple-pod',
+    );
+    expect(shown.id).toBe('/simple-pod');
+    expect(['STABLE', 'DEGRADED', 'DEPLOYING']).toContain(shown.status);
+
+    const removed = await atoll('pod', 'remove', '/simple-pod', '--force');
+    expect(removed.stderr).toBe('');
+    expect(removed.code).toBe(0);
+    expect(removed.stdout).toMatch(/^Removing pod \/simple-pod \(deployment \S+\)\n$/);
+    await waitFor('the pod to be gone', async () => {
+      const left = await atollJson<Pod[]>('pod', 'list');
+      return left.some((p) => p.id === '/simple-pod') ? undefined : true;
+    });
+  });
+
   it('a missing app is a tRPC error (exit 1)', async () => {
     const r = await atoll('app', 'show', '/no-such-app');
     expect(r.code).toBe(1);
@@ -439,7 +473,7 @@ describe('bin/atoll.mjs', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('Usage: atoll');
-    for (const group of ['cluster', 'node', 'app', 'group', 'task', 'deployment', 'queue'])
+    for (const group of ['cluster', 'node', 'app', 'group', 'pod', 'task', 'deployment', 'queue'])
       expect(r.stdout).toContain(group);
   });
 });

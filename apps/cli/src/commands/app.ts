@@ -212,11 +212,11 @@ export function normalizeAppId(id: string): string {
   return '/' + id.split('/').filter(Boolean).join('/');
 }
 
-/** Reads one app (or group) definition, a JSON object, from a file, or from standard input for `-`. */
+/** Reads one app (or group or pod) definition, a JSON object, from a file, or from standard input for `-`. */
 export async function readDefinition(
   file: string,
   io: CliIO,
-  kind: 'app' | 'group' = 'app',
+  kind: 'app' | 'group' | 'pod' = 'app',
 ): Promise<Record<string, unknown>> {
   const name = file === '-' ? 'standard input' : file;
   let text: string;
