@@ -186,7 +186,11 @@ async function removeContainers(nodeIds: string[]): Promise<void> {
     return; // no Docker Engine: nothing was started there
   }
   for (const nodeId of nodeIds) {
-    const list = await docker.listContainers({ all: true, filters: { label: [`${containerLabels.nodeId}=${nodeId}`] } });
+    const label = `${containerLabels.nodeId}=${nodeId}`;
+    const list = await docker.listContainers({ all: true, filters: { label: [label] } });
     await Promise.all(list.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+    // Pod instances' ephemeral volumes carry the node label too.
+    const { Volumes } = await docker.listVolumes({ filters: { label: [label] } });
+    await Promise.all((Volumes ?? []).map((v) => docker.getVolume(v.Name).remove().catch(() => undefined)));
   }
 }

@@ -173,10 +173,23 @@ describe('control API without agents', () => {
     await call(`/v2/apps${app.id}?force=true`, { method: 'DELETE' });
   });
 
-  it('pods are refused with a clear message (not implemented yet)', async () => {
+  it('pods: fixture 10 posts, lists, reports its status, and is removed', async () => {
     const res = await call('/v2/pods', { method: 'POST', json: fixture('10-pod-simple.json') });
-    expect(res.status).toBe(501);
-    expect(((await res.json()) as { message: string }).message).toMatch(/not supported/);
+    expect(res.status).toBe(201);
+    const pod = (await res.json()) as { id: string; containers: Array<{ name: string }>; version: string };
+    expect(pod.id).toBe('/simple-pod');
+    expect(pod.containers.map((c) => c.name)).toEqual(['ct1', 'ct2']);
+    const list = (await (await call('/v2/pods')).json()) as Array<{ id: string }>;
+    expect(list.map((p) => p.id)).toContain('/simple-pod');
+    const apps = (await (await call('/v2/apps')).json()) as { apps: Array<{ id: string }> };
+    expect(apps.apps.map((a) => a.id)).not.toContain('/simple-pod');
+    const status = (await (await call('/v2/pods/simple-pod::status')).json()) as { id: string; status: string; spec: { id: string } };
+    expect(status).toMatchObject({ id: '/simple-pod', spec: { id: '/simple-pod' } });
+    const bad = await call('/v2/pods', { method: 'POST', json: { id: '/bad-pod', containers: [{ name: 'a', resources: { cpus: 0.1, mem: 16 } }] } });
+    expect(bad.status).toBe(422);
+    expect(((await bad.json()) as { details: Array<{ path: string }> }).details.map((d) => d.path)).toContain('/containers/0/image');
+    const removed = await call('/v2/pods/simple-pod?force=true', { method: 'DELETE' });
+    expect(removed.status).toBe(202);
   });
 
   it('a malformed JSON body is a 400, not a 500', async () => {

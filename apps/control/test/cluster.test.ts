@@ -107,6 +107,56 @@ describe.skipIf(skip)('a cluster with one docker agent', () => {
     await api('DELETE', '/v2/apps/it/huge?force=true');
   });
 
+  it('runs a pod: two containers sharing a volume and a network, ports published once', async () => {
+    const pod = {
+      id: '/it/pod',
+      scaling: { kind: 'fixed', instances: 1 },
+      networks: [{ mode: 'container/bridge' }],
+      volumes: [{ name: 'shared' }],
+      containers: [
+        {
+          name: 'writer',
+          resources: { cpus: 0.05, mem: 16 },
+          image: { kind: 'DOCKER', id: IMAGE },
+          exec: { command: { shell: 'while true; do echo from-writer > data/index.html; sleep 1; done' } },
+          volumeMounts: [{ name: 'shared', mountPath: 'data' }],
+        },
+        {
+          name: 'web',
+          resources: { cpus: 0.05, mem: 16 },
+          exec: { command: { shell: 'exec httpd -f -p 8080 -h data' } },
+          endpoints: [{ name: 'http', containerPort: 8080, hostPort: 0 }],
+          volumeMounts: [{ name: 'shared', mountPath: 'data' }],
+        },
+      ],
+    };
+    const created = await fetch(`${cluster.url}/v2/pods`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${cluster.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(pod),
+    });
+    expect(created.status).toBe(201);
+    const status = await until(
+      'the pod instance to run',
+      () => api<{ instances: Array<{ status: string }> }>('GET', '/v2/pods/it/pod::status'),
+      (st) => st.instances.length === 1 && st.instances[0]!.status === 'STABLE',
+    );
+    expect(status.instances).toHaveLength(1);
+    const { tasks } = await api<{ tasks: Array<{ ports: number[] }> }>('GET', '/v2/apps/it/pod/tasks');
+    const body = await until(
+      'the web container to serve what the writer wrote',
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${tasks[0]!.ports[0]}/`, { signal: AbortSignal.timeout(2000) }).catch(() => null);
+        return res?.ok ? await res.text() : '';
+      },
+      (t) => t.includes('from-writer'),
+    );
+    expect(body.trim()).toBe('from-writer');
+    expect(await docker.listContainers({ filters: { label: ['io.atoll.app-id=/it/pod'] } })).toHaveLength(2);
+    await api('DELETE', '/v2/pods/it/pod?force=true');
+    await until('no running pod container', () => docker.listContainers({ filters: { label: ['io.atoll.app-id=/it/pod'] } }), (c) => c.length === 0, 60_000);
+  });
+
   it('deleting the app leaves no container', async () => {
     await api('DELETE', `/v2/apps${app.id}`);
     await until('the app to be gone', async () => (await fetch(`${cluster.url}/v2/apps${app.id}`, { headers: { authorization: `Bearer ${cluster.token}` } })).status, (s) => s === 404);

@@ -1,5 +1,5 @@
 import { router } from './trpc';
-import { appsRouter, deploymentsRouter, groupsRouter, queueRouter, tasksRouter } from './routers/apps';
+import { appsRouter, deploymentsRouter, groupsRouter, podsRouter, queueRouter, tasksRouter } from './routers/apps';
 import { authRouter } from './routers/auth';
 import { clusterRouter } from './routers/cluster';
 import { nodesRouter } from './routers/nodes';
@@ -12,6 +12,7 @@ export const appRouter = router({
   deployments: deploymentsRouter,
   queue: queueRouter,
   groups: groupsRouter,
+  pods: podsRouter,
   cluster: clusterRouter,
 });
 

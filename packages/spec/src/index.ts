@@ -1,3 +1,4 @@
 export * from './app';
 export * from './task';
 export * from './protocol';
+export * from './pod';

@@ -76,6 +76,33 @@ export const readinessCheckSpecSchema = z.object({
 });
 export type ReadinessCheckSpec = z.infer<typeof readinessCheckSpecSchema>;
 
+/**
+ * One container of a pod instance (Marathon pods): all containers of an instance run on one node,
+ * share one network namespace (the ports are published once, from the instance) and the pod's
+ * volumes, and live and die together.
+ */
+export const podContainerSpecSchema = z.object({
+  name: z.string().min(1),
+  /** Docker image; absent: the pod's default image is not applicable, so an image is required under Docker. */
+  image: z.string().optional(),
+  /** Shell command (`sh -c`). */
+  cmd: z.string().optional(),
+  args: z.array(z.string()).optional(),
+  env: z.record(z.string(), z.string()),
+  cpus: z.number().min(0),
+  mem: z.number().min(0),
+  /** Volume mounts: pod volume name → path in the container (relative paths are under /mnt/mesos/sandbox). */
+  volumeMounts: z.array(z.object({ name: z.string(), mountPath: z.string(), readOnly: z.boolean().default(false) })).default([]),
+});
+export type PodContainerSpec = z.infer<typeof podContainerSpecSchema>;
+
+export const podVolumeSpecSchema = z.object({
+  name: z.string().min(1),
+  /** A host path to bind; absent: an ephemeral volume that lives as long as the instance. */
+  host: z.string().optional(),
+});
+export type PodVolumeSpec = z.infer<typeof podVolumeSpecSchema>;
+
 /** What an agent needs to start one task; built by control from the app version and the placement. */
 export const taskSpecSchema = z.object({
   taskId: z.string().min(1),
@@ -101,6 +128,9 @@ export const taskSpecSchema = z.object({
   killGracePeriodSeconds: z.number().min(0).default(3),
   healthChecks: z.array(healthCheckSpecSchema).default([]),
   readinessChecks: z.array(readinessCheckSpecSchema).default([]),
+  /** Set for a pod instance: its containers (then `image`/`cmd`/`args` are unused) and volumes. */
+  containers: z.array(podContainerSpecSchema).optional(),
+  volumes: z.array(podVolumeSpecSchema).optional(),
 });
 export type TaskSpec = z.infer<typeof taskSpecSchema>;
 

@@ -1,4 +1,4 @@
-import { appsService, AppError, deploymentsService, groupsService, queueService, type Services } from '@atoll/api';
+import { appsService, AppError, deploymentsService, groupsService, podsService, queueService, type Services } from '@atoll/api';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sendError } from './errors';
 
@@ -37,7 +37,7 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services): void 
     handle(async (req) => {
       const q = req.query as { embed?: string | string[]; id?: string; cmd?: string; label?: string };
       const embed = ([] as string[]).concat(q.embed ?? []);
-      let apps = await appsService.listApps(s, { embedTasks: embed.includes('apps.tasks') });
+      let apps = (await appsService.listApps(s, { embedTasks: embed.includes('apps.tasks') })).filter((a) => !podsService.isPod(a));
       if (q.id) apps = apps.filter((a) => a.id.includes(q.id!));
       if (q.cmd) apps = apps.filter((a) => typeof a.cmd === 'string' && a.cmd.includes(q.cmd!));
       return { apps: apps.map(withoutAtoll) };
@@ -149,11 +149,40 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services): void 
     }),
   );
 
-  // Pods are not implemented yet: say so plainly rather than 404.
-  const noPods = async (_req: FastifyRequest, reply: FastifyReply) =>
-    reply.code(501).send({ message: 'Pods (/v2/pods) are not supported by this Atoll version yet; run the containers as apps in a group (/v2/groups).' });
-  app.all('/v2/pods', noPods);
-  app.all('/v2/pods/*', noPods);
+  // Pods: several containers per instance, scheduled as one task (see services/pods.ts).
+  app.post(
+    '/v2/pods',
+    handle(async (req, reply) => {
+      const { pod, deploymentId } = await podsService.createPod(s, requireObject(req.body));
+      return reply.code(201).header('Location', `/v2/pods${pod.id}`).header('Marathon-Deployment-Id', deploymentId).send(pod);
+    }),
+  );
+  app.get('/v2/pods', handle(async () => podsService.listPods(s)));
+  app.get(
+    '/v2/pods/*',
+    handle(async (req) => {
+      const path = wildcard(req);
+      if (path === '/::status') return Promise.all((await podsService.listPods(s)).map((p) => podsService.podStatus(s, p.id)));
+      const m = /^(.*)::status$/.exec(path);
+      return m ? podsService.podStatus(s, m[1]!) : podsService.getPod(s, path);
+    }),
+  );
+  app.put(
+    '/v2/pods/*',
+    handle(async (req, reply) => {
+      const q = req.query as { force?: string };
+      const r = await podsService.updatePod(s, wildcard(req), requireObject(req.body), { force: q.force === 'true' });
+      return reply.header('Marathon-Deployment-Id', r.deploymentId).send(await podsService.getPod(s, wildcard(req)));
+    }),
+  );
+  app.delete(
+    '/v2/pods/*',
+    handle(async (req, reply) => {
+      const q = req.query as { force?: string };
+      const r = await podsService.deletePod(s, wildcard(req), { force: q.force === 'true' });
+      return reply.code(202).header('Marathon-Deployment-Id', r.deploymentId).send();
+    }),
+  );
 
   app.get(
     '/v2/tasks',

@@ -4,6 +4,7 @@ import * as apps from '../services/apps';
 import * as deployments from '../services/deployments';
 import * as queue from '../services/queue';
 import * as groups from '../services/groups';
+import * as pods from '../services/pods';
 import { appDefinitionInput, appView, deploymentResult, deploymentView, queueItemView, taskView } from '../schemas';
 
 const force = z.boolean().default(false).describe('override the deployment lock (Marathon ?force=true)');
@@ -137,4 +138,39 @@ export const groupsRouter = router({
     .input(z.object({ id: appId, force }))
     .output(deploymentResult)
     .mutation(({ ctx, input }) => groups.deleteGroup(ctx, input.id, { force: input.force })),
+});
+
+const podView = z.looseObject({ id: z.string(), containers: z.array(z.looseObject({ name: z.string() })), version: z.string() });
+
+export const podsRouter = router({
+  list: protectedProcedure
+    .meta({ openapi: { method: 'GET', path: '/pods', tags: ['pods'], protect: true } })
+    .input(z.void())
+    .output(z.array(podView))
+    .query(({ ctx }) => pods.listPods(ctx)),
+  get: protectedProcedure
+    .meta({ openapi: { method: 'GET', path: '/pods/detail', tags: ['pods'], protect: true } })
+    .input(z.object({ id: appId }))
+    .output(podView)
+    .query(({ ctx, input }) => pods.getPod(ctx, input.id)),
+  status: protectedProcedure
+    .meta({ openapi: { method: 'GET', path: '/pods/status', tags: ['pods'], protect: true, summary: "Marathon's pod status with its instances" } })
+    .input(z.object({ id: appId }))
+    .output(z.looseObject({ id: z.string(), status: z.string(), instances: z.array(z.looseObject({ id: z.string(), status: z.string() })) }))
+    .query(({ ctx, input }) => pods.podStatus(ctx, input.id)),
+  create: protectedProcedure
+    .meta({ openapi: { method: 'POST', path: '/pods', tags: ['pods'], protect: true, summary: 'Create a pod from a Marathon pod definition' } })
+    .input(z.object({ definition: appDefinitionInput }))
+    .output(z.object({ pod: podView, deploymentId: z.string() }))
+    .mutation(({ ctx, input }) => pods.createPod(ctx, input.definition)),
+  update: protectedProcedure
+    .meta({ openapi: { method: 'PUT', path: '/pods', tags: ['pods'], protect: true } })
+    .input(z.object({ id: appId, definition: appDefinitionInput, force }))
+    .output(deploymentResult)
+    .mutation(({ ctx, input }) => pods.updatePod(ctx, input.id, input.definition, { force: input.force })),
+  delete: protectedProcedure
+    .meta({ openapi: { method: 'DELETE', path: '/pods', tags: ['pods'], protect: true } })
+    .input(z.object({ id: appId, force }))
+    .output(deploymentResult)
+    .mutation(({ ctx, input }) => pods.deletePod(ctx, input.id, { force: input.force })),
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Prisma } from '@atoll/db';
-import { containerLabels, isBridged, isTerminal, type AppDefinition, type TaskPort, type TaskSpec, type TaskState } from '@atoll/spec';
+import { containerLabels, isBridged, isTerminal, podImage, type AppDefinition, type Pod, type TaskPort, type TaskSpec, type TaskState } from '@atoll/spec';
 import type { Services } from '../context';
 import { markNodeUnreachable } from './agents';
 import { decide } from './decide';
@@ -59,6 +59,8 @@ export function buildTaskSpec(
   version: string,
   task: { id: string; host: string; nodeId: string; ports: TaskPort[] },
 ): TaskSpec {
+  const pod = (def as AppDefinition & { pod?: Pod }).pod;
+  if (pod) return buildPodTaskSpec(def, pod, version, task);
   const docker = def.container?.type !== 'MESOS' ? def.container?.docker : undefined;
   return {
     taskId: task.id,
@@ -103,6 +105,48 @@ export function buildTaskSpec(
         httpStatusCodesForReady: rc.httpStatusCodesForReady,
       };
     }),
+  };
+}
+
+/** A pod instance: one task whose containers share the instance's ports, network and volumes. */
+function buildPodTaskSpec(
+  def: AppDefinition,
+  pod: Pod,
+  version: string,
+  task: { id: string; host: string; nodeId: string; ports: TaskPort[] },
+): TaskSpec {
+  const env = taskEnvironment(def, version, task);
+  for (const [k, v] of Object.entries(pod.environment)) if (typeof v === 'string') env[k] = v;
+  return {
+    taskId: task.id,
+    appId: def.id,
+    appVersion: version,
+    env,
+    cpus: def.cpus,
+    mem: def.mem,
+    disk: def.disk,
+    network: isBridged(def) ? 'bridge' : 'host',
+    ports: task.ports,
+    labels: { ...def.labels, [containerLabels.appId]: def.id, [containerLabels.taskId]: task.id },
+    forcePullImage: false,
+    privileged: false,
+    killGracePeriodSeconds: def.taskKillGracePeriodSeconds ?? 3,
+    healthChecks: [],
+    readinessChecks: [],
+    containers: pod.containers.map((c) => {
+      const command = c.exec?.command as { shell?: string; argv?: string[] } | undefined;
+      return {
+        name: c.name,
+        image: podImage(pod, c),
+        ...(command?.shell ? { cmd: command.shell } : {}),
+        ...(command?.argv ? { args: command.argv } : {}),
+        env: Object.fromEntries(Object.entries(c.environment).filter((e): e is [string, string] => typeof e[1] === 'string')),
+        cpus: c.resources.cpus,
+        mem: c.resources.mem,
+        volumeMounts: c.volumeMounts.map((m) => ({ name: m.name, mountPath: m.mountPath, readOnly: m.readOnly })),
+      };
+    }),
+    volumes: pod.volumes.map((v) => ({ name: v.name, ...(v.host ? { host: v.host } : {}) })),
   };
 }
 
