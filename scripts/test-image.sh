@@ -12,4 +12,6 @@ RUN ["/bin/busybox", "--install", "-s", "/bin"]
 CMD ["/bin/sh"]
 DOCKERFILE
 docker build -q -t atoll-test-busybox:latest "$dir" >/dev/null
-echo "built atoll-test-busybox:latest"
+# A second tag, so tests can change an app's image (the console's rolling-upgrade test does).
+docker tag atoll-test-busybox:latest atoll-test-busybox:v2
+echo "built atoll-test-busybox:latest (and :v2)"

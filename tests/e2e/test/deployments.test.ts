@@ -160,21 +160,23 @@ describe.skipIf(missing !== null)('deployments in the console, end to end', () =
     await page.screenshot({ path: path.join(shots, 'deploy-tasks-health.png'), fullPage: true });
   });
 
-  it('edits the command in the console and follows the rolling deployment to the end', async () => {
+  it('edits the image and command in the console and follows the rolling deployment to the end', async () => {
     await page.getByTestId('edit-button').click();
     await page.waitForURL(/\/services\/edit/);
     // The form starts from the current definition.
     await expect.poll(() => page.getByTestId('form-cmd').inputValue(), eventually).toContain('echo v1');
     await expect.poll(() => page.getByTestId('form-port').inputValue(), eventually).toBe('8080');
+    // A new image (scripts/test-image.sh tags the test image as :v2 too) and a new command.
+    await page.getByTestId('form-image').fill('atoll-test-busybox:v2');
     await page
       .getByTestId('form-cmd')
       .fill('mkdir -p /www && echo v2 > /www/index.html && httpd -f -p 8080 -h /www');
-    // The review shows exactly the command line changed.
+    // The review shows exactly the image and command lines changed.
     const review = page.getByTestId('edit-diff');
     await expect
       .poll(async () => (await review.getByTestId('diff-added').allTextContents()).join('\n'), eventually)
       .toContain('echo v2');
-    await expect.poll(() => review.getByTestId('diff-removed').count(), eventually).toBe(1);
+    await expect.poll(() => review.getByTestId('diff-removed').count(), eventually).toBe(2);
     await page.screenshot({ path: path.join(shots, 'edit-service.png'), fullPage: true });
     await page.getByTestId('deploy-button').click();
     await page.waitForURL(/tab=deployments/);
@@ -209,6 +211,7 @@ describe.skipIf(missing !== null)('deployments in the console, end to end', () =
     expect(seen.every((s) => s.instances === 2 && s.updated >= 0 && s.updated <= 2)).toBe(true);
     await servesOnly('v2');
     expect((await appDef()).cmd).toContain('echo v2');
+    expect(((await appDef()) as unknown as { container: { docker: { image: string } } }).container.docker.image).toBe('atoll-test-busybox:v2');
   });
 
   it('compares the two versions in Configuration', async () => {
@@ -227,9 +230,10 @@ describe.skipIf(missing !== null)('deployments in the console, end to end', () =
     await expect
       .poll(async () => (await diff.getByTestId('diff-added').allTextContents()).join('\n'), eventually)
       .toContain('echo v2');
-    // Only the command changed between the two versions.
-    expect(await diff.getByTestId('diff-removed').count()).toBe(1);
-    expect(await diff.getByTestId('diff-added').count()).toBe(1);
+    // Only the image and the command changed between the two versions.
+    expect(await diff.getByTestId('diff-removed').count()).toBe(2);
+    expect(await diff.getByTestId('diff-added').count()).toBe(2);
+    expect((await diff.getByTestId('diff-added').allTextContents()).join('\n')).toContain('atoll-test-busybox:v2');
     await page.screenshot({ path: path.join(shots, 'version-diff.png'), fullPage: true });
   });
 
