@@ -96,7 +96,11 @@ export const queueItemView = z.object({
     rejectSummaryLastOffers: z.array(z.object({ reason: z.string(), declined: z.number(), processed: z.number() })),
   }),
   lastUnusedOffers: z.array(z.unknown()),
-  atoll: z.object({ placementIssue: z.string().nullable(), reasons: z.record(z.string(), z.number()) }),
+  atoll: z.object({
+    placementIssue: z.string().nullable(),
+    reasons: z.record(z.string(), z.number()),
+    excluded: z.array(z.object({ nodeId: z.string(), hostname: z.string(), reason: z.string() })),
+  }),
 });
 
 export const eventView = z.object({

@@ -106,6 +106,7 @@ describe('recordExclusion', () => {
     expect(tally).toEqual({
       reasons: { 'insufficient mem': 2, 'constraint hostname:UNIQUE': 1 },
       largestFree: { 'insufficient mem': 30 },
+      excluded: [],
     });
   });
 });

@@ -12,14 +12,17 @@ import type { Demand } from './types';
 export interface Tally {
   reasons: Record<string, number>;
   largestFree: Record<string, number>;
+  /** Each excluded node with the reason that excluded it (first filter in pipeline order). */
+  excluded: Array<{ nodeId: string; hostname: string; reason: string }>;
 }
 
 export function emptyTally(): Tally {
-  return { reasons: {}, largestFree: {} };
+  return { reasons: {}, largestFree: {}, excluded: [] };
 }
 
-export function recordExclusion(tally: Tally, e: Exclusion): void {
+export function recordExclusion(tally: Tally, e: Exclusion, node?: { id: string; hostname: string }): void {
   tally.reasons[e.reason] = (tally.reasons[e.reason] ?? 0) + 1;
+  if (node) tally.excluded.push({ nodeId: node.id, hostname: node.hostname, reason: e.reason });
   if (e.free !== undefined)
     tally.largestFree[e.reason] = Math.max(tally.largestFree[e.reason] ?? -Infinity, e.free);
 }

@@ -21,7 +21,8 @@ type Case = {
   demands: Demand[];
   /** Node ids in placement order, or instances per node when the order is the seed's business. */
   placed: string[] | Record<string, number>;
-  unplaced?: Plan['unplaced'];
+  /** Expected unplaced demands, without the per-node list (tested on its own below). */
+  unplaced?: Array<Omit<Plan['unplaced'][number], 'excluded'>>;
 };
 
 describe('place', () => {
@@ -188,8 +189,24 @@ describe('place', () => {
     const plan = place(snapshot, demands, opts);
     if (Array.isArray(placed)) expect(onNodes(plan)).toEqual(placed);
     else expect(byNode(plan)).toEqual(placed);
-    expect(plan.unplaced).toEqual(unplaced);
+    expect(plan.unplaced.map(({ excluded: _excluded, ...u }) => u)).toEqual(unplaced);
+    // Every excluded node is named, and the per-reason counts add up to the list.
+    for (const u of plan.unplaced) {
+      expect(u.excluded.length).toBe(Object.values(u.reasons).reduce((a, b) => a + b, 0));
+    }
     expect(snapshot).toEqual(before);
+  });
+
+  it('names each node a constraint excluded', () => {
+    const plan = place(
+      { nodes: [makeNode({ id: 'a', hostname: 'ha' }), makeNode({ id: 'b', hostname: 'hb' })] },
+      [makeDemand({ count: 3, cpus: 0.1, constraints: [['hostname', 'UNIQUE']] })],
+      opts,
+    );
+    expect(plan.unplaced[0]?.excluded).toEqual([
+      { nodeId: 'a', hostname: 'ha', reason: 'constraint hostname:UNIQUE' },
+      { nodeId: 'b', hostname: 'hb', reason: 'constraint hostname:UNIQUE' },
+    ]);
   });
 
   it('chooses dynamic ports from the range, beside fixed ones, in demand order', () => {

@@ -40,6 +40,7 @@ export function place(snapshot: ClusterSnapshot, demands: Demand[], opts: PlaceO
           appId: demand.appId,
           count: wanted - placed,
           reasons: attempt.tally.reasons,
+          excluded: attempt.tally.excluded,
           summary: summarize(demand, attempt.tally),
         });
         break;
@@ -153,9 +154,9 @@ export function placeInstance(
     const constraints = constraintsFilter(demand, state);
     for (const node of state.nodes) {
       const exclusion = verdicts.exclusion(node) ?? constraints(node);
-      if (exclusion) recordExclusion(tally, exclusion);
+      if (exclusion) recordExclusion(tally, exclusion, node.node);
     }
-    for (const { exclusion } of spread.excluded) recordExclusion(tally, exclusion);
+    for (const { state: node, exclusion } of spread.excluded) recordExclusion(tally, exclusion, node.node);
     return { tally };
   }
   const hostPorts = assignPorts(chosen, demand, random);

@@ -50,6 +50,8 @@ export interface Unplaced {
   count: number;
   /** filter reason -> number of nodes excluded */
   reasons: Record<string, number>;
+  /** every node that was excluded, with the named reason (e.g. "constraint hostname:UNIQUE") */
+  excluded: Array<{ nodeId: string; hostname: string; reason: string }>;
   /** human sentence e.g. "needs 4 cpus, largest free is 2" */
   summary: string;
 }

@@ -1,4 +1,10 @@
-import { chooseTasksToKill, demandFromApp, place, type ClusterSnapshot, type NodeSnapshot } from '@atoll/scheduler';
+import {
+  chooseTasksToKill,
+  demandFromApp,
+  place,
+  type ClusterSnapshot,
+  type NodeSnapshot,
+} from '@atoll/scheduler';
 import { requestedPorts, resolvePath, type AppDefinition, type TaskPort } from '@atoll/spec';
 
 /**
@@ -78,6 +84,8 @@ export interface PlacementIssue {
   summary: string;
   reasons: Record<string, number>;
   count: number;
+  /** The nodes that were excluded and why (the first 50). */
+  excluded?: Array<{ nodeId: string; hostname: string; reason: string }>;
 }
 
 export interface ReconcileDecisions {
@@ -100,7 +108,13 @@ export function seedFor(appId: string): number {
 
 export function decide(input: ReconcileInput): ReconcileDecisions {
   const { now, apps, tasks, nodes } = input;
-  const out: ReconcileDecisions = { kills: [], launches: [], removeApps: [], placementIssues: [], expunge: [] };
+  const out: ReconcileDecisions = {
+    kills: [],
+    launches: [],
+    removeApps: [],
+    placementIssues: [],
+    expunge: [],
+  };
   const kill = (t: TaskStateRow, reason: string) =>
     out.kills.push({ taskId: t.id, appId: t.appId, nodeId: t.nodeId, reason });
 
@@ -111,26 +125,24 @@ export function decide(input: ReconcileInput): ReconcileDecisions {
   }
 
   const snapshot: ClusterSnapshot = {
-    nodes: nodes.map(
-      (n): NodeSnapshot => ({
-        id: n.id,
-        hostname: n.hostname,
-        status: n.connected ? n.status : 'DISCONNECTED',
-        attributes: n.attributes,
-        resources: { cpus: n.cpus, memMb: n.memMb, diskMb: n.diskMb, portRange: n.portRange },
-        // Tasks being killed still hold their resources until they are gone.
-        allocations: tasks
-          .filter((t) => t.nodeId === n.id)
-          .map((t) => ({
-            taskId: t.id,
-            appId: t.appId,
-            cpus: t.cpus,
-            memMb: t.memMb,
-            diskMb: t.diskMb,
-            hostPorts: t.ports.map((p) => p.hostPort).filter((p) => p > 0),
-          })),
-      }),
-    ),
+    nodes: nodes.map((n): NodeSnapshot => ({
+      id: n.id,
+      hostname: n.hostname,
+      status: n.connected ? n.status : 'DISCONNECTED',
+      attributes: n.attributes,
+      resources: { cpus: n.cpus, memMb: n.memMb, diskMb: n.diskMb, portRange: n.portRange },
+      // Tasks being killed still hold their resources until they are gone.
+      allocations: tasks
+        .filter((t) => t.nodeId === n.id)
+        .map((t) => ({
+          taskId: t.id,
+          appId: t.appId,
+          cpus: t.cpus,
+          memMb: t.memMb,
+          diskMb: t.diskMb,
+          hostPorts: t.ports.map((p) => p.hostPort).filter((p) => p > 0),
+        })),
+    })),
   };
 
   // An app is "up" for its dependents when all its wanted tasks of the current configuration run
@@ -148,7 +160,9 @@ export function decide(input: ReconcileInput): ReconcileDecisions {
   const waitingFor = (app: AppState): string[] =>
     app.definition.dependencies
       .map((d) => resolvePath(d, app.id))
-      .filter((dep) => apps.some((a) => (a.id === dep || a.id.startsWith(dep + '/')) && !a.deleting && !isUp(a)));
+      .filter((dep) =>
+        apps.some((a) => (a.id === dep || a.id.startsWith(dep + '/')) && !a.deleting && !isUp(a)),
+      );
 
   for (const app of apps) {
     const def = app.definition;
@@ -158,7 +172,9 @@ export function decide(input: ReconcileInput): ReconcileDecisions {
     const strategy = def.unreachableStrategy;
     const unreachableFor = (t: TaskStateRow) => (now.getTime() - t.updatedAt.getTime()) / 1000;
     const inactive = (t: TaskStateRow) =>
-      t.state === 'TASK_UNREACHABLE' && strategy !== 'disabled' && unreachableFor(t) >= strategy.inactiveAfterSeconds;
+      t.state === 'TASK_UNREACHABLE' &&
+      strategy !== 'disabled' &&
+      unreachableFor(t) >= strategy.inactiveAfterSeconds;
     for (const t of appTasks) {
       if (inactive(t) && strategy !== 'disabled' && unreachableFor(t) >= strategy.expungeAfterSeconds) {
         out.expunge.push({ taskId: t.id, appId: t.appId });
@@ -182,7 +198,11 @@ export function decide(input: ReconcileInput): ReconcileDecisions {
         current.length - want,
         def.killSelection,
       );
-      for (const v of victims) kill(current.find((t) => t.id === v.id)!, 'scale down');
+      for (const v of victims)
+        kill(
+          current.find((t) => t.id === v.id)!,
+          'scale down',
+        );
     }
 
     // Rolling replacement of old-configuration tasks (Marathon's upgradeStrategy): never fewer than
@@ -192,7 +212,9 @@ export function decide(input: ReconcileInput): ReconcileDecisions {
     const maxTotal = want + Math.floor(want * def.upgradeStrategy.maximumOverCapacity);
     const healthy = (t: TaskStateRow) =>
       t.state === 'TASK_RUNNING' && (def.healthChecks.length === 0 || t.healthy === true);
-    const newHealthy = current.filter((t) => healthy(t) && (def.readinessChecks.length === 0 || t.ready === true)).length;
+    const newHealthy = current.filter(
+      (t) => healthy(t) && (def.readinessChecks.length === 0 || t.ready === true),
+    ).length;
     // Unhealthy old tasks go first: they add nothing to capacity.
     const oldQueue = [...old].sort(
       (a, b) => Number(healthy(a)) - Number(healthy(b)) || a.stagedAt.getTime() - b.stagedAt.getTime(),
@@ -221,19 +243,33 @@ export function decide(input: ReconcileInput): ReconcileDecisions {
     const missing = Math.min(want - current.length, canStart);
     const delayed = app.delayUntil !== null && app.delayUntil > now;
     if (missing <= 0 || delayed) {
-      if (missing <= 0 && app.placementIssue != null) out.placementIssues.push({ appId: app.id, issue: null });
+      if (missing <= 0 && app.placementIssue != null)
+        out.placementIssues.push({ appId: app.id, issue: null });
       continue;
     }
     const blockers = waitingFor(app);
     if (blockers.length > 0) {
-      const issue: PlacementIssue = { summary: `waiting for dependencies: ${blockers.join(', ')}`, reasons: {}, count: missing };
-      if (JSON.stringify(issue) !== JSON.stringify(app.placementIssue ?? null)) out.placementIssues.push({ appId: app.id, issue });
+      const issue: PlacementIssue = {
+        summary: `waiting for dependencies: ${blockers.join(', ')}`,
+        reasons: {},
+        count: missing,
+      };
+      if (JSON.stringify(issue) !== JSON.stringify(app.placementIssue ?? null))
+        out.placementIssues.push({ appId: app.id, issue });
       continue;
     }
-    const plan = place(snapshot, [demandFromApp(def, missing)], { now: now.getTime(), seed: seedFor(app.id) });
+    const plan = place(snapshot, [demandFromApp(def, missing)], {
+      now: now.getTime(),
+      seed: seedFor(app.id),
+    });
     const unplaced = plan.unplaced[0];
     const issue: PlacementIssue | null = unplaced
-      ? { summary: unplaced.summary, reasons: unplaced.reasons, count: unplaced.count }
+      ? {
+          summary: unplaced.summary,
+          reasons: unplaced.reasons,
+          count: unplaced.count,
+          excluded: unplaced.excluded.slice(0, 50),
+        }
       : null;
     if (JSON.stringify(issue) !== JSON.stringify(app.placementIssue ?? null)) {
       out.placementIssues.push({ appId: app.id, issue });
@@ -242,7 +278,8 @@ export function decide(input: ReconcileInput): ReconcileDecisions {
       // The new version fits nowhere while old tasks hold the resources: free room, if the
       // health floor allows it.
       const healthyNow = oldQueue.filter(healthy).length + newHealthy;
-      if (healthyNow - (healthy(oldQueue[0]!) ? 1 : 0) >= minHealthy) retire(1, 'making room for a new version');
+      if (healthyNow - (healthy(oldQueue[0]!) ? 1 : 0) >= minHealthy)
+        retire(1, 'making room for a new version');
     }
     const wanted = requestedPorts(def);
     for (const p of plan.placements) {

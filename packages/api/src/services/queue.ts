@@ -26,15 +26,23 @@ export interface QueueItem {
     rejectSummaryLastOffers: Array<{ reason: string; declined: number; processed: number }>;
   };
   lastUnusedOffers: unknown[];
-  /** Atoll: the scheduler's own words and reasons (reason → nodes excluded). */
-  atoll: { placementIssue: string | null; reasons: Record<string, number> };
+  /** Atoll: the scheduler's own words, reasons (reason → nodes excluded) and each excluded node. */
+  atoll: {
+    placementIssue: string | null;
+    reasons: Record<string, number>;
+    excluded: Array<{ nodeId: string; hostname: string; reason: string }>;
+  };
 }
 
 /** Marathon's GET /v2/queue: apps waiting for tasks, with their back-off and why they wait. */
-export async function listQueue(s: Pick<Services, 'db' | 'bus' | 'now' | 'poke' | 'agents'>): Promise<QueueItem[]> {
+export async function listQueue(
+  s: Pick<Services, 'db' | 'bus' | 'now' | 'poke' | 'agents'>,
+): Promise<QueueItem[]> {
   const [apps, rows, nodeCount] = await Promise.all([
     listApps(s),
-    s.db.prisma.app.findMany({ select: { id: true, placementIssue: true, updatedAt: true, delayUntil: true } }),
+    s.db.prisma.app.findMany({
+      select: { id: true, placementIssue: true, updatedAt: true, delayUntil: true },
+    }),
     s.db.prisma.node.count(),
   ]);
   const now = s.now();
@@ -42,9 +50,14 @@ export async function listQueue(s: Pick<Services, 'db' | 'bus' | 'now' | 'poke' 
     .filter((a) => a.atoll.status !== 'Deleting' && a.instances > a.tasksRunning + a.tasksStaged)
     .map((a) => {
       const row = rows.find((r) => r.id === a.id)!;
-      const issue = row.placementIssue as { reasons?: Record<string, number> } | null;
+      const issue = row.placementIssue as {
+        reasons?: Record<string, number>;
+        excluded?: Array<{ nodeId: string; hostname: string; reason: string }>;
+      } | null;
       const reasons = issue?.reasons ?? {};
-      const left = row.delayUntil ? Math.max(0, Math.ceil((row.delayUntil.getTime() - now.getTime()) / 1000)) : 0;
+      const left = row.delayUntil
+        ? Math.max(0, Math.ceil((row.delayUntil.getTime() - now.getTime()) / 1000))
+        : 0;
       const { atoll: _atoll, ...app } = a;
       return {
         app: app as AppView,
@@ -61,7 +74,7 @@ export async function listQueue(s: Pick<Services, 'db' | 'bus' | 'now' | 'poke' 
           })),
         },
         lastUnusedOffers: [],
-        atoll: { placementIssue: a.atoll.placementIssue, reasons },
+        atoll: { placementIssue: a.atoll.placementIssue, reasons, excluded: issue?.excluded ?? [] },
       };
     });
 }
@@ -69,7 +82,10 @@ export async function listQueue(s: Pick<Services, 'db' | 'bus' | 'now' | 'poke' 
 /** Marathon's DELETE /v2/queue/{id}/delay: forget the launch back-off, launch at once. */
 export async function resetDelay(s: Pick<Services, 'db' | 'bus' | 'poke'>, id: string): Promise<void> {
   const appId = normalizeAppId(id);
-  const { count } = await s.db.prisma.app.updateMany({ where: { id: appId }, data: { backoffFailures: 0, delayUntil: null } });
+  const { count } = await s.db.prisma.app.updateMany({
+    where: { id: appId },
+    data: { backoffFailures: 0, delayUntil: null },
+  });
   if (count === 0) throw AppError.notFound(`App '${appId}'`);
   await recordEvents(s, [{ type: 'app_delay_reset', subject: appId }], 'app');
   s.poke();
