@@ -68,7 +68,9 @@ function issuesOf(err: unknown, mode: 'create' | 'edit'): Issues {
  * deployment. A write on an app under deployment is refused with the lock message and can be
  * forced from here.
  */
-export function ServiceEditor(props: { mode: 'create' } | { mode: 'edit'; app: AppDetail }) {
+export function ServiceEditor(
+  props: { mode: 'create'; switcher?: ReactNode } | { mode: 'edit'; app: AppDetail },
+) {
   const trpc = useTRPC();
   const router = useRouter();
   const queryClient = useQueryClient();
@@ -200,6 +202,7 @@ export function ServiceEditor(props: { mode: 'create' } | { mode: 'edit'; app: A
         }
       />
 
+      {props.mode === 'create' && props.switcher}
       {update.error && isLocked(update.error) && (
         <div className="mb-4">
           <MutationError error={update.error} onForce={() => deploy(true)} pending={update.isPending} />

@@ -405,12 +405,15 @@ export function Dialog({
   title,
   children,
   testId,
+  wide = false,
 }: {
   open: boolean;
   onClose: () => void;
   title: ReactNode;
   children: ReactNode;
   testId?: string;
+  /** Room for a JSON editor. */
+  wide?: boolean;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
@@ -432,7 +435,10 @@ export function Dialog({
         // A click on the backdrop (the dialog element itself) closes it.
         if (e.target === e.currentTarget) onClose();
       }}
-      className="m-auto w-[min(28rem,calc(100vw-2rem))] rounded-lg border border-line bg-surface p-0 text-fg shadow-2xl backdrop:bg-black/50"
+      className={cx(
+        'm-auto rounded-lg border border-line bg-surface p-0 text-fg shadow-2xl backdrop:bg-black/50',
+        wide ? 'w-[min(44rem,calc(100vw-2rem))]' : 'w-[min(28rem,calc(100vw-2rem))]',
+      )}
     >
       {open && (
         <div className="p-5">

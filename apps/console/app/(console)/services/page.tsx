@@ -4,6 +4,7 @@ import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { Suspense, useMemo, useState } from 'react';
+import { CreateGroupDialog, DeleteGroupDialog, ScaleGroupDialog } from '../../../components/groups';
 import { IconChevron, IconFolder, IconPlus } from '../../../components/icons';
 import {
   Button,
@@ -19,6 +20,7 @@ import {
   cx,
   rowClass,
   tdClass,
+  thClass,
 } from '../../../components/ui';
 import { fmtCpus, fmtMem, fmtTime, matchesFilter, plural, sortBy } from '../../../lib/format';
 import { appHealth, appHealthRank, type AppHealth } from '../../../lib/health';
@@ -68,6 +70,12 @@ function Services() {
   const groupPath = params.get('group') ?? '/';
   const sort = useUrlSort(sortKeys, 'id');
   const [collapsed, setCollapsed] = useState<Set<string>>(() => new Set());
+  const [creating, setCreating] = useState(false);
+  const [groupAction, setGroupAction] = useState<{
+    kind: 'scale' | 'delete';
+    id: string;
+    apps: number;
+  } | null>(null);
 
   const { rows, shown, scope } = useMemo(() => {
     const matching = (apps.data ?? []).filter((a) =>
@@ -113,11 +121,29 @@ function Services() {
             : undefined
         }
         actions={
-          <Button variant="primary" onClick={() => router.push('/services/new')} data-testid="run-service">
-            <IconPlus className="size-4" />
-            Run a service
-          </Button>
+          <>
+            <Button onClick={() => setCreating(true)} data-testid="create-group">
+              <IconFolder className="size-4" />
+              Create group
+            </Button>
+            <Button variant="primary" onClick={() => router.push('/services/new')} data-testid="run-service">
+              <IconPlus className="size-4" />
+              Run a service
+            </Button>
+          </>
         }
+      />
+      <CreateGroupDialog open={creating} onClose={() => setCreating(false)} />
+      <ScaleGroupDialog
+        id={groupAction?.id ?? ''}
+        open={groupAction?.kind === 'scale'}
+        onClose={() => setGroupAction(null)}
+      />
+      <DeleteGroupDialog
+        id={groupAction?.id ?? ''}
+        apps={groupAction?.apps ?? 0}
+        open={groupAction?.kind === 'delete'}
+        onClose={() => setGroupAction(null)}
       />
       <Card>
         <div className="flex items-center gap-3 border-b border-line p-3">
@@ -178,6 +204,9 @@ function Services() {
                 <SortTh k="disk" sort={sort} className="text-right">
                   Disk
                 </SortTh>
+                <th className={thClass}>
+                  <span className="sr-only">Actions</span>
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -190,6 +219,12 @@ function Services() {
                     collapsed={r.collapsed && !q}
                     onToggle={() => toggle(r.group.path)}
                     onOpen={() => setParams({ group: r.group.path }, { push: true })}
+                    onScale={() =>
+                      setGroupAction({ kind: 'scale', id: r.group.path, apps: allApps(r.group).length })
+                    }
+                    onDelete={() =>
+                      setGroupAction({ kind: 'delete', id: r.group.path, apps: allApps(r.group).length })
+                    }
                   />
                 ) : (
                   <tr
@@ -211,6 +246,15 @@ function Services() {
                         >
                           {baseName(r.app.id)}
                         </Link>
+                        {'pod' in r.app && r.app.pod ? (
+                          <span
+                            className="ml-2 rounded bg-accent/10 px-1.5 py-0.5 text-[11px] font-medium text-accent"
+                            data-testid="pod-badge"
+                            title="A pod: several containers per instance"
+                          >
+                            pod
+                          </span>
+                        ) : null}
                       </div>
                     </td>
                     <td className={tdClass}>
@@ -248,6 +292,7 @@ function Services() {
                     <td className={`${tdClass} text-right tabular-nums`}>
                       {r.app.disk ? fmtMem(r.app.disk) : '—'}
                     </td>
+                    <td className={tdClass} />
                   </tr>
                 ),
               )}
@@ -265,12 +310,16 @@ function GroupRow({
   collapsed,
   onToggle,
   onOpen,
+  onScale,
+  onDelete,
 }: {
   group: GroupNode<App>;
   depth: number;
   collapsed: boolean;
   onToggle: () => void;
   onOpen: () => void;
+  onScale: () => void;
+  onDelete: () => void;
 }) {
   const apps = allApps(group);
   const running = apps.reduce((s, a) => s + a.tasksRunning, 0);
@@ -329,6 +378,27 @@ function GroupRow({
         {fmtMem(apps.reduce((s, a) => s + a.mem * a.instances, 0))}
       </td>
       <td className={tdClass} />
+      <td className={`${tdClass} whitespace-nowrap text-right`}>
+        <div className="inline-flex gap-1">
+          <Button
+            size="sm"
+            onClick={onScale}
+            data-testid="group-scale"
+            title={`Scale every app of ${group.path}`}
+          >
+            Scale
+          </Button>
+          <Button
+            size="sm"
+            variant="ghost"
+            onClick={onDelete}
+            data-testid="group-delete"
+            title={`Delete ${group.path} and its apps`}
+          >
+            Delete
+          </Button>
+        </div>
+      </td>
     </tr>
   );
 }

@@ -8,6 +8,7 @@ import { DeploymentBanner, DeploymentsTable, useAppDeployments } from '../../../
 import { DiffStats, DiffView } from '../../../../components/diff-view';
 import { HostPorts } from '../../../../components/host-ports';
 import { JsonEditor } from '../../../../components/json-editor';
+import { PodContainers } from '../../../../components/pod-editor';
 import { definitionOf } from '../../../../components/service-editor';
 import {
   Button,
@@ -107,6 +108,14 @@ function ServiceDetail() {
   // unless the operator forces them from the error.
   const stop = useMutation(trpc.apps.scale.mutationOptions({ onSuccess: closeDialog }));
   const restart = useMutation(trpc.apps.restart.mutationOptions({ onSuccess: closeDialog }));
+  const destroyPod = useMutation(
+    trpc.pods.delete.mutationOptions({
+      onSuccess: async () => {
+        await closeDialog();
+        router.push('/services');
+      },
+    }),
+  );
   const resetDelay = useMutation(trpc.queue.resetDelay.mutationOptions({ onSuccess: () => invalidate() }));
 
   if (!id) {
@@ -139,6 +148,7 @@ function ServiceDetail() {
   if (!app.data) return <Loading what="Loading service" />;
 
   const a = app.data;
+  const isPod = 'pod' in a && !!a.pod;
   const tasks: Task[] = Array.isArray(a.tasks) ? (a.tasks as Task[]) : [];
   const deleting = a.atoll.status === 'Deleting';
   const group = parentPath(a.id);
@@ -346,9 +356,12 @@ function ServiceDetail() {
         onClose={() => {
           setDialog(null);
           destroy.reset();
+          destroyPod.reset();
         }}
         // Destroying overrides a running deployment (as DC/OS does): the confirmation names it.
-        onConfirm={() => destroy.mutate({ id: a.id, force: true })}
+        onConfirm={() =>
+          isPod ? destroyPod.mutate({ id: a.id, force: true }) : destroy.mutate({ id: a.id, force: true })
+        }
         title={`Destroy ${a.id}`}
         message={
           <span data-testid="destroy-message">
@@ -363,8 +376,8 @@ function ServiceDetail() {
           </span>
         }
         confirmLabel="Destroy"
-        pending={destroy.isPending}
-        error={destroy.error}
+        pending={destroy.isPending || destroyPod.isPending}
+        error={destroy.error ?? destroyPod.error}
         testId="destroy-dialog"
         confirmTestId="destroy-confirm"
       />
@@ -744,146 +757,149 @@ function ConfigurationTab({ app }: { app: AppDetail }) {
     `${fmtTime(v)}${v === app.version ? ' (current)' : v === app.versionInfo.lastConfigChangeAt ? ' (current config)' : ''}`;
 
   return (
-    <div className="grid gap-4 lg:grid-cols-[minmax(0,2fr)_minmax(0,3fr)]">
-      <Card title={`Versions${list.length > 0 ? ` (${list.length})` : ''}`}>
-        {versions.error ? (
-          <div className="p-4">
-            <ErrorBox error={versions.error} />
-          </div>
-        ) : versions.isPending ? (
-          <Loading />
-        ) : (
-          <ol className="max-h-[60vh] divide-y divide-line overflow-y-auto text-sm" data-testid="versions">
-            {list.map((v) => (
-              <li
-                key={v}
-                className="flex flex-wrap items-center gap-2 px-4 py-2"
-                data-testid="version-row"
-                data-version={v}
+    <>
+      {'pod' in app && app.pod ? <PodContainers pod={app.pod} /> : null}
+      <div className="grid gap-4 lg:grid-cols-[minmax(0,2fr)_minmax(0,3fr)]">
+        <Card title={`Versions${list.length > 0 ? ` (${list.length})` : ''}`}>
+          {versions.error ? (
+            <div className="p-4">
+              <ErrorBox error={versions.error} />
+            </div>
+          ) : versions.isPending ? (
+            <Loading />
+          ) : (
+            <ol className="max-h-[60vh] divide-y divide-line overflow-y-auto text-sm" data-testid="versions">
+              {list.map((v) => (
+                <li
+                  key={v}
+                  className="flex flex-wrap items-center gap-2 px-4 py-2"
+                  data-testid="version-row"
+                  data-version={v}
+                >
+                  <span className="text-xs whitespace-nowrap tabular-nums" title={v}>
+                    {fmtTime(v)}
+                  </span>
+                  <VersionTags app={app} v={v} />
+                  <span className="ml-auto flex items-center gap-1">
+                    <CompareToggle
+                      label="A"
+                      active={v === from}
+                      onClick={() => setParams({ from: v })}
+                      version={v}
+                    />
+                    <CompareToggle
+                      label="B"
+                      active={v === to}
+                      onClick={() => setParams({ to: v })}
+                      version={v}
+                    />
+                    {v !== app.version && (
+                      <Button
+                        size="sm"
+                        variant="ghost"
+                        onClick={() => setRollbackTo(v)}
+                        data-testid="version-rollback"
+                        title={`Deploy the definition of ${v} again`}
+                      >
+                        Roll back to this version
+                      </Button>
+                    )}
+                  </span>
+                </li>
+              ))}
+            </ol>
+          )}
+        </Card>
+
+        <Card
+          title="Compare versions"
+          actions={diff && diff.some((l) => l.op !== 'same') ? <DiffStats lines={diff} /> : undefined}
+        >
+          <div className="grid gap-3 border-b border-line p-3 sm:grid-cols-2">
+            <label className="block">
+              <span className="mb-1 block text-xs font-medium text-muted">A (old)</span>
+              <select
+                className={inputClass}
+                value={from ?? ''}
+                onChange={(e) => setParams({ from: e.target.value })}
+                data-testid="version-compare-a"
+                disabled={list.length === 0}
               >
-                <span className="text-xs whitespace-nowrap tabular-nums" title={v}>
-                  {fmtTime(v)}
-                </span>
-                <VersionTags app={app} v={v} />
-                <span className="ml-auto flex items-center gap-1">
-                  <CompareToggle
-                    label="A"
-                    active={v === from}
-                    onClick={() => setParams({ from: v })}
-                    version={v}
-                  />
-                  <CompareToggle
-                    label="B"
-                    active={v === to}
-                    onClick={() => setParams({ to: v })}
-                    version={v}
-                  />
-                  {v !== app.version && (
-                    <Button
-                      size="sm"
-                      variant="ghost"
-                      onClick={() => setRollbackTo(v)}
-                      data-testid="version-rollback"
-                      title={`Deploy the definition of ${v} again`}
-                    >
-                      Roll back to this version
-                    </Button>
-                  )}
-                </span>
-              </li>
-            ))}
-          </ol>
-        )}
-      </Card>
-
-      <Card
-        title="Compare versions"
-        actions={diff && diff.some((l) => l.op !== 'same') ? <DiffStats lines={diff} /> : undefined}
-      >
-        <div className="grid gap-3 border-b border-line p-3 sm:grid-cols-2">
-          <label className="block">
-            <span className="mb-1 block text-xs font-medium text-muted">A (old)</span>
-            <select
-              className={inputClass}
-              value={from ?? ''}
-              onChange={(e) => setParams({ from: e.target.value })}
-              data-testid="version-compare-a"
-              disabled={list.length === 0}
-            >
-              {list.map((v) => (
-                <option key={v} value={v}>
-                  {label(v)}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label className="block">
-            <span className="mb-1 block text-xs font-medium text-muted">B (new)</span>
-            <select
-              className={inputClass}
-              value={to ?? ''}
-              onChange={(e) => setParams({ to: e.target.value })}
-              data-testid="version-compare-b"
-              disabled={list.length === 0}
-            >
-              {list.map((v) => (
-                <option key={v} value={v}>
-                  {label(v)}
-                </option>
-              ))}
-            </select>
-          </label>
-        </div>
-        {defFrom.error || defTo.error ? (
-          <div className="p-4">
-            <ErrorBox error={defFrom.error ?? defTo.error} />
+                {list.map((v) => (
+                  <option key={v} value={v}>
+                    {label(v)}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label className="block">
+              <span className="mb-1 block text-xs font-medium text-muted">B (new)</span>
+              <select
+                className={inputClass}
+                value={to ?? ''}
+                onChange={(e) => setParams({ to: e.target.value })}
+                data-testid="version-compare-b"
+                disabled={list.length === 0}
+              >
+                {list.map((v) => (
+                  <option key={v} value={v}>
+                    {label(v)}
+                  </option>
+                ))}
+              </select>
+            </label>
           </div>
-        ) : diff === null ? (
-          <Loading what="Loading versions" />
-        ) : (
-          <DiffView
-            lines={diff}
-            testId="version-diff"
-            emptyText={
-              from === to ? 'Pick two different versions.' : 'The two versions have the same definition.'
-            }
-          />
-        )}
-      </Card>
+          {defFrom.error || defTo.error ? (
+            <div className="p-4">
+              <ErrorBox error={defFrom.error ?? defTo.error} />
+            </div>
+          ) : diff === null ? (
+            <Loading what="Loading versions" />
+          ) : (
+            <DiffView
+              lines={diff}
+              testId="version-diff"
+              emptyText={
+                from === to ? 'Pick two different versions.' : 'The two versions have the same definition.'
+              }
+            />
+          )}
+        </Card>
 
-      <Card title="Current definition" className="lg:col-span-2">
-        <div className="h-[50vh] overflow-hidden" data-testid="config-json">
-          <JsonEditor value={text} readOnly ariaLabel="App definition (read-only)" />
-        </div>
-      </Card>
+        <Card title="Current definition" className="lg:col-span-2">
+          <div className="h-[50vh] overflow-hidden" data-testid="config-json">
+            <JsonEditor value={text} readOnly ariaLabel="App definition (read-only)" />
+          </div>
+        </Card>
 
-      <ConfirmDialog
-        open={rollbackTo !== null}
-        onClose={() => {
-          setRollbackTo(null);
-          rollback.reset();
-        }}
-        onConfirm={() => rollbackTo && rollback.mutate({ id: app.id, version: rollbackTo })}
-        onForce={() => rollbackTo && rollback.mutate({ id: app.id, version: rollbackTo, force: true })}
-        title={`Roll back ${app.id}`}
-        message={
-          rollbackTo && (
-            <span data-testid="rollback-message">
-              Roll <strong>{app.id}</strong> back to the version of {fmtTime(rollbackTo)} (
-              <span className="font-mono text-xs">{rollbackTo}</span>): its stored definition is deployed
-              again as a new version, and a deployment replaces the{' '}
-              {plural(app.tasksRunning + app.tasksStaged, 'task')}.
-            </span>
-          )
-        }
-        confirmLabel="Roll back"
-        danger={false}
-        pending={rollback.isPending}
-        error={rollback.error}
-        testId="rollback-dialog"
-        confirmTestId="rollback-confirm"
-      />
-    </div>
+        <ConfirmDialog
+          open={rollbackTo !== null}
+          onClose={() => {
+            setRollbackTo(null);
+            rollback.reset();
+          }}
+          onConfirm={() => rollbackTo && rollback.mutate({ id: app.id, version: rollbackTo })}
+          onForce={() => rollbackTo && rollback.mutate({ id: app.id, version: rollbackTo, force: true })}
+          title={`Roll back ${app.id}`}
+          message={
+            rollbackTo && (
+              <span data-testid="rollback-message">
+                Roll <strong>{app.id}</strong> back to the version of {fmtTime(rollbackTo)} (
+                <span className="font-mono text-xs">{rollbackTo}</span>): its stored definition is deployed
+                again as a new version, and a deployment replaces the{' '}
+                {plural(app.tasksRunning + app.tasksStaged, 'task')}.
+              </span>
+            )
+          }
+          confirmLabel="Roll back"
+          danger={false}
+          pending={rollback.isPending}
+          error={rollback.error}
+          testId="rollback-dialog"
+          confirmTestId="rollback-confirm"
+        />
+      </div>
+    </>
   );
 }
 
