@@ -1,33 +1,12 @@
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '@atoll/control/testing';
+import { e2eMissing, IMAGE, launchBrowser, shots } from './support';
 
-const CHROMIUM = '/usr/bin/chromium';
-const IMAGE = 'atoll-test-busybox:latest';
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const shots = path.join(root, 'test-results', 'screenshots');
-
-async function ready(): Promise<string | null> {
-  if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM}`;
-  if (!existsSync(path.join(root, 'apps/console/.next/BUILD_ID'))) return 'the console is not built (npm run build)';
-  try {
-    await new Docker().getImage(IMAGE).inspect();
-  } catch {
-    return `no Docker Engine or no ${IMAGE}`;
-  }
-  return null;
-}
-
-const missing = await ready();
-if (missing) {
-  if (process.env.CI) throw new Error(`end-to-end prerequisites missing in CI: ${missing}`);
-  console.warn(`\n!!! SKIPPING end-to-end tests: ${missing}\n`);
-}
+const missing = await e2eMissing();
 
 describe.skipIf(missing !== null)('the console, end to end', () => {
   let cluster: TestCluster;
@@ -37,10 +16,7 @@ describe.skipIf(missing !== null)('the console, end to end', () => {
   beforeAll(async () => {
     await mkdir(shots, { recursive: true });
     cluster = await startTestCluster({ agent: true, console: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    });
+    browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.setDefaultTimeout(60_000);
   });
@@ -75,13 +51,17 @@ describe.skipIf(missing !== null)('the console, end to end', () => {
     await page.getByTestId('run-service').click();
     await page.getByTestId('form-id').fill('/e2e/web');
     await page.getByTestId('form-image').fill(IMAGE);
-    await page.getByTestId('form-cmd').fill('mkdir -p /www && echo hello > /www/index.html && httpd -f -p 8080 -h /www');
+    await page
+      .getByTestId('form-cmd')
+      .fill('mkdir -p /www && echo hello > /www/index.html && httpd -f -p 8080 -h /www');
     await page.getByTestId('form-instances').fill('1');
     await page.getByTestId('form-cpus').fill('0.1');
     await page.getByTestId('form-mem').fill('32');
     await page.getByTestId('form-port').fill('8080');
     // The JSON editor follows the form.
-    await expect.poll(async () => (await page.getByTestId('json-editor').textContent()) ?? '').toContain('/e2e/web');
+    await expect
+      .poll(async () => (await page.getByTestId('json-editor').textContent()) ?? '')
+      .toContain('/e2e/web');
     await page.screenshot({ path: path.join(shots, 'run-service.png'), fullPage: true });
     await page.getByTestId('deploy-button').click();
     await page.waitForURL(/\/services\/detail/);
@@ -98,7 +78,9 @@ describe.skipIf(missing !== null)('the console, end to end', () => {
 
   it('scales to 2 live, without a reload', async () => {
     // The start deployment holds Marathon's lock until it is done: the status says Running then.
-    await expect.poll(async () => (await page.getByTestId('service-status').textContent()) ?? '', { timeout: 30_000 }).toContain('Running');
+    await expect
+      .poll(async () => (await page.getByTestId('service-status').textContent()) ?? '', { timeout: 30_000 })
+      .toContain('Running');
     await page.getByTestId('scale-button').click();
     await page.getByTestId('scale-input').fill('2');
     await page.getByTestId('scale-confirm').click();
@@ -107,9 +89,14 @@ describe.skipIf(missing !== null)('the console, end to end', () => {
   });
 
   it('kills one task and watches it replaced', async () => {
-    await expect.poll(async () => (await page.getByTestId('service-status').textContent()) ?? '', { timeout: 30_000 }).toContain('Running');
+    await expect
+      .poll(async () => (await page.getByTestId('service-status').textContent()) ?? '', { timeout: 30_000 })
+      .toContain('Running');
     const rows = page.locator('[data-testid="task-row"][data-state="TASK_RUNNING"]');
-    const ids = () => rows.evaluateAll((els) => els.map((e) => /e2e_web\.[0-9a-f-]{36}/.exec(e.textContent ?? '')?.[0] ?? ''));
+    const ids = () =>
+      rows.evaluateAll((els) =>
+        els.map((e) => /e2e_web\.[0-9a-f-]{36}/.exec(e.textContent ?? '')?.[0] ?? ''),
+      );
     const before = await ids();
     expect(before.every(Boolean)).toBe(true);
     await rows.first().getByTestId('task-select').check();
@@ -134,14 +121,18 @@ describe.skipIf(missing !== null)('the console, end to end', () => {
     await editor.click();
     await page.keyboard.press('ControlOrMeta+a');
     await page.keyboard.press('Delete');
-    await editor.fill(JSON.stringify({ id: '/e2e/huge', cmd: 'sleep 100', cpus: 4096, mem: 16, instances: 1 }));
+    await editor.fill(
+      JSON.stringify({ id: '/e2e/huge', cmd: 'sleep 100', cpus: 4096, mem: 16, instances: 1 }),
+    );
     // The form follows the JSON.
     await expect.poll(() => page.getByTestId('form-id').inputValue()).toBe('/e2e/huge');
     await expect.poll(() => page.getByTestId('form-cpus').inputValue()).toBe('4096');
     await page.getByTestId('deploy-button').click();
     await page.waitForURL(/\/services\/detail/);
     const issue = page.getByTestId('placement-issue');
-    await expect.poll(async () => (await issue.textContent()) ?? '', { timeout: 30_000 }).toMatch(/needs 4096 cpus, largest free is/);
+    await expect
+      .poll(async () => (await issue.textContent()) ?? '', { timeout: 30_000 })
+      .toMatch(/needs 4096 cpus, largest free is/);
     await page.screenshot({ path: path.join(shots, 'service-waiting.png'), fullPage: true });
     await page.getByTestId('destroy-button').click();
     await page.getByTestId('destroy-confirm').click();
@@ -162,8 +153,16 @@ describe.skipIf(missing !== null)('the console, end to end', () => {
     await page.waitForURL(/\/services(\?|$)/);
     const docker = new Docker();
     await expect
-      .poll(async () => (await docker.listContainers({ filters: { label: ['io.atoll.app-id=/e2e/web'] } })).length, { timeout: 60_000 })
+      .poll(
+        async () =>
+          (await docker.listContainers({ filters: { label: ['io.atoll.app-id=/e2e/web'] } })).length,
+        { timeout: 60_000 },
+      )
       .toBe(0);
-    await expect.poll(() => page.locator('[data-testid="service-row"][data-id="/e2e/web"]').count(), { timeout: 30_000 }).toBe(0);
+    await expect
+      .poll(() => page.locator('[data-testid="service-row"][data-id="/e2e/web"]').count(), {
+        timeout: 30_000,
+      })
+      .toBe(0);
   });
 });

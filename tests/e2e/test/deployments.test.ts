@@ -1,34 +1,11 @@
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import Docker from 'dockerode';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '@atoll/control/testing';
+import { e2eMissing, IMAGE, launchBrowser, shots } from './support';
 
-const CHROMIUM = '/usr/bin/chromium';
-const IMAGE = 'atoll-test-busybox:latest';
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const shots = path.join(root, 'test-results', 'screenshots');
-
-async function ready(): Promise<string | null> {
-  if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM}`;
-  if (!existsSync(path.join(root, 'apps/console/.next/BUILD_ID')))
-    return 'the console is not built (npm run build)';
-  try {
-    await new Docker().getImage(IMAGE).inspect();
-  } catch {
-    return `no Docker Engine or no ${IMAGE}`;
-  }
-  return null;
-}
-
-const missing = await ready();
-if (missing) {
-  if (process.env.CI) throw new Error(`end-to-end prerequisites missing in CI: ${missing}`);
-  console.warn(`\n!!! SKIPPING end-to-end tests: ${missing}\n`);
-}
+const missing = await e2eMissing();
 
 const ID = '/e2e/deploy';
 const httpCheck = {
@@ -117,18 +94,7 @@ describe.skipIf(missing !== null)('deployments in the console, end to end', () =
   beforeAll(async () => {
     await mkdir(shots, { recursive: true });
     cluster = await startTestCluster({ agent: true, console: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-    });
+    browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.setDefaultTimeout(60_000);
   });
@@ -211,7 +177,9 @@ describe.skipIf(missing !== null)('deployments in the console, end to end', () =
     expect(seen.every((s) => s.instances === 2 && s.updated >= 0 && s.updated <= 2)).toBe(true);
     await servesOnly('v2');
     expect((await appDef()).cmd).toContain('echo v2');
-    expect(((await appDef()) as unknown as { container: { docker: { image: string } } }).container.docker.image).toBe('atoll-test-busybox:v2');
+    expect(
+      ((await appDef()) as unknown as { container: { docker: { image: string } } }).container.docker.image,
+    ).toBe('atoll-test-busybox:v2');
   });
 
   it('compares the two versions in Configuration', async () => {
@@ -233,7 +201,9 @@ describe.skipIf(missing !== null)('deployments in the console, end to end', () =
     // Only the image and the command changed between the two versions.
     expect(await diff.getByTestId('diff-removed').count()).toBe(2);
     expect(await diff.getByTestId('diff-added').count()).toBe(2);
-    expect((await diff.getByTestId('diff-added').allTextContents()).join('\n')).toContain('atoll-test-busybox:v2');
+    expect((await diff.getByTestId('diff-added').allTextContents()).join('\n')).toContain(
+      'atoll-test-busybox:v2',
+    );
     await page.screenshot({ path: path.join(shots, 'version-diff.png'), fullPage: true });
   });
 

@@ -1,42 +1,12 @@
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '@atoll/control/testing';
+import { e2eMissing, IMAGE, launchBrowser, shots, fillEditor } from './support';
 
-const CHROMIUM = '/usr/bin/chromium';
-const IMAGE = 'atoll-test-busybox:latest';
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const shots = path.join(root, 'test-results', 'screenshots');
-
-async function ready(): Promise<string | null> {
-  if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM}`;
-  if (!existsSync(path.join(root, 'apps/console/.next/BUILD_ID'))) return 'the console is not built (npm run build)';
-  try {
-    await new Docker().getImage(IMAGE).inspect();
-  } catch {
-    return `no Docker Engine or no ${IMAGE}`;
-  }
-  return null;
-}
-
-const missing = await ready();
-if (missing) {
-  if (process.env.CI) throw new Error(`end-to-end prerequisites missing in CI: ${missing}`);
-  console.warn(`\n!!! SKIPPING end-to-end tests: ${missing}\n`);
-}
-
-/** Replaces the text of the CodeMirror editor inside `testId`. */
-async function fillEditor(page: Page, testId: string, value: unknown): Promise<void> {
-  const editor = page.getByTestId(testId).locator('.cm-content');
-  await editor.click();
-  await page.keyboard.press('ControlOrMeta+a');
-  await page.keyboard.press('Delete');
-  await editor.fill(JSON.stringify(value));
-}
+const missing = await e2eMissing();
 
 describe.skipIf(missing !== null)('groups and pods in the console, end to end', () => {
   let cluster: TestCluster;
@@ -46,10 +16,7 @@ describe.skipIf(missing !== null)('groups and pods in the console, end to end', 
   beforeAll(async () => {
     await mkdir(shots, { recursive: true });
     cluster = await startTestCluster({ agent: true, console: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    });
+    browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.setDefaultTimeout(60_000);
   });
@@ -75,19 +42,39 @@ describe.skipIf(missing !== null)('groups and pods in the console, end to end', 
     await page.waitForURL(/\/services/);
     await page.getByTestId('create-group').click();
     // The editor starts from an example group.
-    await expect.poll(async () => (await page.getByTestId('group-json').textContent()) ?? '', { timeout: 30_000 }).toContain('"apps"');
+    await expect
+      .poll(async () => (await page.getByTestId('group-json').textContent()) ?? '', { timeout: 30_000 })
+      .toContain('"apps"');
     // An invalid definition is refused with its field errors in the dialog.
-    await fillEditor(page, 'group-json', { id: '/e2e-group', apps: [{ id: 'a', cmd: 'sleep 600', cpus: -1, mem: 8 }] });
+    await fillEditor(page, 'group-json', {
+      id: '/e2e-group',
+      apps: [{ id: 'a', cmd: 'sleep 600', cpus: -1, mem: 8 }],
+    });
     await page.getByTestId('group-submit').click();
-    await expect.poll(() => page.getByTestId('group-dialog').getByTestId('field-error').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(() => page.getByTestId('group-dialog').getByTestId('field-error').count(), { timeout: 30_000 })
+      .toBeGreaterThan(0);
 
     const app = (id: string) => ({ id, cmd: 'sleep 600', cpus: 0.01, mem: 8, instances: 1 });
-    await fillEditor(page, 'group-json', { id: '/e2e-group', apps: [app('a'), app('b')], groups: [], dependencies: [] });
+    await fillEditor(page, 'group-json', {
+      id: '/e2e-group',
+      apps: [app('a'), app('b')],
+      groups: [],
+      dependencies: [],
+    });
     await page.getByTestId('group-submit').click();
     await groupRow().waitFor({ timeout: 30_000 });
     for (const id of ['/e2e-group/a', '/e2e-group/b']) {
-      await expect.poll(async () => (await appRow(id).getByTestId('service-instances').textContent()) ?? '', { timeout: 60_000 }).toBe('1/1');
-      await expect.poll(async () => (await appRow(id).getByTestId('service-status').textContent()) ?? '', { timeout: 60_000 }).toContain('Running');
+      await expect
+        .poll(async () => (await appRow(id).getByTestId('service-instances').textContent()) ?? '', {
+          timeout: 60_000,
+        })
+        .toBe('1/1');
+      await expect
+        .poll(async () => (await appRow(id).getByTestId('service-status').textContent()) ?? '', {
+          timeout: 60_000,
+        })
+        .toContain('Running');
     }
     await page.screenshot({ path: path.join(shots, 'group-tree.png'), fullPage: true });
   });
@@ -98,25 +85,39 @@ describe.skipIf(missing !== null)('groups and pods in the console, end to end', 
     await page.getByTestId('group-confirm').click();
     const dialog = page.getByTestId('group-scale-dialog');
     await expect
-      .poll(async () => (await page.getByTestId('lock-error').count()) > 0 || !(await dialog.isVisible()), { timeout: 30_000 })
+      .poll(async () => (await page.getByTestId('lock-error').count()) > 0 || !(await dialog.isVisible()), {
+        timeout: 30_000,
+      })
       .toBe(true);
     if ((await page.getByTestId('lock-error').count()) > 0) await page.getByTestId('force-button').click();
     for (const id of ['/e2e-group/a', '/e2e-group/b']) {
-      await expect.poll(async () => (await appRow(id).getByTestId('service-instances').textContent()) ?? '', { timeout: 60_000 }).toBe('2/2');
+      await expect
+        .poll(async () => (await appRow(id).getByTestId('service-instances').textContent()) ?? '', {
+          timeout: 60_000,
+        })
+        .toBe('2/2');
     }
-    await expect.poll(async () => (await groupRow().textContent()) ?? '', { timeout: 30_000 }).toContain('4/4');
+    await expect
+      .poll(async () => (await groupRow().textContent()) ?? '', { timeout: 30_000 })
+      .toContain('4/4');
     await page.screenshot({ path: path.join(shots, 'group-scaled.png'), fullPage: true });
   });
 
   it('deletes the group with its apps', async () => {
     await groupRow().getByTestId('group-delete').click();
-    await expect.poll(async () => (await page.getByTestId('group-delete-dialog').textContent()) ?? '').toContain('2 apps');
+    await expect
+      .poll(async () => (await page.getByTestId('group-delete-dialog').textContent()) ?? '')
+      .toContain('2 apps');
     await page.getByTestId('group-confirm').click();
     await expect.poll(() => groupRow().count(), { timeout: 60_000 }).toBe(0);
     await expect.poll(() => appRow('/e2e-group/a').count(), { timeout: 30_000 }).toBe(0);
     const docker = new Docker();
     await expect
-      .poll(async () => (await docker.listContainers({ filters: { label: ['io.atoll.app-id=/e2e-group/a'] } })).length, { timeout: 60_000 })
+      .poll(
+        async () =>
+          (await docker.listContainers({ filters: { label: ['io.atoll.app-id=/e2e-group/a'] } })).length,
+        { timeout: 60_000 },
+      )
       .toBe(0);
   });
 
@@ -124,7 +125,9 @@ describe.skipIf(missing !== null)('groups and pods in the console, end to end', 
     await page.getByTestId('run-service').click();
     await page.waitForURL(/\/services\/new/);
     await page.getByTestId('mode-pod').click();
-    await expect.poll(async () => (await page.getByTestId('json-editor').textContent()) ?? '', { timeout: 30_000 }).toContain('containers');
+    await expect
+      .poll(async () => (await page.getByTestId('json-editor').textContent()) ?? '', { timeout: 30_000 })
+      .toContain('containers');
     const mount = [{ name: 'shared', mountPath: 'data' }];
     await fillEditor(page, 'json-editor', {
       id: '/e2e-pod',
@@ -159,7 +162,9 @@ describe.skipIf(missing !== null)('groups and pods in the console, end to end', 
     await expect
       .poll(
         async () => {
-          const res = await fetch(`http://127.0.0.1:${hostPort}/`, { signal: AbortSignal.timeout(2000) }).catch(() => null);
+          const res = await fetch(`http://127.0.0.1:${hostPort}/`, {
+            signal: AbortSignal.timeout(2000),
+          }).catch(() => null);
           return res?.ok ? (await res.text()).trim() : '';
         },
         { timeout: 30_000 },
@@ -189,8 +194,16 @@ describe.skipIf(missing !== null)('groups and pods in the console, end to end', 
     await page.waitForURL(/\/services(\?|$)/);
     const docker = new Docker();
     await expect
-      .poll(async () => (await docker.listContainers({ filters: { label: ['io.atoll.app-id=/e2e-pod'] } })).length, { timeout: 60_000 })
+      .poll(
+        async () =>
+          (await docker.listContainers({ filters: { label: ['io.atoll.app-id=/e2e-pod'] } })).length,
+        { timeout: 60_000 },
+      )
       .toBe(0);
-    await expect.poll(() => page.locator('[data-testid="service-row"][data-id="/e2e-pod"]').count(), { timeout: 30_000 }).toBe(0);
+    await expect
+      .poll(() => page.locator('[data-testid="service-row"][data-id="/e2e-pod"]').count(), {
+        timeout: 30_000,
+      })
+      .toBe(0);
   });
 });
