@@ -275,6 +275,42 @@ export function MutationError({
   );
 }
 
+/**
+ * A filterable list: its toolbar (filters), then the query's error, its loading state, the empty
+ * message, or the rows (rendered only once there are some).
+ */
+export function ListCard({
+  toolbar,
+  query,
+  loading,
+  empty,
+  children,
+}: {
+  toolbar: ReactNode;
+  query: { error: unknown; isPending: boolean };
+  loading: string;
+  /** The message when there is no row to show; null when there are rows. */
+  empty: ReactNode | null;
+  children: () => ReactNode;
+}) {
+  return (
+    <Card>
+      <div className="flex flex-wrap items-center gap-3 border-b border-line p-3">{toolbar}</div>
+      {query.error ? (
+        <div className="p-4">
+          <ErrorBox error={query.error} />
+        </div>
+      ) : query.isPending ? (
+        <Loading what={loading} />
+      ) : empty !== null ? (
+        <Empty>{empty}</Empty>
+      ) : (
+        children()
+      )}
+    </Card>
+  );
+}
+
 export function Empty({ children }: { children: ReactNode }) {
   return <div className="px-4 py-10 text-center text-sm text-muted">{children}</div>;
 }

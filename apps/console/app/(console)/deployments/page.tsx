@@ -3,17 +3,7 @@
 import Link from 'next/link';
 import { Suspense, useMemo } from 'react';
 import { DeploymentsTable, useDeployments } from '../../../components/deployments';
-import {
-  Card,
-  Empty,
-  ErrorBox,
-  FilterInput,
-  Loading,
-  PageHeader,
-  SortTh,
-  thClass,
-  cx,
-} from '../../../components/ui';
+import { FilterInput, Loading, PageHeader, SortTh, thClass, cx, ListCard } from '../../../components/ui';
 import { actionLabel, progressPercent } from '../../../lib/deployments';
 import { matchesFilter, plural, sortBy } from '../../../lib/format';
 import type { Deployment } from '../../../lib/types';
@@ -69,36 +59,38 @@ function Deployments() {
             : undefined
         }
       />
-      <Card>
-        <div className="flex items-center gap-3 border-b border-line p-3">
-          <FilterInput
-            value={q}
-            onChange={setQ}
-            placeholder="Filter by service, action, id"
-            testId="deployments-filter"
-          />
-        </div>
-        {deployments.error ? (
-          <div className="p-4">
-            <ErrorBox error={deployments.error} />
-          </div>
-        ) : deployments.isPending ? (
-          <Loading what="Loading deployments" />
-        ) : rows.length === 0 ? (
-          <Empty>
-            {total === 0 ? (
-              <span data-testid="no-deployments">
-                No deployment is running. Changing a{' '}
-                <Link href="/services" className="text-accent hover:underline">
-                  service
-                </Link>{' '}
-                starts one; it shows here until it finishes.
-              </span>
-            ) : (
-              'No deployment matches the filter.'
-            )}
-          </Empty>
-        ) : (
+      <ListCard
+        toolbar={
+          <>
+            <FilterInput
+              value={q}
+              onChange={setQ}
+              placeholder="Filter by service, action, id"
+              testId="deployments-filter"
+            />
+          </>
+        }
+        query={deployments}
+        loading="Loading deployments"
+        empty={
+          rows.length === 0 ? (
+            <>
+              {total === 0 ? (
+                <span data-testid="no-deployments">
+                  No deployment is running. Changing a{' '}
+                  <Link href="/services" className="text-accent hover:underline">
+                    service
+                  </Link>{' '}
+                  starts one; it shows here until it finishes.
+                </span>
+              ) : (
+                'No deployment matches the filter.'
+              )}
+            </>
+          ) : null
+        }
+      >
+        {() => (
           <DeploymentsTable
             deployments={rows}
             header={
@@ -118,7 +110,7 @@ function Deployments() {
             }
           />
         )}
-      </Card>
+      </ListCard>
     </div>
   );
 }

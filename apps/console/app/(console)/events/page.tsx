@@ -4,9 +4,6 @@ import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { Suspense, useMemo } from 'react';
 import {
-  Card,
-  Empty,
-  ErrorBox,
   FilterInput,
   Loading,
   PageHeader,
@@ -16,6 +13,7 @@ import {
   rowClass,
   tdClass,
   thClass,
+  ListCard,
 } from '../../../components/ui';
 import { fmtAgo, fmtTime, matchesFilter, plural } from '../../../lib/format';
 import { serviceHref } from '../../../lib/links';
@@ -103,39 +101,39 @@ function Events() {
             : undefined
         }
       />
-      <Card>
-        <div className="flex flex-wrap items-center gap-3 border-b border-line p-3">
-          <FilterInput
-            value={q}
-            onChange={setQ}
-            placeholder="Filter by subject or content"
-            testId="events-filter"
-          />
-          <select
-            value={type}
-            onChange={(e) => setParams({ type: e.target.value })}
-            className={cx(inputClass.replace('w-full', ''), 'w-56')}
-            aria-label="Event type"
-            data-testid="events-type"
-          >
-            <option value="">All types</option>
-            {type && !types.includes(type) && <option value={type}>{type}</option>}
-            {types.map((t) => (
-              <option key={t} value={t}>
-                {t}
-              </option>
-            ))}
-          </select>
-        </div>
-        {events.error ? (
-          <div className="p-4">
-            <ErrorBox error={events.error} />
-          </div>
-        ) : events.isPending ? (
-          <Loading what="Loading events" />
-        ) : rows.length === 0 ? (
-          <Empty>{total === 0 ? 'No events yet.' : 'No event matches the filter.'}</Empty>
-        ) : (
+      <ListCard
+        toolbar={
+          <>
+            <FilterInput
+              value={q}
+              onChange={setQ}
+              placeholder="Filter by subject or content"
+              testId="events-filter"
+            />
+            <select
+              value={type}
+              onChange={(e) => setParams({ type: e.target.value })}
+              className={cx(inputClass.replace('w-full', ''), 'w-56')}
+              aria-label="Event type"
+              data-testid="events-type"
+            >
+              <option value="">All types</option>
+              {type && !types.includes(type) && <option value={type}>{type}</option>}
+              {types.map((t) => (
+                <option key={t} value={t}>
+                  {t}
+                </option>
+              ))}
+            </select>
+          </>
+        }
+        query={events}
+        loading="Loading events"
+        empty={
+          rows.length === 0 ? <>{total === 0 ? 'No events yet.' : 'No event matches the filter.'}</> : null
+        }
+      >
+        {() => (
           <Table>
             <thead>
               <tr>
@@ -169,7 +167,7 @@ function Events() {
             </tbody>
           </Table>
         )}
-      </Card>
+      </ListCard>
     </div>
   );
 }

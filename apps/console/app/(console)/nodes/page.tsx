@@ -5,10 +5,7 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { Suspense, useMemo } from 'react';
 import {
-  Card,
   Dot,
-  Empty,
-  ErrorBox,
   FilterInput,
   Loading,
   PageHeader,
@@ -18,6 +15,7 @@ import {
   rowClass,
   tdClass,
   thClass,
+  ListCard,
 } from '../../../components/ui';
 import { fmtAgo, fmtCpus, fmtMem, matchesFilter, pct, plural, sortBy } from '../../../lib/format';
 import { useNow, useTRPC } from '../../../lib/trpc';
@@ -95,28 +93,30 @@ function Nodes() {
             : undefined
         }
       />
-      <Card>
-        <div className="flex items-center gap-3 border-b border-line p-3">
-          <FilterInput
-            value={q}
-            onChange={setQ}
-            placeholder="Filter by host, address, status, attribute"
-            testId="nodes-filter"
-          />
-        </div>
-        {nodes.error ? (
-          <div className="p-4">
-            <ErrorBox error={nodes.error} />
-          </div>
-        ) : nodes.isPending ? (
-          <Loading what="Loading nodes" />
-        ) : rows.length === 0 ? (
-          <Empty>
-            {total === 0
-              ? 'No node has joined yet. Install the agent on a host to add one.'
-              : 'No node matches the filter.'}
-          </Empty>
-        ) : (
+      <ListCard
+        toolbar={
+          <>
+            <FilterInput
+              value={q}
+              onChange={setQ}
+              placeholder="Filter by host, address, status, attribute"
+              testId="nodes-filter"
+            />
+          </>
+        }
+        query={nodes}
+        loading="Loading nodes"
+        empty={
+          rows.length === 0 ? (
+            <>
+              {total === 0
+                ? 'No node has joined yet. Install the agent on a host to add one.'
+                : 'No node matches the filter.'}
+            </>
+          ) : null
+        }
+      >
+        {() => (
           <Table>
             <thead>
               <tr>
@@ -212,7 +212,7 @@ function Nodes() {
             </tbody>
           </Table>
         )}
-      </Card>
+      </ListCard>
     </div>
   );
 }

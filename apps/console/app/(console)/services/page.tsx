@@ -8,9 +8,6 @@ import { CreateGroupDialog, DeleteGroupDialog, ScaleGroupDialog } from '../../..
 import { IconChevron, IconFolder, IconPlus } from '../../../components/icons';
 import {
   Button,
-  Card,
-  Empty,
-  ErrorBox,
   FilterInput,
   Loading,
   PageHeader,
@@ -21,6 +18,7 @@ import {
   rowClass,
   tdClass,
   thClass,
+  ListCard,
 } from '../../../components/ui';
 import { fmtCpus, fmtMem, fmtTime, matchesFilter, plural, sortBy } from '../../../lib/format';
 import { appHealth, appHealthRank, type AppHealth } from '../../../lib/health';
@@ -145,38 +143,40 @@ function Services() {
         open={groupAction?.kind === 'delete'}
         onClose={() => setGroupAction(null)}
       />
-      <Card>
-        <div className="flex items-center gap-3 border-b border-line p-3">
-          <FilterInput
-            value={q}
-            onChange={setQ}
-            placeholder="Filter by id, status, image"
-            testId="services-filter"
-          />
-        </div>
-        {apps.error ? (
-          <div className="p-4">
-            <ErrorBox error={apps.error} />
-          </div>
-        ) : apps.isPending ? (
-          <Loading what="Loading services" />
-        ) : rows.length === 0 ? (
-          <Empty>
-            {total === 0 ? (
-              <>
-                No services yet.{' '}
-                <Link href="/services/new" className="text-accent hover:underline">
-                  Run your first service
-                </Link>
-                .
-              </>
-            ) : !scope ? (
-              `No service lives under ${groupPath}.`
-            ) : (
-              'No service matches the filter.'
-            )}
-          </Empty>
-        ) : (
+      <ListCard
+        toolbar={
+          <>
+            <FilterInput
+              value={q}
+              onChange={setQ}
+              placeholder="Filter by id, status, image"
+              testId="services-filter"
+            />
+          </>
+        }
+        query={apps}
+        loading="Loading services"
+        empty={
+          rows.length === 0 ? (
+            <>
+              {total === 0 ? (
+                <>
+                  No services yet.{' '}
+                  <Link href="/services/new" className="text-accent hover:underline">
+                    Run your first service
+                  </Link>
+                  .
+                </>
+              ) : !scope ? (
+                `No service lives under ${groupPath}.`
+              ) : (
+                'No service matches the filter.'
+              )}
+            </>
+          ) : null
+        }
+      >
+        {() => (
           <Table>
             <thead>
               <tr>
@@ -299,7 +299,7 @@ function Services() {
             </tbody>
           </Table>
         )}
-      </Card>
+      </ListCard>
     </div>
   );
 }
