@@ -47,6 +47,8 @@ export const helloSchema = z.object({
   runtime: runtimeKindSchema,
   resources: nodeResourcesSchema,
   attributes: z.record(z.string(), z.string()).default({}),
+  /** Kept for the host itself (ATOLL_RESERVED_CPUS / ATOLL_RESERVED_MEM_MB); never offered. */
+  reserved: z.object({ cpus: z.number().min(0), memMb: z.number().min(0) }).optional(),
   tasks: z.array(taskReportSchema),
 });
 export type Hello = z.infer<typeof helloSchema>;
@@ -92,12 +94,106 @@ export const taskReadinessSchema = z.object({
 });
 export type TaskReadiness = z.infer<typeof taskReadinessSchema>;
 
+// ---- metrics (agent → control, every ATOLL_METRICS_INTERVAL_SECONDS) ---------------------------
+// Rates are per second over the last interval, computed by the agent from /proc and cgroup counters.
+
+export const nodeMetricsSchema = z.object({
+  cpuUsedCores: z.number().min(0),
+  cpuCores: z.number().min(0),
+  memUsedBytes: z.number().min(0),
+  memTotalBytes: z.number().min(0),
+  diskUsedBytes: z.number().min(0),
+  diskTotalBytes: z.number().min(0),
+  netRxBytesPerSec: z.number().min(0),
+  netTxBytesPerSec: z.number().min(0),
+  /** Counters since boot, for Prometheus. */
+  netRxBytesTotal: z.number().min(0),
+  netTxBytesTotal: z.number().min(0),
+  cpuSecondsTotal: z.number().min(0),
+  load1: z.number().min(0),
+  load5: z.number().min(0),
+  load15: z.number().min(0),
+});
+export type NodeMetrics = z.infer<typeof nodeMetricsSchema>;
+
+export const taskMetricsSchema = z.object({
+  taskId: z.string().min(1),
+  cpuUsedCores: z.number().min(0),
+  cpuSecondsTotal: z.number().min(0),
+  memUsedBytes: z.number().min(0),
+  /** null: the task has no memory limit. */
+  memLimitBytes: z.number().min(0).nullable(),
+  netRxBytesPerSec: z.number().min(0),
+  netTxBytesPerSec: z.number().min(0),
+  netRxBytesTotal: z.number().min(0),
+  netTxBytesTotal: z.number().min(0),
+  restarts: z.number().int().min(0),
+});
+export type TaskMetrics = z.infer<typeof taskMetricsSchema>;
+
+export const metricsMessageSchema = z.object({
+  type: z.literal('metrics'),
+  at: z.string(),
+  intervalMs: z.number().int().positive(),
+  node: nodeMetricsSchema,
+  tasks: z.array(taskMetricsSchema),
+});
+export type MetricsMessage = z.infer<typeof metricsMessageSchema>;
+
+// ---- logs: control asks for a task's output, the agent streams it --------------------------------
+
+export const logStreamSchema = z.enum(['stdout', 'stderr']);
+
+export const logDataSchema = z.object({
+  type: z.literal('logData'),
+  streamId: z.string().min(1),
+  stream: logStreamSchema,
+  /** UTF-8 text, possibly several lines; may end mid-line. */
+  data: z.string(),
+});
+
+/** The stream ended: not following and all sent, the task's container is gone, or an error. */
+export const logEndSchema = z.object({
+  type: z.literal('logEnd'),
+  streamId: z.string().min(1),
+  error: z.string().optional(),
+});
+
+// ---- exec: a command (or a shell with a TTY) inside a running task ------------------------------
+
+export const execStartedSchema = z.object({
+  type: z.literal('execStarted'),
+  sessionId: z.string().min(1),
+});
+
+export const execOutputSchema = z.object({
+  type: z.literal('execOutput'),
+  sessionId: z.string().min(1),
+  /** With a TTY there is only stdout. */
+  stream: logStreamSchema,
+  /** Base64 bytes. */
+  data: z.string(),
+});
+
+export const execExitSchema = z.object({
+  type: z.literal('execExit'),
+  sessionId: z.string().min(1),
+  exitCode: z.number().int().nullable(),
+  error: z.string().optional(),
+});
+
 export const agentMessageSchema = z.discriminatedUnion('type', [
   helloSchema,
   heartbeatSchema,
   taskStatusSchema,
   taskHealthSchema,
   taskReadinessSchema,
+  metricsMessageSchema,
+  logDataSchema,
+  logEndSchema,
+  execStartedSchema,
+  execOutputSchema,
+  execExitSchema,
 ]);
 export type AgentMessage = z.infer<typeof agentMessageSchema>;
 
@@ -127,11 +223,63 @@ export const errorMessageSchema = z.object({
   message: z.string(),
 });
 
+/** Open a log stream of a task (live or ended, until its container is removed). */
+export const logOpenSchema = z.object({
+  type: z.literal('logOpen'),
+  streamId: z.string().min(1),
+  taskId: z.string().min(1),
+  /** Last N lines; null for the whole log. */
+  tail: z.number().int().min(0).nullable(),
+  follow: z.boolean(),
+});
+
+export const logCloseSchema = z.object({
+  type: z.literal('logClose'),
+  streamId: z.string().min(1),
+});
+
+export const execOpenSchema = z.object({
+  type: z.literal('execOpen'),
+  sessionId: z.string().min(1),
+  taskId: z.string().min(1),
+  command: z.array(z.string()).min(1),
+  tty: z.boolean(),
+  cols: z.number().int().positive().optional(),
+  rows: z.number().int().positive().optional(),
+});
+
+export const execInputSchema = z.object({
+  type: z.literal('execInput'),
+  sessionId: z.string().min(1),
+  /** Base64 bytes for the command's stdin. */
+  data: z.string(),
+});
+
+export const execResizeSchema = z.object({
+  type: z.literal('execResize'),
+  sessionId: z.string().min(1),
+  cols: z.number().int().positive(),
+  rows: z.number().int().positive(),
+});
+
+/** Close stdin (`eof`) or end the session (kill the exec'd process where the runtime can). */
+export const execCloseSchema = z.object({
+  type: z.literal('execClose'),
+  sessionId: z.string().min(1),
+  eofOnly: z.boolean().default(false),
+});
+
 export const controlMessageSchema = z.discriminatedUnion('type', [
   welcomeSchema,
   launchTaskSchema,
   killTaskSchema,
   errorMessageSchema,
+  logOpenSchema,
+  logCloseSchema,
+  execOpenSchema,
+  execInputSchema,
+  execResizeSchema,
+  execCloseSchema,
 ]);
 export type ControlMessage = z.infer<typeof controlMessageSchema>;
 
