@@ -255,6 +255,7 @@ export class Agent {
       runtime: runtime.kind,
       resources: facts.resources,
       attributes: this.config.attributes,
+      reserved: this.config.reserved,
       tasks: this.taskReports(),
     };
     session.helloSeq = this.seq;

@@ -25,6 +25,8 @@ export interface AgentConfig {
   /** Inclusive host-port range offered to control for tasks. */
   portRange: [number, number];
   attributes: Record<string, string>;
+  /** CPUs and MiB kept for the host itself, reported at join (never offered to tasks). */
+  reserved: { cpus: number; memMb: number };
   logLevel: LogLevel;
   /** Docker Engine socket the `docker` runtime talks to. */
   dockerSocketPath: string;
@@ -128,6 +130,8 @@ const schema = {
       }
       return r;
     }),
+  ATOLL_RESERVED_CPUS: z.coerce.number({ error: 'must be a number of CPUs' }).min(0, 'must be ≥ 0').default(0),
+  ATOLL_RESERVED_MEM_MB: z.coerce.number({ error: 'must be a number of MiB' }).min(0, 'must be ≥ 0').default(0),
   ATOLL_LOG_LEVEL: z.enum(logLevels).default('info'),
   ATOLL_DOCKER_SOCKET: z.string().min(1).default('/var/run/docker.sock'),
   ATOLL_IMAGE_PULL_TIMEOUT_SECONDS: z.coerce
@@ -171,6 +175,7 @@ export function loadAgentConfig(env: Record<string, string | undefined> = proces
     nodeHostname: parsed.ATOLL_NODE_HOSTNAME ?? os.hostname(),
     portRange: parsed.ATOLL_PORT_RANGE,
     attributes: parsed.ATOLL_NODE_ATTRIBUTES,
+    reserved: { cpus: parsed.ATOLL_RESERVED_CPUS, memMb: parsed.ATOLL_RESERVED_MEM_MB },
     logLevel: parsed.ATOLL_LOG_LEVEL,
     dockerSocketPath: parsed.ATOLL_DOCKER_SOCKET,
     imagePullTimeoutMs: Math.round(parsed.ATOLL_IMAGE_PULL_TIMEOUT_SECONDS * 1000),

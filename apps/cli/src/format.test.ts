@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  nodeState,
   appDetail,
   appHealth,
   appTable,
@@ -94,11 +95,22 @@ const node = {
   address: '10.0.0.1',
   runtime: 'docker',
   status: 'ACTIVE',
+  mode: 'ACTIVE',
+  drain: null,
   connected: true,
   resources: { cpus: 8, memMb: 15_872, diskMb: 100_000 },
   allocated: { cpus: 0.30000000000000004, memMb: 256, diskMb: 0 },
   tasks: 3,
 };
+
+describe('nodeState', () => {
+  it.each([
+    [{ status: 'ACTIVE', mode: 'ACTIVE', connected: true, drain: null }, 'ACTIVE'],
+    [{ status: 'ACTIVE', mode: 'MAINTENANCE', connected: true, drain: null }, 'MAINTENANCE'],
+    [{ status: 'ACTIVE', mode: 'DRAINING', connected: true, drain: { total: 5, remaining: 2, blocked: null } }, 'DRAINING 2/5 left'],
+    [{ status: 'UNREACHABLE', mode: 'DRAINED', connected: false, drain: null }, 'UNREACHABLE, DRAINED'],
+  ])('%j → %s', (n, want) => expect(nodeState(n)).toBe(want));
+});
 
 describe('nodeTable', () => {
   it('shows allocation over total per resource', () => {

@@ -52,10 +52,20 @@ export interface NodeRow {
   address: string;
   runtime: string;
   status: string;
+  mode: string;
+  drain: { total: number; remaining: number; blocked: string | null } | null;
   connected: boolean;
   resources: { cpus: number; memMb: number; diskMb: number };
   allocated: { cpus: number; memMb: number; diskMb: number };
   tasks: number;
+}
+
+/** Reachability and the operator's mode in one word or two: "ACTIVE", "DRAINING 2/5 left", "UNREACHABLE, MAINTENANCE". */
+export function nodeState(n: Pick<NodeRow, 'status' | 'mode' | 'connected' | 'drain'>): string {
+  const reach = n.connected || n.status !== 'ACTIVE' ? n.status : `${n.status} (disconnected)`;
+  if (n.mode === 'ACTIVE') return reach;
+  const mode = n.mode === 'DRAINING' && n.drain ? `DRAINING ${n.drain.remaining}/${n.drain.total} left` : n.mode;
+  return reach === 'ACTIVE' ? mode : `${reach}, ${mode}`;
 }
 
 export function nodeTable(nodes: NodeRow[]): string {
@@ -66,7 +76,7 @@ export function nodeTable(nodes: NodeRow[]): string {
       n.hostname,
       n.address,
       n.runtime,
-      n.connected || n.status !== 'ACTIVE' ? n.status : `${n.status} (disconnected)`,
+      nodeState(n),
       `${num(n.allocated.cpus)}/${num(n.resources.cpus)}`,
       `${num(n.allocated.memMb)}/${num(n.resources.memMb)}`,
       `${num(n.allocated.diskMb)}/${num(n.resources.diskMb)}`,

@@ -15,6 +15,8 @@ export interface TestAgentOptions {
   attributes?: Record<string, string>;
   /** Host ports this agent hands out; agents on one machine need disjoint ranges. */
   portRange?: [number, number];
+  /** More agent settings (ATOLL_*), e.g. ATOLL_RESERVED_CPUS. */
+  env?: Record<string, string>;
 }
 
 export interface TestCluster {
@@ -103,6 +105,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
           ...(o.attributes
             ? { ATOLL_NODE_ATTRIBUTES: Object.entries(o.attributes).map(([k, v]) => `${k}=${v}`).join(',') }
             : {}),
+          ...o.env,
         },
       });
       cluster.agents[index] = agent;

@@ -56,9 +56,16 @@ export const nodeView = z.object({
   address: z.string(),
   runtime: z.string(),
   status: z.string(),
+  mode: z.enum(['ACTIVE', 'DRAINING', 'DRAINED', 'MAINTENANCE', 'DECOMMISSIONED']),
+  modeChangedAt: z.string().nullable(),
+  drain: z.object({ total: z.number(), remaining: z.number(), blocked: z.string().nullable() }).nullable(),
   connected: z.boolean(),
   agentVersion: z.string(),
+  /** Effective attributes (the agent's overlaid by the operator's): what constraints see. */
   attributes: z.record(z.string(), z.string()),
+  agentAttributes: z.record(z.string(), z.string()),
+  operatorAttributes: z.record(z.string(), z.string()),
+  reserved: z.object({ cpus: z.number(), memMb: z.number() }),
   registeredAt: z.string(),
   lastHeartbeatAt: z.string().nullable(),
   resources: z.object({

@@ -31,6 +31,10 @@ export class AgentGateway implements AgentDispatcher {
     return this.sockets.get(nodeId)?.readyState === 1;
   }
 
+  disconnect(nodeId: string, reason: string): void {
+    this.sockets.get(nodeId)?.close(4003, reason);
+  }
+
   register(app: FastifyInstance): void {
     app.get('/agent/v1', { websocket: true }, (socket) => this.accept(socket));
   }

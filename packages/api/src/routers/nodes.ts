@@ -1,14 +1,17 @@
 import { z } from 'zod';
 import { protectedProcedure, router } from '../trpc';
 import * as nodes from '../services/nodes';
+import * as ops from '../services/node-ops';
 import { nodeView } from '../schemas';
+
+const nodeId = z.object({ id: z.string().uuid('id must be a node UUID') });
 
 export const nodesRouter = router({
   list: protectedProcedure
     .meta({ openapi: { method: 'GET', path: '/nodes', tags: ['nodes'], protect: true } })
-    .input(z.void())
+    .input(z.object({ includeDecommissioned: z.boolean().default(false) }).optional())
     .output(z.array(nodeView))
-    .query(({ ctx }) => nodes.listNodes(ctx)),
+    .query(({ ctx, input }) => nodes.listNodes(ctx, input ?? {})),
   get: protectedProcedure
     .meta({ openapi: { method: 'GET', path: '/nodes/{id}', tags: ['nodes'], protect: true } })
     .input(z.object({ id: z.string().uuid('id must be a node UUID') }))
@@ -33,4 +36,39 @@ export const nodesRouter = router({
       await nodes.revokeJoinToken(ctx, input.id);
       return { ok: true };
     }),
+  drain: protectedProcedure
+    .meta({ openapi: { method: 'POST', path: '/nodes/{id}/drain', tags: ['nodes'], protect: true, description: 'Stop placing tasks on the node and move its tasks elsewhere, one at a time.' } })
+    .input(nodeId)
+    .output(nodeView)
+    .mutation(({ ctx, input }) => ops.drainNode(ctx, input.id)),
+  undrain: protectedProcedure
+    .meta({ openapi: { method: 'POST', path: '/nodes/{id}/undrain', tags: ['nodes'], protect: true } })
+    .input(nodeId)
+    .output(nodeView)
+    .mutation(({ ctx, input }) => ops.undrainNode(ctx, input.id)),
+  maintenance: protectedProcedure
+    .meta({ openapi: { method: 'POST', path: '/nodes/{id}/maintenance', tags: ['nodes'], protect: true, description: 'on: offer nothing, keep the tasks running; off: back to ACTIVE.' } })
+    .input(nodeId.extend({ on: z.boolean().default(true) }))
+    .output(nodeView)
+    .mutation(({ ctx, input }) => ops.setMaintenance(ctx, input.id, input.on)),
+  decommission: protectedProcedure
+    .meta({ openapi: { method: 'POST', path: '/nodes/{id}/decommission', tags: ['nodes'], protect: true, description: 'Remove the node for good; its tasks are replaced elsewhere.' } })
+    .input(nodeId)
+    .output(z.object({ id: z.string(), hostname: z.string(), tasksReplaced: z.number() }))
+    .mutation(({ ctx, input }) => ops.decommissionNode(ctx, input.id)),
+  setAttributes: protectedProcedure
+    .meta({ openapi: { method: 'POST', path: '/nodes/{id}/attributes', tags: ['nodes'], protect: true } })
+    .input(
+      nodeId.extend({
+        set: z.record(z.string(), z.string()).default({}),
+        remove: z.array(z.string()).default([]),
+      }),
+    )
+    .output(nodeView)
+    .mutation(({ ctx, input }) => ops.setAttributes(ctx, input.id, input)),
+  setReservation: protectedProcedure
+    .meta({ openapi: { method: 'POST', path: '/nodes/{id}/reservation', tags: ['nodes'], protect: true, description: 'CPUs and memory kept for the host itself, never offered.' } })
+    .input(nodeId.extend({ cpus: z.number().min(0, 'cpus must be ≥ 0'), memMb: z.number().min(0, 'memMb must be ≥ 0') }))
+    .output(nodeView)
+    .mutation(({ ctx, input }) => ops.setReservation(ctx, input.id, input)),
 });

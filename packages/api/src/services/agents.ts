@@ -19,6 +19,8 @@ import { newNodeCredential } from './nodes';
 export interface AgentDispatcher {
   send(nodeId: string, message: ControlMessage): boolean;
   isConnected(nodeId: string): boolean;
+  /** Closes the node's connection, if this replica holds it (decommission). */
+  disconnect?(nodeId: string, reason: string): void;
 }
 
 export interface HelloResult {
@@ -53,6 +55,12 @@ export async function handleHello(
   let credential: string | undefined;
   if (hello.nodeId && hello.credential) {
     const node = await s.db.prisma.node.findUnique({ where: { id: hello.nodeId } });
+    if (node?.mode === 'DECOMMISSIONED') {
+      throw new AppError(
+        'UNAUTHORIZED',
+        `node ${node.id} was decommissioned; uninstall the agent (delete its state) and install it again with a new join token`,
+      );
+    }
     if (!node || node.credentialHash !== sha256(hello.credential)) {
       throw new AppError('UNAUTHORIZED', 'unknown node or wrong node credential');
     }
@@ -76,6 +84,8 @@ export async function handleHello(
           attributes: { ...(token.attributes as Record<string, string>), ...hello.attributes },
           credentialHash: sha256(credential!),
           joinTokenId: token.id,
+          // The host's own reservation applies at join; later changes go through the API.
+          ...(hello.reserved ? { reservedCpus: hello.reserved.cpus, reservedMemMb: hello.reserved.memMb } : {}),
         },
       });
     });

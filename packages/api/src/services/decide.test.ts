@@ -45,11 +45,15 @@ function makeNode(overrides: Partial<NodeState> = {}): NodeState {
     hostname: 'h1',
     address: '10.0.0.1',
     status: 'ACTIVE',
+    mode: 'ACTIVE',
+    drain: null,
     connected: true,
     attributes: {},
     cpus: 4,
     memMb: 4096,
     diskMb: 10_000,
+    reservedCpus: 0,
+    reservedMemMb: 0,
     portRange: [10000, 10100],
     ...overrides,
   };
@@ -238,5 +242,70 @@ describe('reconciler decisions', () => {
     const r = decide(input({ apps: [a, b] }));
     expect(r.launches).toHaveLength(1);
     expect(r.placementIssues.find((p) => p.appId === '/b')?.issue).not.toBeNull();
+  });
+});
+
+describe('node modes and drains', () => {
+  const n1 = (o: Partial<NodeState> = {}) => makeNode({ id: 'n1', hostname: 'h1', ...o });
+  const n2 = (o: Partial<NodeState> = {}) => makeNode({ id: 'n2', hostname: 'h2', address: '10.0.0.2', ...o });
+  const draining = (o: Partial<NodeState> = {}) => n1({ mode: 'DRAINING', drain: { total: 2, blocked: null }, ...o });
+
+  it.each(['DRAINING', 'DRAINED', 'MAINTENANCE'])('places nothing on a %s node', (mode) => {
+    const r = decide(input({ apps: [makeApp({ def: { instances: 2 } })], nodes: [n1({ mode })] }));
+    expect(r.launches).toEqual([]);
+    expect(r.placementIssues[0]?.issue?.count).toBe(2);
+  });
+
+  it('a MAINTENANCE node keeps its tasks', () => {
+    const r = decide(input({ apps: [makeApp()], tasks: [makeTask()], nodes: [n1({ mode: 'MAINTENANCE' }), n2()] }));
+    expect(r.kills).toEqual([]);
+    expect(r.launches).toEqual([]);
+  });
+
+  it('offers resources minus the host reservation', () => {
+    const r = decide(input({ apps: [makeApp({ def: { cpus: 3 } })], nodes: [n1({ cpus: 4, reservedCpus: 2 })] }));
+    expect(r.launches).toEqual([]);
+    expect(r.placementIssues[0]?.issue?.summary).toMatch(/cpu/i);
+  });
+
+  it('moves the oldest task of a draining node first, and only one', () => {
+    const old = makeTask({ stagedAt: new Date(NOW.getTime() - 100_000) });
+    const young = makeTask({ stagedAt: new Date(NOW.getTime() - 1_000) });
+    const r = decide(input({ apps: [makeApp({ def: { instances: 2 } })], tasks: [young, old], nodes: [draining(), n2()] }));
+    expect(r.kills.map((k) => k.taskId)).toEqual([old.id]);
+    expect(r.kills[0]?.reason).toMatch(/draining/);
+  });
+
+  it('waits while a moved task is being killed or its replacement is not yet up', () => {
+    const app = makeApp({ def: { instances: 2 } });
+    const killing = makeTask({ killRequestedAt: NOW });
+    const other = makeTask();
+    expect(decide(input({ apps: [app], tasks: [killing, other], nodes: [draining(), n2()] })).kills).toEqual([]);
+    // Killed and gone: one task left on the node, the replacement on n2 still starting.
+    const starting = makeTask({ nodeId: 'n2', state: 'TASK_STAGING' });
+    const r = decide(input({ apps: [app], tasks: [other, starting], nodes: [draining(), n2()] }));
+    expect(r.kills).toEqual([]);
+    expect(r.nodeUpdates[0]?.drain?.blocked).toMatch(/waiting for \/web/);
+    // The replacement runs: the next task moves.
+    const running = makeTask({ nodeId: 'n2' });
+    expect(decide(input({ apps: [app], tasks: [other, running], nodes: [draining(), n2()] })).kills.map((k) => k.taskId)).toEqual([other.id]);
+  });
+
+  it('does not kill a task that has nowhere to go, and says why', () => {
+    const t = makeTask();
+    const r = decide(input({ apps: [makeApp({ def: { cpus: 3 } })], tasks: [t], nodes: [draining(), n2({ cpus: 2 })] }));
+    expect(r.kills).toEqual([]);
+    expect(r.nodeUpdates).toEqual([{ nodeId: 'n1', drain: { total: 2, blocked: expect.stringMatching(/cannot move .* of \/web/) } }]);
+  });
+
+  it('marks the node DRAINED when no task is left', () => {
+    const r = decide(input({ apps: [makeApp()], tasks: [makeTask({ nodeId: 'n2' })], nodes: [draining(), n2()] }));
+    expect(r.nodeUpdates).toEqual([{ nodeId: 'n1', mode: 'DRAINED', drain: { total: 2, blocked: null } }]);
+  });
+
+  it('constraints see the effective attributes', () => {
+    const app = makeApp({ def: { constraints: [['rack', 'CLUSTER', 'r2']] } });
+    const r = decide(input({ apps: [app], nodes: [n1({ attributes: { rack: 'r1' } }), n2({ attributes: { rack: 'r2' } })] }));
+    expect(r.launches.map((l) => l.nodeId)).toEqual(['n2']);
   });
 });

@@ -50,12 +50,34 @@ export interface NodeState {
   address: string;
   /** Stored status (ACTIVE, …); a node whose agent is not connected here is treated as not ACTIVE. */
   status: string;
+  /** The operator's mode (ACTIVE, DRAINING, DRAINED, MAINTENANCE, DECOMMISSIONED): only ACTIVE is offered. */
+  mode: string;
+  /** Drain progress as stored (see `DrainProgress`). */
+  drain: DrainProgress | null;
   connected: boolean;
+  /** Effective attributes: the agent's, overlaid by the operator's. */
   attributes: Record<string, string>;
   cpus: number;
   memMb: number;
   diskMb: number;
+  /** Kept for the host itself: subtracted from what is offered. */
+  reservedCpus: number;
+  reservedMemMb: number;
   portRange: [number, number];
+}
+
+/** Stored with a DRAINING node: how many tasks it had when the drain began, and what holds it up. */
+export interface DrainProgress {
+  total: number;
+  /** Why the next task cannot move yet (null while moving normally). */
+  blocked: string | null;
+}
+
+export interface NodeUpdate {
+  nodeId: string;
+  /** A drain that finished: the node becomes DRAINED. */
+  mode?: 'DRAINED';
+  drain: DrainProgress | null;
 }
 
 export interface ReconcileInput {
@@ -97,6 +119,8 @@ export interface ReconcileDecisions {
   expunge: Array<{ taskId: string; appId: string }>;
   /** Apps whose "why waiting" changed: the new value (null clears it). */
   placementIssues: Array<{ appId: string; issue: PlacementIssue | null }>;
+  /** Draining nodes whose progress or mode changed. */
+  nodeUpdates: NodeUpdate[];
 }
 
 /** A stable seed per app, so the same cluster state gives the same plan (reproducible debugging). */
@@ -114,6 +138,7 @@ export function decide(input: ReconcileInput): ReconcileDecisions {
     removeApps: [],
     placementIssues: [],
     expunge: [],
+    nodeUpdates: [],
   };
   const kill = (t: TaskStateRow, reason: string) =>
     out.kills.push({ taskId: t.id, appId: t.appId, nodeId: t.nodeId, reason });
@@ -128,9 +153,14 @@ export function decide(input: ReconcileInput): ReconcileDecisions {
     nodes: nodes.map((n): NodeSnapshot => ({
       id: n.id,
       hostname: n.hostname,
-      status: n.connected ? n.status : 'DISCONNECTED',
+      status: !n.connected ? 'DISCONNECTED' : n.mode !== 'ACTIVE' ? n.mode : n.status,
       attributes: n.attributes,
-      resources: { cpus: n.cpus, memMb: n.memMb, diskMb: n.diskMb, portRange: n.portRange },
+      resources: {
+        cpus: Math.max(0, n.cpus - n.reservedCpus),
+        memMb: Math.max(0, n.memMb - n.reservedMemMb),
+        diskMb: n.diskMb,
+        portRange: n.portRange,
+      },
       // Tasks being killed still hold their resources until they are gone.
       allocations: tasks
         .filter((t) => t.nodeId === n.id)
@@ -308,5 +338,55 @@ export function decide(input: ReconcileInput): ReconcileDecisions {
         });
     }
   }
+
+  for (const node of nodes) {
+    if (node.mode === 'DRAINING') drainStep(node, input, snapshot, isUp, kill, out);
+  }
   return out;
+}
+
+/**
+ * Moves a draining node's tasks elsewhere one at a time: the next task is killed (with its app's
+ * kill grace period) only when nothing on the node is being killed and every app with a task there
+ * is back to full healthy strength, so the previous one's replacement runs. A task is killed only
+ * if its app has room elsewhere; otherwise the drain waits and says why. When no task is left the
+ * node is DRAINED.
+ */
+function drainStep(
+  node: NodeState,
+  input: ReconcileInput,
+  snapshot: ClusterSnapshot,
+  isUp: (a: AppState) => boolean,
+  kill: (t: TaskStateRow, reason: string) => void,
+  out: ReconcileDecisions,
+): void {
+  const total = node.drain?.total ?? 0;
+  const update = (blocked: string | null, mode?: 'DRAINED') => {
+    if (mode || (node.drain?.blocked ?? null) !== blocked)
+      out.nodeUpdates.push({ nodeId: node.id, ...(mode ? { mode } : {}), drain: { total, blocked } });
+  };
+  const onNode = input.tasks.filter((t) => t.nodeId === node.id);
+  const killedNow = new Set(out.kills.map((k) => k.taskId));
+  if (onNode.length === 0) return update(null, 'DRAINED');
+  // A kill in flight (ours or the app's own): wait until that task is gone.
+  if (onNode.some((t) => t.killRequestedAt || killedNow.has(t.id))) return update(null);
+  const apps = new Map(input.apps.map((a) => [a.id, a]));
+  const candidates = [...onNode].sort((a, b) => a.stagedAt.getTime() - b.stagedAt.getTime());
+  for (const t of candidates) {
+    const app = apps.get(t.appId);
+    // Tasks of deleted apps or of old versions are the app's own business: it kills them.
+    if (!app || app.deleting || t.appVersion !== app.configVersion) return update(null);
+  }
+  const recovering = [...new Set(onNode.map((t) => t.appId))].filter((id) => !isUp(apps.get(id)!));
+  if (recovering.length > 0) return update(`waiting for ${recovering.join(', ')} to be back at full strength`);
+  for (const t of candidates) {
+    const app = apps.get(t.appId)!;
+    const plan = place(snapshot, [demandFromApp(app.definition, 1)], { now: input.now.getTime(), seed: seedFor(app.id) });
+    if (plan.placements.length === 0) {
+      const why = plan.unplaced[0]?.summary ?? 'no node fits';
+      return update(`cannot move ${t.id} of ${app.id}: ${why}`);
+    }
+    kill(t, `node ${node.hostname} is draining`);
+    return update(null);
+  }
 }

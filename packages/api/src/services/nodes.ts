@@ -10,9 +10,16 @@ export interface NodeView {
   address: string;
   runtime: string;
   status: string;
+  mode: NodeMode;
+  modeChangedAt: string | null;
+  /** While DRAINING: tasks at the start, tasks left, and why the next cannot move. */
+  drain: { total: number; remaining: number; blocked: string | null } | null;
   connected: boolean;
   agentVersion: string;
   attributes: Record<string, string>;
+  agentAttributes: Record<string, string>;
+  operatorAttributes: Record<string, string>;
+  reserved: { cpus: number; memMb: number };
   registeredAt: string;
   lastHeartbeatAt: string | null;
   resources: { cpus: number; memMb: number; diskMb: number; portRange: [number, number] };
@@ -20,19 +27,44 @@ export interface NodeView {
   tasks: number;
 }
 
-export async function listNodes(s: Pick<Services, 'db'>): Promise<NodeView[]> {
-  const nodes = await s.db.prisma.node.findMany({ orderBy: { hostname: 'asc' }, include: { tasks: true } });
+export const NODE_MODES = ['ACTIVE', 'DRAINING', 'DRAINED', 'MAINTENANCE', 'DECOMMISSIONED'] as const;
+export type NodeMode = (typeof NODE_MODES)[number];
+
+/** What constraints see: the agent's attributes, overlaid by those an operator set later. */
+export function effectiveAttributes(n: { attributes: unknown; operatorAttributes: unknown }): Record<string, string> {
+  return { ...(n.attributes as Record<string, string>), ...(n.operatorAttributes as Record<string, string>) };
+}
+
+export async function listNodes(
+  s: Pick<Services, 'db'>,
+  opts: { includeDecommissioned?: boolean } = {},
+): Promise<NodeView[]> {
+  const nodes = await s.db.prisma.node.findMany({
+    where: opts.includeDecommissioned ? {} : { mode: { not: 'DECOMMISSIONED' } },
+    orderBy: { hostname: 'asc' },
+    include: { tasks: true },
+  });
   return nodes.map((n) => {
     const active = n.tasks.filter((t) => !isTerminal(t.state as TaskState));
+    const drain = n.drain as { total: number; blocked: string | null } | null;
     return {
       id: n.id,
       hostname: n.hostname,
       address: n.address,
       runtime: n.runtime,
       status: n.status,
+      mode: n.mode as NodeMode,
+      modeChangedAt: n.modeChangedAt?.toISOString() ?? null,
+      drain:
+        n.mode === 'DRAINING' || n.mode === 'DRAINED'
+          ? { total: drain?.total ?? 0, remaining: active.length, blocked: n.mode === 'DRAINING' ? (drain?.blocked ?? null) : null }
+          : null,
       connected: n.connected,
       agentVersion: n.agentVersion,
-      attributes: n.attributes as Record<string, string>,
+      attributes: effectiveAttributes(n),
+      agentAttributes: n.attributes as Record<string, string>,
+      operatorAttributes: n.operatorAttributes as Record<string, string>,
+      reserved: { cpus: n.reservedCpus, memMb: n.reservedMemMb },
       registeredAt: n.registeredAt.toISOString(),
       lastHeartbeatAt: n.lastHeartbeatAt?.toISOString() ?? null,
       resources: { cpus: n.cpus, memMb: n.memMb, diskMb: n.diskMb, portRange: [n.portRangeStart, n.portRangeEnd] },
@@ -52,7 +84,7 @@ function round(n: number): number {
 }
 
 export async function getNode(s: Pick<Services, 'db'>, id: string): Promise<NodeView> {
-  const node = (await listNodes(s)).find((n) => n.id === id);
+  const node = (await listNodes(s, { includeDecommissioned: true })).find((n) => n.id === id);
   if (!node) throw AppError.notFound(`node ${id}`);
   return node;
 }

@@ -3,10 +3,11 @@ import { Prisma } from '@atoll/db';
 import { containerLabels, isBridged, isTerminal, podImage, type AppDefinition, type Pod, type TaskPort, type TaskSpec, type TaskState } from '@atoll/spec';
 import type { Services } from '../context';
 import { markNodeUnreachable } from './agents';
-import { decide } from './decide';
+import { decide, type DrainProgress } from './decide';
 import { finishDeployments } from './deployments';
 import { recordEvents, type EventInput } from './events';
 import { orderTaskKill } from './kill';
+import { effectiveAttributes } from './nodes';
 
 type S = Pick<Services, 'db' | 'bus' | 'now' | 'agents' | 'log' | 'config'>;
 
@@ -182,12 +183,15 @@ export async function reconcile(s: S, opts: { leaderSince?: Date } = {}): Promis
     now,
     apps: apps.map((a) => ({ ...a, definition: defs.get(a.id)! })),
     tasks: tasks.map((t) => ({ ...t, ports: t.ports as TaskPort[] })),
-    nodes: nodes.map((n) => ({
-      ...n,
-      connected: n.connected && s.agents.isConnected(n.id),
-      attributes: n.attributes as Record<string, string>,
-      portRange: [n.portRangeStart, n.portRangeEnd] as [number, number],
-    })),
+    nodes: nodes
+      .filter((n) => n.mode !== 'DECOMMISSIONED')
+      .map((n) => ({
+        ...n,
+        connected: n.connected && s.agents.isConnected(n.id),
+        attributes: effectiveAttributes(n),
+        drain: n.drain as DrainProgress | null,
+        portRange: [n.portRangeStart, n.portRangeEnd] as [number, number],
+      })),
   });
   const nodeById = new Map(nodes.map((n) => [n.id, n]));
   const events: EventInput[] = [];
@@ -211,6 +215,16 @@ export async function reconcile(s: S, opts: { leaderSince?: Date } = {}): Promis
     for (const e of decisions.expunge) {
       events.push({ type: 'status_update_event', subject: e.appId, payload: { taskId: e.taskId, appId: e.appId, taskStatus: 'TASK_GONE', message: 'expunged' } });
     }
+  }
+
+  for (const u of decisions.nodeUpdates) {
+    await s.db.prisma.node.update({
+      where: { id: u.nodeId },
+      data: { drain: u.drain ? { ...u.drain } : Prisma.DbNull, ...(u.mode ? { mode: u.mode, modeChangedAt: now } : {}) },
+    });
+    if (u.mode) events.push({ type: 'node_drained', subject: u.nodeId, payload: { total: u.drain?.total ?? 0 } });
+    else if (u.drain?.blocked) events.push({ type: 'node_drain_blocked', subject: u.nodeId, payload: { blocked: u.drain.blocked } });
+    s.bus.publish({ kind: 'node', subject: u.nodeId });
   }
 
   for (const appId of decisions.removeApps) {

@@ -2,10 +2,12 @@
 ALTER TABLE "join_tokens" ADD COLUMN     "description" TEXT;
 
 -- AlterTable
-ALTER TABLE "nodes" ADD COLUMN     "operator_attributes" JSONB NOT NULL DEFAULT '{}',
+ALTER TABLE "nodes" ADD COLUMN     "drain" JSONB,
+ADD COLUMN     "mode" TEXT NOT NULL DEFAULT 'ACTIVE',
+ADD COLUMN     "mode_changed_at" TIMESTAMPTZ(3),
+ADD COLUMN     "operator_attributes" JSONB NOT NULL DEFAULT '{}',
 ADD COLUMN     "reserved_cpus" DOUBLE PRECISION NOT NULL DEFAULT 0,
-ADD COLUMN     "reserved_mem_mb" DOUBLE PRECISION NOT NULL DEFAULT 0,
-ADD COLUMN     "status_changed_at" TIMESTAMPTZ(3);
+ADD COLUMN     "reserved_mem_mb" DOUBLE PRECISION NOT NULL DEFAULT 0;
 
 -- CreateTable
 CREATE TABLE "node_metrics" (
