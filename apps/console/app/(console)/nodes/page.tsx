@@ -20,6 +20,7 @@ import {
 import { fmtAgo, fmtCpus, fmtMem, matchesFilter, pct, plural, sortBy } from '../../../lib/format';
 import { useNow, useTRPC } from '../../../lib/trpc';
 import { Attributes } from '../../../components/attributes';
+import { NodeModeBadge } from '../../../components/node-ops';
 import type { ClusterNode } from '../../../lib/types';
 import { useUrlSort, useUrlText } from '../../../lib/url-state';
 
@@ -39,7 +40,7 @@ type SortKey = (typeof sortKeys)[number];
 const sortValue: Record<SortKey, (n: ClusterNode) => string | number | null> = {
   hostname: (n) => n.hostname,
   address: (n) => n.address,
-  status: (n) => `${n.connected ? 0 : 1}${n.status}`,
+  status: (n) => `${n.connected ? 0 : 1}${n.status}${n.mode}`,
   runtime: (n) => n.runtime,
   cpu: (n) => pct(n.allocated.cpus, n.resources.cpus),
   mem: (n) => pct(n.allocated.memMb, n.resources.memMb),
@@ -71,6 +72,7 @@ function Nodes() {
         n.hostname,
         n.address,
         n.status,
+        n.mode,
         n.runtime,
         n.connected ? 'connected' : 'disconnected',
         ...Object.entries(n.attributes).map(([k, v]) => `${k}:${v}`),
@@ -173,6 +175,7 @@ function Nodes() {
                     <span className="inline-flex items-center gap-1.5">
                       <Dot on={n.connected} title={n.connected ? 'connected' : 'disconnected'} />
                       {n.status}
+                      {n.mode !== 'ACTIVE' && <NodeModeBadge node={n} />}
                     </span>
                   </td>
                   <td className={tdClass}>{n.runtime}</td>

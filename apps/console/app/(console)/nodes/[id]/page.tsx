@@ -3,7 +3,9 @@
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useParams } from 'next/navigation';
+import { useState } from 'react';
 import {
+  Button,
   Card,
   Dot,
   Empty,
@@ -19,6 +21,13 @@ import {
   thClass,
 } from '../../../../components/ui';
 import { HostPorts } from '../../../../components/host-ports';
+import {
+  AttributesDialog,
+  DrainProgress,
+  NodeActions,
+  NodeModeBadge,
+  ReservationDialog,
+} from '../../../../components/node-ops';
 import { fmtAgo, fmtCpus, fmtMem, fmtTime, plural } from '../../../../lib/format';
 import { serviceHref } from '../../../../lib/links';
 import { useNow, useTRPC } from '../../../../lib/trpc';
@@ -30,6 +39,7 @@ export default function NodeDetailPage() {
   const node = useQuery(trpc.nodes.get.queryOptions({ id }, { refetchInterval: 15_000 }));
   const tasks = useQuery(trpc.tasks.list.queryOptions({}));
   const nodeTasks = (tasks.data ?? []).filter((t) => t.agentId === id);
+  const [editing, setEditing] = useState<'attributes' | 'reservation' | null>(null);
 
   if (node.error) {
     return (
@@ -50,10 +60,16 @@ export default function NodeDetailPage() {
         subtitle={
           <span className="inline-flex items-center gap-2">
             <Dot on={n.connected} title={n.connected ? 'connected' : 'disconnected'} />
-            {n.status} · {n.address} · {n.runtime} · agent {n.agentVersion}
+            {n.status} · <NodeModeBadge node={n} /> · {n.address} · {n.runtime} · agent {n.agentVersion}
           </span>
         }
+        actions={<NodeActions node={n} />}
       />
+      {n.drain && (
+        <div className="mb-4">
+          <DrainProgress node={n} />
+        </div>
+      )}
 
       <div className="grid gap-4 lg:grid-cols-[2fr_1fr]">
         <Card title="Resources (allocated of total)">
@@ -89,13 +105,34 @@ export default function NodeDetailPage() {
                   </span>,
                 ],
                 ['Tasks', String(n.tasks)],
+                [
+                  'Reserved for the host',
+                  <span key="res" className="inline-flex items-center gap-2">
+                    {fmtCpus(n.reserved.cpus)} cores, {fmtMem(n.reserved.memMb)}
+                    <Button
+                      size="sm"
+                      onClick={() => setEditing('reservation')}
+                      data-testid="edit-reservation"
+                    >
+                      Edit
+                    </Button>
+                  </span>,
+                ],
               ]}
             />
           </div>
         </Card>
       </div>
 
-      <Card title="Attributes" className="mt-4">
+      <Card
+        title="Attributes"
+        className="mt-4"
+        actions={
+          <Button size="sm" onClick={() => setEditing('attributes')} data-testid="edit-attributes">
+            Edit
+          </Button>
+        }
+      >
         {Object.keys(n.attributes).length === 0 ? (
           <Empty>This node has no attributes.</Empty>
         ) : (
@@ -104,6 +141,7 @@ export default function NodeDetailPage() {
               <tr>
                 <th className={thClass}>Name</th>
                 <th className={thClass}>Value</th>
+                <th className={thClass}>Set by</th>
               </tr>
             </thead>
             <tbody>
@@ -111,12 +149,18 @@ export default function NodeDetailPage() {
                 <tr key={k} data-testid="node-attribute">
                   <td className={`${tdClass} font-mono text-xs`}>{k}</td>
                   <td className={`${tdClass} font-mono text-xs`}>{v}</td>
+                  <td className={`${tdClass} text-xs text-muted`}>
+                    {k in n.operatorAttributes ? 'operator' : 'agent'}
+                  </td>
                 </tr>
               ))}
             </tbody>
           </Table>
         )}
       </Card>
+
+      {editing === 'attributes' && <AttributesDialog node={n} open onClose={() => setEditing(null)} />}
+      {editing === 'reservation' && <ReservationDialog node={n} open onClose={() => setEditing(null)} />}
 
       <Card title={`Tasks on this node${tasks.data ? ` (${nodeTasks.length})` : ''}`} className="mt-4">
         {tasks.error ? (
