@@ -23,6 +23,7 @@ import { readHostFacts } from './resources';
 import { exitOutcome } from './runtime/exit';
 import { selectRuntime } from './runtime/select';
 import type { ObservedTask, Runtime, TaskExit } from './runtime/types';
+import { AgentStreams } from './streams';
 import { AGENT_VERSION } from './version';
 
 export interface AgentOptions {
@@ -42,6 +43,8 @@ export interface AgentOptions {
 
 interface TrackedTask {
   report: TaskReport;
+  /** For garbage collection per app (unknown for tasks adopted from an older agent). */
+  appId?: string;
   /** Change counter: which reports a `hello` did not yet carry. */
   seq: number;
   /** When the task ended, for garbage collection. */
@@ -110,6 +113,8 @@ export class Agent {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private gcTimer: NodeJS.Timeout | undefined;
   private lastHeardMs = 0;
+  /** Log streams and exec sessions control opened on this node's tasks. */
+  private readonly streams: AgentStreams;
   private started = false;
   private stopped = false;
 
@@ -118,10 +123,15 @@ export class Agent {
     private readonly options: AgentOptions = {},
   ) {
     this.log = options.logger ?? createLogger(config.logLevel);
-    this.gcIntervalMs = options.gcIntervalMs ?? 5 * 60_000;
-    this.taskRetentionMs = options.taskRetentionMs ?? 24 * 3600_000;
+    this.gcIntervalMs = options.gcIntervalMs ?? config.gc?.intervalMs ?? 60_000;
+    this.taskRetentionMs = options.taskRetentionMs ?? config.gc?.retentionMs ?? 24 * 3600_000;
     this.random = options.random ?? Math.random;
     this.ready = new Promise((resolve) => (this.markReady = resolve));
+    this.streams = new AgentStreams(
+      () => this.requireRuntime(),
+      (msg) => this.send(msg),
+      this.log,
+    );
   }
 
   /** The node id control gave this host, once known. */
@@ -173,6 +183,7 @@ export class Agent {
     clearTimeout(this.reconnectTimer);
     clearInterval(this.heartbeatTimer);
     clearInterval(this.gcTimer);
+    this.streams.closeAll();
     for (const m of this.monitors.values()) m.stop();
     this.monitors.clear();
     const session = this.session;
@@ -216,6 +227,7 @@ export class Agent {
       if (this.session !== session) return;
       this.session = undefined;
       clearInterval(this.heartbeatTimer);
+      this.streams.closeAll();
       if (this.stopped) return;
       const delay = backoffDelay(this.attempt++, reconnectBackoff, this.random);
       const details = {
@@ -290,6 +302,14 @@ export class Agent {
         return;
       case 'killTask':
         this.enqueue(msg.taskId, () => this.kill(msg.taskId, msg.gracePeriodSeconds));
+        return;
+      case 'logOpen':
+      case 'logClose':
+      case 'execOpen':
+      case 'execInput':
+      case 'execResize':
+      case 'execClose':
+        this.streams.handle(msg);
         return;
       case 'error':
         if (msg.code === 'UNAUTHORIZED') {
@@ -419,7 +439,11 @@ export class Agent {
       ...(next.exitCode !== undefined ? { exitCode: next.exitCode } : {}),
       at: next.at ?? new Date().toISOString(),
     };
-    const tracked: TrackedTask = { report, seq: ++this.seq };
+    const tracked: TrackedTask = {
+      report,
+      seq: ++this.seq,
+      ...(prev?.appId !== undefined ? { appId: prev.appId } : {}),
+    };
     if (isTerminal(next.state)) tracked.finishedAtMs = Date.parse(report.at) || Date.now();
     this.tasks.set(taskId, tracked);
     if (next.state === 'TASK_KILLING' || isTerminal(next.state)) this.stopMonitor(taskId);
@@ -443,6 +467,11 @@ export class Agent {
     }
     const nodeId = this.currentNodeId;
     this.launching.add(spec.taskId);
+    this.tasks.set(spec.taskId, {
+      report: { taskId: spec.taskId, state: 'TASK_STAGING', at: new Date().toISOString() },
+      seq: this.seq,
+      appId: spec.appId,
+    });
     this.update(spec.taskId, { state: 'TASK_STARTING' });
     try {
       if (nodeId === undefined) throw new Error('this agent has no node id yet');
@@ -582,7 +611,11 @@ export class Agent {
       ...(o.message !== undefined ? { message: o.message } : {}),
       ...(o.exitCode !== undefined ? { exitCode: o.exitCode } : {}),
     };
-    const tracked: TrackedTask = { report, seq: ++this.seq };
+    const tracked: TrackedTask = {
+      report,
+      seq: ++this.seq,
+      ...(o.appId !== undefined ? { appId: o.appId } : {}),
+    };
     if (isTerminal(o.state)) tracked.finishedAtMs = Date.parse(o.finishedAt ?? o.at) || Date.now();
     this.tasks.set(o.taskId, tracked);
     this.send({ type: 'taskStatus', report });
@@ -630,7 +663,10 @@ export class Agent {
     return message ? `${why} (${message})` : why;
   }
 
-  /** Removes containers and sandboxes of tasks that ended longer ago than the retention. */
+  /**
+   * Removes containers and sandboxes (and so the logs) of ended tasks: all but the last
+   * `keepExitedPerApp` of each app, and any that ended longer ago than the retention.
+   */
   private async collectGarbage(): Promise<void> {
     if (this.stopped || this.currentNodeId === undefined) return;
     try {
@@ -639,9 +675,11 @@ export class Agent {
       this.log.warn({ err }, 'listing tasks failed');
       return;
     }
-    const cutoff = Date.now() - this.taskRetentionMs;
-    for (const [taskId, t] of this.tasks) {
-      if (t.finishedAtMs === undefined || t.finishedAtMs > cutoff) continue;
+    for (const taskId of garbage(
+      this.tasks,
+      Date.now() - this.taskRetentionMs,
+      this.config.gc?.keepExitedPerApp ?? 5,
+    )) {
       this.enqueue(taskId, async () => {
         await this.requireRuntime().remove(taskId);
         this.tasks.delete(taskId);
@@ -655,6 +693,29 @@ export class Agent {
     if (!this.runtime) throw new Error('agent not started');
     return this.runtime;
   }
+}
+
+/** Ended tasks to remove: older than `cutoffMs`, or beyond the newest `keep` of their app. */
+export function garbage(
+  tasks: ReadonlyMap<string, { appId?: string; finishedAtMs?: number }>,
+  cutoffMs: number,
+  keep: number,
+): string[] {
+  const out = new Set<string>();
+  const byApp = new Map<string, Array<[string, number]>>();
+  for (const [taskId, t] of tasks) {
+    if (t.finishedAtMs === undefined) continue;
+    if (t.finishedAtMs <= cutoffMs) out.add(taskId);
+    if (t.appId === undefined) continue;
+    const list = byApp.get(t.appId) ?? [];
+    list.push([taskId, t.finishedAtMs]);
+    byApp.set(t.appId, list);
+  }
+  for (const list of byApp.values()) {
+    list.sort((a, b) => b[1] - a[1]);
+    for (const [taskId] of list.slice(keep)) out.add(taskId);
+  }
+  return [...out];
 }
 
 function sleep(ms: number): Promise<void> {

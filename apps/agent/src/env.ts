@@ -25,6 +25,8 @@ export interface AgentConfig {
   /** Inclusive host-port range offered to control for tasks. */
   portRange: [number, number];
   attributes: Record<string, string>;
+  /** Garbage collection of ended tasks' containers (and so their logs). */
+  gc: { intervalMs: number; keepExitedPerApp: number; retentionMs: number };
   /** CPUs and MiB kept for the host itself, reported at join (never offered to tasks). */
   reserved: { cpus: number; memMb: number };
   logLevel: LogLevel;
@@ -130,6 +132,9 @@ const schema = {
       }
       return r;
     }),
+  ATOLL_GC_INTERVAL_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).positive('must be more than 0').default(60),
+  ATOLL_GC_KEEP_EXITED_PER_APP: z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(0, 'must be ≥ 0').default(5),
+  ATOLL_GC_RETENTION_HOURS: z.coerce.number({ error: 'must be a number of hours' }).positive('must be more than 0').default(24),
   ATOLL_RESERVED_CPUS: z.coerce.number({ error: 'must be a number of CPUs' }).min(0, 'must be ≥ 0').default(0),
   ATOLL_RESERVED_MEM_MB: z.coerce.number({ error: 'must be a number of MiB' }).min(0, 'must be ≥ 0').default(0),
   ATOLL_LOG_LEVEL: z.enum(logLevels).default('info'),
@@ -175,6 +180,11 @@ export function loadAgentConfig(env: Record<string, string | undefined> = proces
     nodeHostname: parsed.ATOLL_NODE_HOSTNAME ?? os.hostname(),
     portRange: parsed.ATOLL_PORT_RANGE,
     attributes: parsed.ATOLL_NODE_ATTRIBUTES,
+    gc: {
+      intervalMs: Math.round(parsed.ATOLL_GC_INTERVAL_SECONDS * 1000),
+      keepExitedPerApp: parsed.ATOLL_GC_KEEP_EXITED_PER_APP,
+      retentionMs: Math.round(parsed.ATOLL_GC_RETENTION_HOURS * 3600_000),
+    },
     reserved: { cpus: parsed.ATOLL_RESERVED_CPUS, memMb: parsed.ATOLL_RESERVED_MEM_MB },
     logLevel: parsed.ATOLL_LOG_LEVEL,
     dockerSocketPath: parsed.ATOLL_DOCKER_SOCKET,

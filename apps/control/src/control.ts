@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { authService, ChangeBus, ReconcileLoop, type ClusterConfig, type Services } from '@atoll/api';
+import { authService, ChangeBus, ReconcileLoop, StreamRelay, type ClusterConfig, type Services } from '@atoll/api';
 import { applyMigrations, createDb, type Db } from '@atoll/db';
 import pino, { type Logger } from 'pino';
 import type pg from 'pg';
@@ -71,6 +71,7 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
     log,
     config,
     agents: { send: () => false, isConnected: () => false },
+    streams: new StreamRelay(() => services.agents),
     poke: () => loop?.poke(),
     now: () => new Date(),
   };

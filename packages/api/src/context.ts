@@ -2,6 +2,7 @@ import type { Db } from '@atoll/db';
 import type { Logger } from 'pino';
 import type { ChangeBus } from './bus';
 import type { AgentDispatcher } from './services/agents';
+import type { StreamRelay } from './services/agent-streams';
 
 export interface AuthUser {
   id: string;
@@ -26,6 +27,8 @@ export interface Services {
   log: Logger;
   config: ClusterConfig;
   agents: AgentDispatcher;
+  /** Task log streams and exec sessions relayed to and from agents. */
+  streams: StreamRelay;
   /** Asks the reconciler to run soon (debounced); a no-op on non-leaders. */
   poke: () => void;
   now: () => Date;

@@ -14,3 +14,5 @@ export * as podsService from './services/pods';
 export * as agentsService from './services/agents';
 export { type AgentDispatcher, AgentWriteBatcher } from './services/agents';
 export { reconcile, ReconcileLoop, buildTaskSpec, taskEnvironment, newTaskId } from './services/reconciler';
+export * as streamsService from './services/agent-streams';
+export { StreamRelay } from './services/agent-streams';

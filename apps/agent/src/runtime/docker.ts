@@ -1,4 +1,4 @@
-import { Writable, type Readable } from 'node:stream';
+import { Writable, type Duplex, type Readable } from 'node:stream';
 import { containerLabels, type TaskSpec } from '@atoll/spec';
 import Docker from 'dockerode';
 import type { Logger } from '../logger';
@@ -23,11 +23,18 @@ import {
   ExitListeners,
   type ExecOptions,
   type ExecResult,
+  type ExecSession,
+  type ExecSink,
   type ExitListener,
+  type InteractiveExecOptions,
   type LaunchResult,
+  type LogOptions,
+  type LogSink,
   type ObservedTask,
   type Runtime,
+  type StreamHandle,
 } from './types';
+import { FrameDemuxer } from './docker-frames';
 
 export interface DockerRuntimeOptions {
   logger: Logger;
@@ -453,6 +460,89 @@ export class DockerRuntime implements Runtime {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** The task's container, or a pod's first container. */
+  private async containerOf(taskId: string): Promise<Docker.Container> {
+    const own = await this.find(taskId);
+    if (own) return own;
+    const pod = await this.podContainers(taskId);
+    if (pod[0]) return this.docker.getContainer(pod[0].Id);
+    throw new Error(`task ${taskId} has no container on this node (it may have been garbage-collected)`);
+  }
+
+  async logs(taskId: string, opts: LogOptions, sink: LogSink): Promise<StreamHandle> {
+    const container = await this.containerOf(taskId);
+    const info = await container.inspect();
+    const tty = info.Config.Tty === true;
+    const demux = new FrameDemuxer((stream, payload) => sink.data(stream, payload));
+    const onChunk = (chunk: Buffer) => (tty ? sink.data('stdout', chunk) : demux.push(chunk));
+    // Without `tail` Docker sends the whole log.
+    const base = { stdout: true, stderr: true, ...(opts.tail === null ? {} : { tail: opts.tail }) };
+    if (!opts.follow) {
+      const all: Buffer = await container.logs({ ...base, follow: false });
+      onChunk(all);
+      sink.end();
+      return { close: () => undefined };
+    }
+    const stream = (await container.logs({ ...base, follow: true })) as unknown as Readable;
+    let ended = false;
+    const end = (error?: string) => {
+      if (ended) return;
+      ended = true;
+      sink.end(error);
+    };
+    stream.on('data', (chunk: Buffer) => onChunk(chunk));
+    stream.once('end', () => end());
+    stream.once('close', () => end());
+    stream.once('error', (err) => end(describeError(err)));
+    return {
+      close: () => {
+        ended = true;
+        stream.destroy();
+      },
+    };
+  }
+
+  async openExec(taskId: string, opts: InteractiveExecOptions, sink: ExecSink): Promise<ExecSession> {
+    const container = await this.containerOf(taskId);
+    const exec = await container.exec({
+      Cmd: opts.command,
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: opts.tty,
+      ...(opts.tty && opts.cols && opts.rows ? { ConsoleSize: [opts.rows, opts.cols] } : {}),
+    });
+    const stream = (await exec.start({ hijack: true, stdin: true, Tty: opts.tty })) as Duplex;
+    const demux = new FrameDemuxer((s, payload) => sink.output(s, payload));
+    let done = false;
+    const finish = async (error?: string) => {
+      if (done) return;
+      done = true;
+      if (error) return sink.exit(null, error);
+      // The exit code is recorded as the stream ends; give Docker a moment to publish it.
+      for (let i = 0; i < 20; i++) {
+        const state = await exec.inspect().catch(() => undefined);
+        if (state && !state.Running) return sink.exit(state.ExitCode ?? null);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      sink.exit(null);
+    };
+    stream.on('data', (chunk: Buffer) => (opts.tty ? sink.output('stdout', chunk) : demux.push(chunk)));
+    stream.once('end', () => void finish());
+    stream.once('close', () => void finish());
+    stream.once('error', (err) => void finish(describeError(err)));
+    if (opts.tty && opts.cols && opts.rows)
+      await exec.resize({ h: opts.rows, w: opts.cols }).catch(() => undefined);
+    return {
+      write: (data) => {
+        if (!stream.writableEnded) stream.write(data);
+      },
+      resize: (cols, rows) => void exec.resize({ h: rows, w: cols }).catch(() => undefined),
+      endInput: () => stream.end(),
+      close: () => stream.destroy(),
+    };
   }
 
   /** Follows `die` events of this node's containers; reconnects (and re-polls) when the stream ends. */

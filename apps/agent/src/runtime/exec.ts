@@ -16,10 +16,17 @@ import {
   ExitListeners,
   type ExecOptions,
   type ExecResult,
+  type ExecSession,
+  type ExecSink,
   type ExitListener,
+  type InteractiveExecOptions,
   type LaunchResult,
+  type LogOptions,
+  type LogSink,
   type ObservedTask,
+  type OutputStream,
   type Runtime,
+  type StreamHandle,
 } from './types';
 
 /**
@@ -282,6 +289,101 @@ export class ExecRuntime implements Runtime {
   }
 
   /**
+   * The task's `stdout` and `stderr` files in its sandbox: the last lines of each (stdout first),
+   * then, when following, what is appended, polled every 250 ms until the task has ended and
+   * everything was sent.
+   */
+  async logs(taskId: string, opts: LogOptions, sink: LogSink): Promise<StreamHandle> {
+    await this.load();
+    const record = this.records.get(taskId);
+    if (!record)
+      throw new Error(`task ${taskId} has no sandbox on this node (it may have been garbage-collected)`);
+    const sandbox = path.join(this.dir, 'sandboxes', record.dir);
+    const offsets: Record<OutputStream, number> = { stdout: 0, stderr: 0 };
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const all = await fsp.readFile(path.join(sandbox, stream)).catch(() => Buffer.alloc(0));
+      offsets[stream] = all.length;
+      const shown = opts.tail === null ? all : tailLines(all, opts.tail);
+      if (shown.length > 0) sink.data(stream, shown);
+    }
+    if (!opts.follow) {
+      sink.end();
+      return { close: () => undefined };
+    }
+    let closed = false;
+    const poll = async () => {
+      while (!closed) {
+        const ended = Boolean(this.records.get(taskId)?.exit) || !this.records.has(taskId);
+        for (const stream of ['stdout', 'stderr'] as const) {
+          const fh = await fsp.open(path.join(sandbox, stream), 'r').catch(() => undefined);
+          if (!fh) continue;
+          try {
+            const { size } = await fh.stat();
+            if (size > offsets[stream]) {
+              const buf = Buffer.alloc(size - offsets[stream]);
+              await fh.read(buf, 0, buf.length, offsets[stream]);
+              offsets[stream] = size;
+              if (!closed) sink.data(stream, buf);
+            }
+          } finally {
+            await fh.close();
+          }
+        }
+        if (ended) break;
+        await sleep(250);
+      }
+      if (!closed) sink.end();
+    };
+    void poll().catch((err: unknown) => !closed && sink.end((err as Error).message));
+    return { close: () => (closed = true) };
+  }
+
+  /** A command beside the task (as `exec`) with stdin attached; no TTY for plain processes. */
+  async openExec(taskId: string, opts: InteractiveExecOptions, sink: ExecSink): Promise<ExecSession> {
+    await this.load();
+    const record = this.records.get(taskId);
+    if (!record || record.exit || !this.alive(record))
+      throw new Error(`task ${taskId} is not running on this node`);
+    let ids: { uid: number; gid: number } | undefined;
+    if (record.user) {
+      const passwd = await fsp.readFile('/etc/passwd', 'utf8').catch(() => '');
+      ids = resolveUser(record.user, passwd);
+      if (!ids) throw new Error(`user ${record.user} does not exist on this node`);
+    }
+    const sandbox = path.join(this.dir, 'sandboxes', record.dir);
+    const [file, ...args] = opts.command;
+    const child = spawn(file!, args, {
+      cwd: sandbox,
+      env: { PATH: this.path, ...record.env, MESOS_SANDBOX: sandbox } as unknown as NodeJS.ProcessEnv,
+      detached: true,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...(ids ?? {}),
+    });
+    let done = false;
+    const exit = (code: number | null, error?: string) => {
+      if (done) return;
+      done = true;
+      sink.exit(code, error);
+    };
+    child.stdout?.on('data', (c: Buffer) => sink.output('stdout', c));
+    child.stderr?.on('data', (c: Buffer) => sink.output('stderr', c));
+    child.stdin?.on('error', () => undefined);
+    child.once('error', (err) => exit(null, err.message));
+    child.once('close', (code, signal) => {
+      const signum = signal ? os.constants.signals[signal] : undefined;
+      exit(code ?? (signum !== undefined ? 128 + signum : null));
+    });
+    return {
+      write: (data) => void child.stdin?.write(data),
+      resize: () => undefined,
+      endInput: () => child.stdin?.end(),
+      close: () => {
+        if (child.pid !== undefined && child.exitCode === null) signalGroup(child.pid, 'SIGKILL');
+      },
+    };
+  }
+
+  /**
    * `/bin/sh -c command` beside the task: same env, user and working directory (its sandbox), in a
    * process group of its own that is killed at the timeout.
    */
@@ -422,4 +524,16 @@ export class ExecRuntime implements Runtime {
       .then(() => writePrivateJson(path.join(this.dir, 'tasks.json'), { tasks: [...this.records.values()] }));
     return this.saving;
   }
+}
+
+/** The last `n` lines of `buf` (a final line without a newline counts as a line). */
+export function tailLines(buf: Buffer, n: number): Buffer {
+  if (n <= 0) return Buffer.alloc(0);
+  let end = buf.length;
+  if (end > 0 && buf[end - 1] === 0x0a) end -= 1;
+  let seen = 0;
+  for (let i = end - 1; i >= 0; i--) {
+    if (buf[i] === 0x0a && ++seen === n) return buf.subarray(i + 1);
+  }
+  return buf;
 }

@@ -1,5 +1,18 @@
 import type { TaskSpec } from '@atoll/spec';
-import type { ExecOptions, ExecResult, ExitListener, LaunchResult, ObservedTask, Runtime } from './types';
+import type {
+  ExecOptions,
+  ExecResult,
+  ExecSession,
+  ExecSink,
+  ExitListener,
+  InteractiveExecOptions,
+  LaunchResult,
+  LogOptions,
+  LogSink,
+  ObservedTask,
+  Runtime,
+  StreamHandle,
+} from './types';
 
 /**
  * A Docker node also runs tasks without an image as plain processes, as a Mesos agent with
@@ -47,10 +60,22 @@ export class RoutingRuntime implements Runtime {
   }
 
   async exec(taskId: string, command: string, opts: ExecOptions): Promise<ExecResult> {
+    return (await this.ownerOf(taskId)).exec(taskId, command, opts);
+  }
+
+  async logs(taskId: string, opts: LogOptions, sink: LogSink): Promise<StreamHandle> {
+    return (await this.ownerOf(taskId)).logs(taskId, opts, sink);
+  }
+
+  async openExec(taskId: string, opts: InteractiveExecOptions, sink: ExecSink): Promise<ExecSession> {
+    return (await this.ownerOf(taskId)).openExec(taskId, opts, sink);
+  }
+
+  private async ownerOf(taskId: string): Promise<Runtime> {
     if (!this.owner.has(taskId)) await this.list();
     const owner = this.owner.get(taskId);
     if (!owner) throw new Error(`task ${taskId} is not on this node`);
-    return owner.exec(taskId, command, opts);
+    return owner;
   }
 
   onExit(listener: ExitListener): () => void {

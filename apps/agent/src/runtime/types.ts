@@ -59,7 +59,7 @@ export const EXEC_OUTPUT_LIMIT = 1024;
  * A runtime is bound to one node id (`attach`): it finds that node's tasks again after an agent
  * restart (docker labels, exec state file) and watches them; it never restarts them.
  */
-export interface Runtime {
+export interface Runtime extends TaskIo {
   readonly kind: RuntimeKind;
   /** For logs: "docker (Docker Engine 20.10.24)". */
   readonly description: string;
@@ -110,4 +110,57 @@ export class ExitListeners {
       }
     }
   }
+}
+
+// ---- logs and interactive exec ------------------------------------------------------------------
+
+export type OutputStream = 'stdout' | 'stderr';
+
+/** Where a log stream's output goes. `end` is called once: done, the task is gone, or an error. */
+export interface LogSink {
+  data(stream: OutputStream, chunk: Buffer): void;
+  end(error?: string): void;
+}
+
+export interface LogOptions {
+  /** Last N lines; null for the whole log. */
+  tail: number | null;
+  /** Keep streaming what the task writes from now on. */
+  follow: boolean;
+}
+
+/** Stops a stream early (the subscriber went away). Safe to call more than once. */
+export interface StreamHandle {
+  close(): void;
+}
+
+export interface ExecSink {
+  output(stream: OutputStream, chunk: Buffer): void;
+  /** The command ended (exit code, null when unknown) or could not run (error). Called once. */
+  exit(exitCode: number | null, error?: string): void;
+}
+
+export interface InteractiveExecOptions {
+  command: string[];
+  /** A pseudo-terminal (docker only): one output stream, resizable. */
+  tty: boolean;
+  cols?: number;
+  rows?: number;
+}
+
+export interface ExecSession {
+  write(data: Buffer): void;
+  resize(cols: number, rows: number): void;
+  /** Closes the command's stdin. */
+  endInput(): void;
+  /** Ends the session: the connection to the command is dropped (Docker cannot kill an exec). */
+  close(): void;
+}
+
+/** What a runtime offers beyond running tasks: their output and a command inside them. */
+export interface TaskIo {
+  /** Streams the task's stdout and stderr (also of an ended task, until it is removed). */
+  logs(taskId: string, opts: LogOptions, sink: LogSink): Promise<StreamHandle>;
+  /** Runs `command` inside the running task with stdin attached. */
+  openExec(taskId: string, opts: InteractiveExecOptions, sink: ExecSink): Promise<ExecSession>;
 }

@@ -119,6 +119,13 @@ export class AgentGateway implements AgentDispatcher {
           case 'taskReadiness':
             this.batcher.readiness(nodeId, msg);
             break;
+          case 'logData':
+          case 'logEnd':
+          case 'execStarted':
+          case 'execOutput':
+          case 'execExit':
+            this.s.streams.handle(nodeId, msg);
+            break;
         }
       });
     });
@@ -127,6 +134,7 @@ export class AgentGateway implements AgentDispatcher {
       if (watchdog) clearTimeout(watchdog);
       if (nodeId && this.sockets.get(nodeId) === socket) {
         this.sockets.delete(nodeId);
+        this.s.streams.nodeGone(nodeId);
         const id = nodeId;
         enqueue(async () => {
           await this.batcher.flush();

@@ -1,11 +1,20 @@
 import { z } from 'zod';
 import { protectedProcedure, router } from '../trpc';
+import { AppError } from '../errors';
 import * as apps from '../services/apps';
+import * as streams from '../services/agent-streams';
 import * as deployments from '../services/deployments';
 import * as queue from '../services/queue';
 import * as groups from '../services/groups';
 import * as pods from '../services/pods';
-import { appDefinitionInput, appView, deploymentResult, deploymentView, queueItemView, taskView } from '../schemas';
+import {
+  appDefinitionInput,
+  appView,
+  deploymentResult,
+  deploymentView,
+  queueItemView,
+  taskView,
+} from '../schemas';
 
 const force = z.boolean().default(false).describe('override the deployment lock (Marathon ?force=true)');
 
@@ -18,35 +27,85 @@ export const appsRouter = router({
     .output(z.array(appView))
     .query(({ ctx, input }) => apps.listApps(ctx, { embedTasks: input.embedTasks })),
   get: protectedProcedure
-    .meta({ openapi: { method: 'GET', path: '/apps/detail', tags: ['apps'], protect: true, summary: 'One app with its tasks' } })
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/apps/detail',
+        tags: ['apps'],
+        protect: true,
+        summary: 'One app with its tasks',
+      },
+    })
     .input(z.object({ id: appId }))
     .output(appView)
     .query(({ ctx, input }) => apps.getApp(ctx, input.id)),
   create: protectedProcedure
-    .meta({ openapi: { method: 'POST', path: '/apps', tags: ['apps'], protect: true, summary: 'Create an app from a Marathon app definition' } })
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/apps',
+        tags: ['apps'],
+        protect: true,
+        summary: 'Create an app from a Marathon app definition',
+      },
+    })
     .input(z.object({ definition: appDefinitionInput }))
     .output(z.object({ app: appView, deploymentId: z.string() }))
     .mutation(({ ctx, input }) => apps.createApp(ctx, input.definition)),
   update: protectedProcedure
-    .meta({ openapi: { method: 'PUT', path: '/apps', tags: ['apps'], protect: true, summary: 'Change an app (fields given replace the stored ones)' } })
+    .meta({
+      openapi: {
+        method: 'PUT',
+        path: '/apps',
+        tags: ['apps'],
+        protect: true,
+        summary: 'Change an app (fields given replace the stored ones)',
+      },
+    })
     .input(z.object({ id: appId, definition: appDefinitionInput, partial: z.boolean().default(true), force }))
     .output(deploymentResult.extend({ created: z.boolean() }))
-    .mutation(({ ctx, input }) => apps.updateApp(ctx, input.id, input.definition, { partial: input.partial, force: input.force })),
+    .mutation(({ ctx, input }) =>
+      apps.updateApp(ctx, input.id, input.definition, { partial: input.partial, force: input.force }),
+    ),
   scale: protectedProcedure
     .meta({ openapi: { method: 'POST', path: '/apps/scale', tags: ['apps'], protect: true } })
-    .input(z.object({ id: appId, instances: z.number().int('instances must be a whole number').min(0, 'instances must be 0 or more'), force }))
+    .input(
+      z.object({
+        id: appId,
+        instances: z.number().int('instances must be a whole number').min(0, 'instances must be 0 or more'),
+        force,
+      }),
+    )
     .output(deploymentResult)
     .mutation(({ ctx, input }) => apps.scaleApp(ctx, input.id, input.instances, { force: input.force })),
   restart: protectedProcedure
-    .meta({ openapi: { method: 'POST', path: '/apps/restart', tags: ['apps'], protect: true, summary: 'Replace every task with a new one, rolling' } })
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/apps/restart',
+        tags: ['apps'],
+        protect: true,
+        summary: 'Replace every task with a new one, rolling',
+      },
+    })
     .input(z.object({ id: appId, force }))
     .output(deploymentResult)
     .mutation(({ ctx, input }) => apps.restartApp(ctx, input.id, { force: input.force })),
   rollback: protectedProcedure
-    .meta({ openapi: { method: 'POST', path: '/apps/rollback', tags: ['apps'], protect: true, summary: 'Deploy a stored version again' } })
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/apps/rollback',
+        tags: ['apps'],
+        protect: true,
+        summary: 'Deploy a stored version again',
+      },
+    })
     .input(z.object({ id: appId, version: z.string().min(1, 'version is required'), force }))
     .output(deploymentResult.extend({ created: z.boolean() }))
-    .mutation(({ ctx, input }) => apps.updateApp(ctx, input.id, { version: input.version }, { force: input.force })),
+    .mutation(({ ctx, input }) =>
+      apps.updateApp(ctx, input.id, { version: input.version }, { force: input.force }),
+    ),
   delete: protectedProcedure
     .meta({ openapi: { method: 'DELETE', path: '/apps', tags: ['apps'], protect: true } })
     .input(z.object({ id: appId, force }))
@@ -58,10 +117,23 @@ export const appsRouter = router({
     .output(z.array(z.string()))
     .query(({ ctx, input }) => apps.listAppVersions(ctx, input.id)),
   version: protectedProcedure
-    .meta({ openapi: { method: 'GET', path: '/apps/version', tags: ['apps'], protect: true, summary: 'One stored version of an app definition' } })
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/apps/version',
+        tags: ['apps'],
+        protect: true,
+        summary: 'One stored version of an app definition',
+      },
+    })
     .input(z.object({ id: appId, version: z.string().min(1, 'version is required') }))
     .output(appDefinitionInput)
-    .query(({ ctx, input }) => apps.getAppVersion(ctx, input.id, input.version) as Promise<unknown> as Promise<Record<string, unknown>>),
+    .query(
+      ({ ctx, input }) =>
+        apps.getAppVersion(ctx, input.id, input.version) as Promise<unknown> as Promise<
+          Record<string, unknown>
+        >,
+    ),
 });
 
 export const deploymentsRouter = router({
@@ -71,7 +143,15 @@ export const deploymentsRouter = router({
     .output(z.array(deploymentView))
     .query(({ ctx }) => deployments.listDeployments(ctx)),
   cancel: protectedProcedure
-    .meta({ openapi: { method: 'POST', path: '/deployments/cancel', tags: ['deployments'], protect: true, summary: 'Cancel with a rollback deployment, or stop it (force)' } })
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/deployments/cancel',
+        tags: ['deployments'],
+        protect: true,
+        summary: 'Cancel with a rollback deployment, or stop it (force)',
+      },
+    })
     .input(z.object({ id: z.string().uuid('id must be a deployment id'), force: z.boolean().default(false) }))
     .output(deploymentResult.nullable())
     .mutation(({ ctx, input }) => apps.cancelDeployment(ctx, input.id, { force: input.force })),
@@ -79,7 +159,15 @@ export const deploymentsRouter = router({
 
 export const queueRouter = router({
   list: protectedProcedure
-    .meta({ openapi: { method: 'GET', path: '/queue', tags: ['queue'], protect: true, summary: 'Apps waiting for tasks, their back-off and why they wait' } })
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/queue',
+        tags: ['queue'],
+        protect: true,
+        summary: 'Apps waiting for tasks, their back-off and why they wait',
+      },
+    })
     .input(z.void())
     .output(z.array(queueItemView))
     .query(({ ctx }) => queue.listQueue(ctx)),
@@ -96,14 +184,58 @@ export const queueRouter = router({
 export const tasksRouter = router({
   list: protectedProcedure
     .meta({ openapi: { method: 'GET', path: '/tasks', tags: ['tasks'], protect: true } })
-    .input(z.object({ appId: z.string().optional(), includeTerminal: z.boolean().default(false) }).default({ includeTerminal: false }))
+    .input(
+      z
+        .object({ appId: z.string().optional(), includeTerminal: z.boolean().default(false) })
+        .default({ includeTerminal: false }),
+    )
     .output(z.array(taskView))
-    .query(({ ctx, input }) => apps.listTasks(ctx, { appId: input.appId, includeTerminal: input.includeTerminal })),
+    .query(({ ctx, input }) =>
+      apps.listTasks(ctx, { appId: input.appId, includeTerminal: input.includeTerminal }),
+    ),
   kill: protectedProcedure
     .meta({ openapi: { method: 'POST', path: '/tasks/kill', tags: ['tasks'], protect: true } })
-    .input(z.object({ taskIds: z.array(z.string().min(1)).min(1, 'name at least one task'), scale: z.boolean().default(false) }))
+    .input(
+      z.object({
+        taskIds: z.array(z.string().min(1)).min(1, 'name at least one task'),
+        scale: z.boolean().default(false),
+      }),
+    )
     .output(z.array(taskView))
     .mutation(({ ctx, input }) => apps.killTasks(ctx, input.taskIds, { scale: input.scale })),
+  get: protectedProcedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/tasks/{taskId}',
+        tags: ['tasks'],
+        protect: true,
+        summary: 'One task, also after it ended (while its record is kept)',
+      },
+    })
+    .input(z.object({ taskId: z.string().min(1) }))
+    .output(taskView)
+    .query(async ({ ctx, input }) => {
+      const task = (await apps.listTasks(ctx, { includeTerminal: true })).find((t) => t.id === input.taskId);
+      if (!task) throw AppError.notFound(`task ${input.taskId}`);
+      return task;
+    }),
+  /**
+   * A task's stdout and stderr: the last `lines` (null: all, up to the agent's whole log), then with
+   * `follow` what it writes next. Each chunk names its stream; the last item is `{ end }`. REST:
+   * `GET /api/v1/tasks/{taskId}/logs` (text/plain).
+   */
+  logs: protectedProcedure
+    .input(
+      z.object({
+        taskId: z.string().min(1),
+        lines: z.number().int().min(0).max(streams.MAX_LOG_LINES).nullable().default(100),
+        follow: z.boolean().default(false),
+      }),
+    )
+    .subscription(async function* ({ ctx, input, signal }) {
+      yield* streams.taskLogChunks(ctx, input, signal);
+    }),
 });
 
 const groupView: z.ZodType<groups.GroupView> = z.lazy(() =>
@@ -119,20 +251,46 @@ const groupView: z.ZodType<groups.GroupView> = z.lazy(() =>
 
 export const groupsRouter = router({
   get: protectedProcedure
-    .meta({ openapi: { method: 'GET', path: '/groups', tags: ['groups'], protect: true, summary: 'A group with its apps and subgroups (id / for all)' } })
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/groups',
+        tags: ['groups'],
+        protect: true,
+        summary: 'A group with its apps and subgroups (id / for all)',
+      },
+    })
     .input(z.object({ id: z.string().default('/') }).default({ id: '/' }))
     .output(groupView)
     .query(({ ctx, input }) => groups.getGroup(ctx, input.id)),
   create: protectedProcedure
-    .meta({ openapi: { method: 'POST', path: '/groups', tags: ['groups'], protect: true, summary: 'Create a group of apps (Marathon group JSON) as one deployment' } })
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/groups',
+        tags: ['groups'],
+        protect: true,
+        summary: 'Create a group of apps (Marathon group JSON) as one deployment',
+      },
+    })
     .input(z.object({ definition: appDefinitionInput }))
     .output(deploymentResult)
     .mutation(({ ctx, input }) => groups.createGroup(ctx, input.definition)),
   update: protectedProcedure
-    .meta({ openapi: { method: 'PUT', path: '/groups', tags: ['groups'], protect: true, summary: 'Scale a group (scaleBy) or create/replace its apps' } })
+    .meta({
+      openapi: {
+        method: 'PUT',
+        path: '/groups',
+        tags: ['groups'],
+        protect: true,
+        summary: 'Scale a group (scaleBy) or create/replace its apps',
+      },
+    })
     .input(z.object({ id: appId, definition: appDefinitionInput, force }))
     .output(deploymentResult)
-    .mutation(({ ctx, input }) => groups.updateGroup(ctx, input.id, input.definition, { force: input.force })),
+    .mutation(({ ctx, input }) =>
+      groups.updateGroup(ctx, input.id, input.definition, { force: input.force }),
+    ),
   delete: protectedProcedure
     .meta({ openapi: { method: 'DELETE', path: '/groups', tags: ['groups'], protect: true } })
     .input(z.object({ id: appId, force }))
@@ -140,7 +298,11 @@ export const groupsRouter = router({
     .mutation(({ ctx, input }) => groups.deleteGroup(ctx, input.id, { force: input.force })),
 });
 
-const podView = z.looseObject({ id: z.string(), containers: z.array(z.looseObject({ name: z.string() })), version: z.string() });
+const podView = z.looseObject({
+  id: z.string(),
+  containers: z.array(z.looseObject({ name: z.string() })),
+  version: z.string(),
+});
 
 export const podsRouter = router({
   list: protectedProcedure
@@ -154,12 +316,34 @@ export const podsRouter = router({
     .output(podView)
     .query(({ ctx, input }) => pods.getPod(ctx, input.id)),
   status: protectedProcedure
-    .meta({ openapi: { method: 'GET', path: '/pods/status', tags: ['pods'], protect: true, summary: "Marathon's pod status with its instances" } })
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/pods/status',
+        tags: ['pods'],
+        protect: true,
+        summary: "Marathon's pod status with its instances",
+      },
+    })
     .input(z.object({ id: appId }))
-    .output(z.looseObject({ id: z.string(), status: z.string(), instances: z.array(z.looseObject({ id: z.string(), status: z.string() })) }))
+    .output(
+      z.looseObject({
+        id: z.string(),
+        status: z.string(),
+        instances: z.array(z.looseObject({ id: z.string(), status: z.string() })),
+      }),
+    )
     .query(({ ctx, input }) => pods.podStatus(ctx, input.id)),
   create: protectedProcedure
-    .meta({ openapi: { method: 'POST', path: '/pods', tags: ['pods'], protect: true, summary: 'Create a pod from a Marathon pod definition' } })
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/pods',
+        tags: ['pods'],
+        protect: true,
+        summary: 'Create a pod from a Marathon pod definition',
+      },
+    })
     .input(z.object({ definition: appDefinitionInput }))
     .output(z.object({ pod: podView, deploymentId: z.string() }))
     .mutation(({ ctx, input }) => pods.createPod(ctx, input.definition)),

@@ -1,0 +1,199 @@
+import { randomUUID } from 'node:crypto';
+import type { AgentMessage } from '@atoll/spec';
+import type { Services } from '../context';
+import { AppError } from '../errors';
+import type { AgentDispatcher } from './agents';
+
+export type OutputStream = 'stdout' | 'stderr';
+
+type StreamReply = Extract<
+  AgentMessage,
+  { type: 'logData' | 'logEnd' | 'execStarted' | 'execOutput' | 'execExit' }
+>;
+
+export interface LogHandlers {
+  data(stream: OutputStream, text: string): void;
+  /** Once: the stream is complete, the task's container is gone, the node left, or an error. */
+  end(error?: string): void;
+}
+
+export interface ExecHandlers {
+  started(): void;
+  output(stream: OutputStream, data: Buffer): void;
+  /** Once: the command ended (exit code, null when unknown) or could not run (error). */
+  exit(exitCode: number | null, error?: string): void;
+}
+
+export interface ExecControl {
+  write(data: Buffer): void;
+  resize(cols: number, rows: number): void;
+  endInput(): void;
+  close(): void;
+}
+
+/** Most lines a log request returns without following (the console's "download" asks for this many). */
+export const MAX_LOG_LINES = 100_000;
+
+/**
+ * Control's side of task logs and exec sessions: asks the agent running the task to open a stream
+ * (`logOpen`, `execOpen`) and routes its replies to whoever asked. The agent holds one socket with
+ * one control replica; a request that reaches another replica is refused with a clear message.
+ */
+export class StreamRelay {
+  private readonly logs = new Map<string, { nodeId: string; h: LogHandlers }>();
+  private readonly execs = new Map<string, { nodeId: string; h: ExecHandlers }>();
+
+  constructor(private readonly agents: () => AgentDispatcher) {}
+
+  openLogs(
+    nodeId: string,
+    taskId: string,
+    opts: { tail: number | null; follow: boolean },
+    h: LogHandlers,
+  ): { close(): void } {
+    this.requireConnected(nodeId);
+    const streamId = randomUUID();
+    this.logs.set(streamId, { nodeId, h });
+    this.agents().send(nodeId, { type: 'logOpen', streamId, taskId, tail: opts.tail, follow: opts.follow });
+    return {
+      close: () => {
+        if (!this.logs.delete(streamId)) return;
+        this.agents().send(nodeId, { type: 'logClose', streamId });
+      },
+    };
+  }
+
+  openExec(
+    nodeId: string,
+    taskId: string,
+    opts: { command: string[]; tty: boolean; cols?: number; rows?: number },
+    h: ExecHandlers,
+  ): ExecControl {
+    this.requireConnected(nodeId);
+    const sessionId = randomUUID();
+    this.execs.set(sessionId, { nodeId, h });
+    this.agents().send(nodeId, { type: 'execOpen', sessionId, taskId, ...opts });
+    const send = (m: Parameters<AgentDispatcher['send']>[1]) =>
+      this.execs.has(sessionId) && this.agents().send(nodeId, m);
+    return {
+      write: (data) => send({ type: 'execInput', sessionId, data: data.toString('base64') }),
+      resize: (cols, rows) => send({ type: 'execResize', sessionId, cols, rows }),
+      endInput: () => send({ type: 'execClose', sessionId, eofOnly: true }),
+      close: () => {
+        send({ type: 'execClose', sessionId, eofOnly: false });
+        this.execs.delete(sessionId);
+      },
+    };
+  }
+
+  /** A reply from an agent; replies from another node than the stream's are ignored. */
+  handle(nodeId: string, msg: StreamReply): void {
+    switch (msg.type) {
+      case 'logData': {
+        const s = this.logs.get(msg.streamId);
+        if (s?.nodeId === nodeId) s.h.data(msg.stream, msg.data);
+        return;
+      }
+      case 'logEnd': {
+        const s = this.logs.get(msg.streamId);
+        if (s?.nodeId !== nodeId) return;
+        this.logs.delete(msg.streamId);
+        s.h.end(msg.error);
+        return;
+      }
+      case 'execStarted': {
+        const s = this.execs.get(msg.sessionId);
+        if (s?.nodeId === nodeId) s.h.started();
+        return;
+      }
+      case 'execOutput': {
+        const s = this.execs.get(msg.sessionId);
+        if (s?.nodeId === nodeId) s.h.output(msg.stream, Buffer.from(msg.data, 'base64'));
+        return;
+      }
+      case 'execExit': {
+        const s = this.execs.get(msg.sessionId);
+        if (s?.nodeId !== nodeId) return;
+        this.execs.delete(msg.sessionId);
+        s.h.exit(msg.exitCode, msg.error);
+        return;
+      }
+    }
+  }
+
+  /** The node's connection closed: everything open on it ends. */
+  nodeGone(nodeId: string): void {
+    for (const [id, s] of this.logs)
+      if (s.nodeId === nodeId) {
+        this.logs.delete(id);
+        s.h.end('the node disconnected');
+      }
+    for (const [id, s] of this.execs)
+      if (s.nodeId === nodeId) {
+        this.execs.delete(id);
+        s.h.exit(null, 'the node disconnected');
+      }
+  }
+
+  private requireConnected(nodeId: string): void {
+    if (!this.agents().isConnected(nodeId))
+      throw new AppError(
+        'CONFLICT',
+        `the task's node ${nodeId} is not connected to this control replica (disconnected, or connected to another replica); try again later`,
+      );
+  }
+}
+
+/** Where a task runs (its node), for logs and exec. */
+export async function taskLocation(
+  s: Pick<Services, 'db'>,
+  taskId: string,
+): Promise<{ nodeId: string; appId: string; state: string }> {
+  const task = await s.db.prisma.task.findUnique({
+    where: { id: taskId },
+    select: { nodeId: true, appId: true, state: true },
+  });
+  if (!task) throw AppError.notFound(`task ${taskId}`);
+  return task;
+}
+
+/** A task's log as an async stream of chunks (for tRPC subscriptions and the REST route). */
+export async function* taskLogChunks(
+  s: Pick<Services, 'db' | 'streams'>,
+  input: { taskId: string; lines: number | null; follow: boolean },
+  signal?: AbortSignal,
+): AsyncGenerator<{ stream: OutputStream; data: string } | { end: true; error?: string }> {
+  const { nodeId } = await taskLocation(s, input.taskId);
+  const queue: Array<{ stream: OutputStream; data: string } | { end: true; error?: string }> = [];
+  let wake: (() => void) | null = null;
+  const push = (v: (typeof queue)[number]) => {
+    queue.push(v);
+    wake?.();
+  };
+  const handle = s.streams.openLogs(
+    nodeId,
+    input.taskId,
+    { tail: input.lines, follow: input.follow },
+    {
+      data: (stream, data) => push({ stream, data }),
+      end: (error) => push({ end: true, ...(error ? { error } : {}) }),
+    },
+  );
+  const onAbort = () => wake?.();
+  signal?.addEventListener('abort', onAbort);
+  try {
+    while (!signal?.aborted) {
+      const next = queue.shift();
+      if (next) {
+        yield next;
+        if ('end' in next) return;
+        continue;
+      }
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = null;
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    handle.close();
+  }
+}
