@@ -3,7 +3,7 @@ import { createClient, resolveConnection, type AtollClient, type FetchFn } from 
 import { configPath, loadConfig, type CliConfig, type Env } from './config';
 
 export interface Writer {
-  write(s: string): unknown;
+  write(s: string | Uint8Array): unknown;
   /** A terminal: watches redraw the screen instead of printing frame after frame. */
   isTTY?: boolean | undefined;
 }
@@ -17,6 +17,10 @@ export interface CliIO {
   readSecret?: ((prompt: string) => Promise<string>) | undefined;
   hostname?: (() => string) | undefined;
   fetch?: FetchFn | undefined;
+  /** Standard input as a stream (interactive `task exec`); absent in tests that do not give one. */
+  stdin?: (NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown }) | undefined;
+  /** The terminal's size, for `task exec -t`. */
+  terminalSize?: (() => { cols: number; rows: number } | undefined) | undefined;
   /** Reads all of standard input (for `-` as a file name). */
   readStdin?: (() => Promise<string>) | undefined;
   /**

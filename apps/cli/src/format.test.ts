@@ -107,7 +107,15 @@ describe('nodeState', () => {
   it.each([
     [{ status: 'ACTIVE', mode: 'ACTIVE', connected: true, drain: null }, 'ACTIVE'],
     [{ status: 'ACTIVE', mode: 'MAINTENANCE', connected: true, drain: null }, 'MAINTENANCE'],
-    [{ status: 'ACTIVE', mode: 'DRAINING', connected: true, drain: { total: 5, remaining: 2, blocked: null } }, 'DRAINING 2/5 left'],
+    [
+      {
+        status: 'ACTIVE',
+        mode: 'DRAINING',
+        connected: true,
+        drain: { total: 5, remaining: 2, blocked: null },
+      },
+      'DRAINING 2/5 left',
+    ],
     [{ status: 'UNREACHABLE', mode: 'DRAINED', connected: false, drain: null }, 'UNREACHABLE, DRAINED'],
   ])('%j → %s', (n, want) => expect(nodeState(n)).toBe(want));
 });

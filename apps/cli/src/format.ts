@@ -64,7 +64,8 @@ export interface NodeRow {
 export function nodeState(n: Pick<NodeRow, 'status' | 'mode' | 'connected' | 'drain'>): string {
   const reach = n.connected || n.status !== 'ACTIVE' ? n.status : `${n.status} (disconnected)`;
   if (n.mode === 'ACTIVE') return reach;
-  const mode = n.mode === 'DRAINING' && n.drain ? `DRAINING ${n.drain.remaining}/${n.drain.total} left` : n.mode;
+  const mode =
+    n.mode === 'DRAINING' && n.drain ? `DRAINING ${n.drain.remaining}/${n.drain.total} left` : n.mode;
   return reach === 'ACTIVE' ? mode : `${reach}, ${mode}`;
 }
 

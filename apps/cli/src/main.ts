@@ -6,7 +6,7 @@ import { registerGroupCommands } from './commands/group';
 import { registerNodeCommands } from './commands/node';
 import { registerPodCommands } from './commands/pod';
 import { registerQueueCommands } from './commands/queue';
-import { registerTaskCommands } from './commands/task';
+import { registerTaskCommands, registerTaskIoCommands } from './commands/task';
 import { CommandContext, type CliIO } from './context';
 import { reportError } from './errors';
 import { readHidden } from './prompt';
@@ -40,6 +40,7 @@ export function buildProgram(io: CliIO): Command {
   registerGroupCommands(program, ctx);
   registerPodCommands(program, ctx);
   registerTaskCommands(program, ctx);
+  registerTaskIoCommands(program, ctx);
   registerDeploymentCommands(program, ctx);
   registerQueueCommands(program, ctx);
 
@@ -65,6 +66,9 @@ export function processIO(): CliIO {
     env: process.env,
     readSecret: stdin.isTTY ? (prompt) => readHidden(prompt, stdin, process.stderr) : undefined,
     readStdin: () => readAll(stdin),
+    stdin,
+    terminalSize: () =>
+      process.stdout.isTTY ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined,
     interrupt: () => {
       // Only watches ask: the first Ctrl-C ends the watch, a second one the process as usual.
       const ac = new AbortController();

@@ -461,6 +461,59 @@ describe('atoll CLI against a real cluster', () => {
     });
     expect(rejected).toBe(2);
   });
+
+  it('prints and follows task logs, runs a command in a task, and drains the node', async () => {
+    const app = {
+      id: '/cli-logs',
+      cmd: 'i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.2; done',
+      cpus: 0.01,
+      mem: 8,
+      instances: 1,
+      container: { type: 'DOCKER', docker: { image: 'atoll-test-busybox:latest' } },
+    };
+    const file = path.join(dir, 'cli-logs.json');
+    await writeFile(file, JSON.stringify(app));
+    expect((await atoll('app', 'add', file)).code).toBe(0);
+    const task = await waitFor('a running task', async () => {
+      const t = (
+        await atollJson<Array<{ id: string; state: string }>>('task', 'list', '--app', '/cli-logs')
+      )[0];
+      return t?.state === 'TASK_RUNNING' ? t : undefined;
+    });
+    await waitFor('output', async () =>
+      (await atoll('task', 'log', task.id, '--lines', 'all')).stdout.includes('tick-3') ? true : undefined,
+    );
+    const last2 = await atoll('task', 'log', task.id, '--lines', '2');
+    expect(last2.code).toBe(0);
+    expect(last2.stdout.trim().split('\n')).toHaveLength(2);
+
+    // --follow prints lines written after it started, until interrupted.
+    const follow = startAtoll('task', 'log', task.id, '--follow', '--lines', '0');
+    await waitFor('followed lines', async () =>
+      (follow.stdout().match(/tick-\d+/g) ?? []).length >= 3 ? true : undefined,
+    );
+    follow.interrupt();
+    expect((await follow.done).code).toBe(0);
+
+    const exec = await atoll('task', 'exec', task.id, '--', 'sh', '-c', 'echo inside; exit 4');
+    expect(exec.stdout).toBe('inside\n');
+    expect(exec.code).toBe(4);
+    const missing = await atoll('task', 'log', 'no-such-task');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('404');
+
+    const node = (await atollJson<Array<{ id: string; hostname: string }>>('node', 'list'))[0]!;
+    const drained = await atoll('node', 'drain', node.hostname);
+    expect(drained.code).toBe(0);
+    expect(drained.stdout).toMatch(/DRAIN/);
+    const shown = await atollJson<{ mode: string }>('node', 'show', node.id);
+    expect(['DRAINING', 'DRAINED']).toContain(shown.mode);
+    expect((await atoll('node', 'undrain', node.id)).code).toBe(0);
+    const refused = await atoll('node', 'decommission', node.id);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('--yes');
+    expect((await atoll('app', 'remove', '/cli-logs', '--force')).code).toBe(0);
+  }, 120_000);
 });
 
 describe('bin/atoll.mjs', () => {
