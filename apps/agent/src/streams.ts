@@ -102,6 +102,9 @@ export class AgentStreams {
 
   private async openExec(msg: Extract<StreamMessage, { type: 'execOpen' }>): Promise<void> {
     const { sessionId } = msg;
+    // Output can come before the runtime call returns: hold it so `execStarted` goes first.
+    let early: AgentMessage[] | null = [];
+    const emit = (m: AgentMessage) => (early ? early.push(m) : this.send(m));
     try {
       const session = await this.io().openExec(
         msg.taskId,
@@ -113,17 +116,21 @@ export class AgentStreams {
         },
         {
           output: (stream, chunk) =>
-            this.send({ type: 'execOutput', sessionId, stream, data: chunk.toString('base64') }),
+            emit({ type: 'execOutput', sessionId, stream, data: chunk.toString('base64') }),
           exit: (exitCode, error) => {
             this.execs.delete(sessionId);
-            this.send({ type: 'execExit', sessionId, exitCode, ...(error ? { error } : {}) });
+            emit({ type: 'execExit', sessionId, exitCode, ...(error ? { error } : {}) });
           },
         },
       );
       this.execs.set(sessionId, session);
       this.send({ type: 'execStarted', sessionId });
     } catch (err) {
+      early = [];
       this.send({ type: 'execExit', sessionId, exitCode: null, error: errorText(err) });
     }
+    const held = early;
+    early = null;
+    for (const m of held) this.send(m);
   }
 }

@@ -1,7 +1,15 @@
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { authService, ChangeBus, ReconcileLoop, StreamRelay, type ClusterConfig, type Services } from '@atoll/api';
+import {
+  authService,
+  ChangeBus,
+  ReconcileLoop,
+  StreamRelay,
+  type ClusterConfig,
+  type Services,
+} from '@atoll/api';
 import { applyMigrations, createDb, type Db } from '@atoll/db';
 import pino, { type Logger } from 'pino';
 import type pg from 'pg';
@@ -46,7 +54,10 @@ async function loadConsole(log: Logger): Promise<NextRequestHandler | null> {
     return null;
   }
   const { default: next } = await import('next');
-  const nextApp = next({ dev: false, dir: consoleDir, quiet: true });
+  // Next attaches its own 'upgrade' listener to the server of the first request it handles, and it
+  // answers every WebSocket upgrade (ending the socket) — racing @fastify/websocket for /agent/v1
+  // and the exec sockets. Give it a server that never listens instead.
+  const nextApp = next({ dev: false, dir: consoleDir, quiet: true, httpServer: createServer() });
   await nextApp.prepare();
   const handle = nextApp.getRequestHandler();
   return (req, res) => handle(req, res);
@@ -98,7 +109,9 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
     if (leader || stopped) return;
     try {
       leaderClient ??= await db.pool.connect();
-      const { rows } = await leaderClient.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LEADER_LOCK_KEY]);
+      const { rows } = await leaderClient.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [
+        LEADER_LOCK_KEY,
+      ]);
       if (rows[0]?.ok && !stopped) {
         leader = true;
         log.info('elected leader: running the reconciler');

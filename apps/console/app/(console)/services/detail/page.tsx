@@ -622,7 +622,13 @@ function TasksTab({ app, tasks }: { app: AppDetail; tasks: Task[] }) {
                     />
                   </td>
                   <td className={`${tdClass} max-w-72 truncate font-mono text-xs`} title={t.id}>
-                    {t.id}
+                    <Link
+                      href={`/services/task?id=${encodeURIComponent(t.id)}`}
+                      className="hover:text-accent hover:underline"
+                      data-testid="task-link"
+                    >
+                      {t.id}
+                    </Link>
                   </td>
                   <td className={tdClass}>
                     <Link
