@@ -23,6 +23,7 @@ import { readHostFacts } from './resources';
 import { exitOutcome } from './runtime/exit';
 import { selectRuntime } from './runtime/select';
 import type { ObservedTask, Runtime, TaskExit } from './runtime/types';
+import { MetricsCollector } from './metrics/collector';
 import { AgentStreams } from './streams';
 import { AGENT_VERSION } from './version';
 
@@ -112,6 +113,9 @@ export class Agent {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private gcTimer: NodeJS.Timeout | undefined;
+  private metricsTimer: NodeJS.Timeout | undefined;
+  private metrics: MetricsCollector | undefined;
+  private collecting = false;
   private lastHeardMs = 0;
   /** Log streams and exec sessions control opened on this node's tasks. */
   private readonly streams: AgentStreams;
@@ -173,6 +177,9 @@ export class Agent {
     }
     this.gcTimer = setInterval(() => void this.collectGarbage(), this.gcIntervalMs);
     this.gcTimer.unref();
+    this.metrics = new MetricsCollector({ diskPath: this.config.stateDir });
+    this.metricsTimer = setInterval(() => void this.sendMetrics(), this.config.metricsIntervalMs ?? 10_000);
+    this.metricsTimer.unref();
     this.connect();
   }
 
@@ -183,6 +190,7 @@ export class Agent {
     clearTimeout(this.reconnectTimer);
     clearInterval(this.heartbeatTimer);
     clearInterval(this.gcTimer);
+    clearInterval(this.metricsTimer);
     this.streams.closeAll();
     for (const m of this.monitors.values()) m.stop();
     this.monitors.clear();
@@ -661,6 +669,40 @@ export class Agent {
     const why = state === 'TASK_KILLED' ? this.killReasons.get(taskId) : undefined;
     if (why === undefined) return message;
     return message ? `${why} (${message})` : why;
+  }
+
+  /** One `metrics` message: the host's usage and each running task's, read from /proc and cgroups. */
+  private async sendMetrics(): Promise<void> {
+    if (!this.connected || !this.metrics || this.collecting) return;
+    this.collecting = true;
+    try {
+      const now = Date.now();
+      const node = await this.metrics.nodeMetrics(now);
+      const runtime = this.requireRuntime();
+      const running = [...this.tasks.values()]
+        .filter((t) => t.report.state === 'TASK_RUNNING')
+        .map((t) => t.report.taskId);
+      const tasks = (
+        await Promise.all(
+          running.map(async (taskId) => {
+            const target = await runtime.metricsTarget(taskId).catch(() => undefined);
+            return target ? this.metrics!.taskMetrics(taskId, target, now, node.memTotalBytes) : undefined;
+          }),
+        )
+      ).filter((m) => m !== undefined);
+      this.metrics.retain(new Set(running));
+      this.send({
+        type: 'metrics',
+        at: new Date(now).toISOString(),
+        intervalMs: this.config.metricsIntervalMs ?? 10_000,
+        node,
+        tasks,
+      });
+    } catch (err) {
+      this.log.warn({ err }, 'collecting metrics failed');
+    } finally {
+      this.collecting = false;
+    }
   }
 
   /**

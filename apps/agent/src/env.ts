@@ -25,6 +25,8 @@ export interface AgentConfig {
   /** Inclusive host-port range offered to control for tasks. */
   portRange: [number, number];
   attributes: Record<string, string>;
+  /** How often node and task metrics are sent. */
+  metricsIntervalMs: number;
   /** Garbage collection of ended tasks' containers (and so their logs). */
   gc: { intervalMs: number; keepExitedPerApp: number; retentionMs: number };
   /** CPUs and MiB kept for the host itself, reported at join (never offered to tasks). */
@@ -132,6 +134,7 @@ const schema = {
       }
       return r;
     }),
+  ATOLL_METRICS_INTERVAL_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).positive('must be more than 0').default(10),
   ATOLL_GC_INTERVAL_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).positive('must be more than 0').default(60),
   ATOLL_GC_KEEP_EXITED_PER_APP: z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(0, 'must be ≥ 0').default(5),
   ATOLL_GC_RETENTION_HOURS: z.coerce.number({ error: 'must be a number of hours' }).positive('must be more than 0').default(24),
@@ -180,6 +183,7 @@ export function loadAgentConfig(env: Record<string, string | undefined> = proces
     nodeHostname: parsed.ATOLL_NODE_HOSTNAME ?? os.hostname(),
     portRange: parsed.ATOLL_PORT_RANGE,
     attributes: parsed.ATOLL_NODE_ATTRIBUTES,
+    metricsIntervalMs: Math.round(parsed.ATOLL_METRICS_INTERVAL_SECONDS * 1000),
     gc: {
       intervalMs: Math.round(parsed.ATOLL_GC_INTERVAL_SECONDS * 1000),
       keepExitedPerApp: parsed.ATOLL_GC_KEEP_EXITED_PER_APP,

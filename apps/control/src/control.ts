@@ -5,6 +5,7 @@ import path from 'node:path';
 import {
   authService,
   ChangeBus,
+  MetricsStore,
   ReconcileLoop,
   StreamRelay,
   type ClusterConfig,
@@ -83,9 +84,11 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
     config,
     agents: { send: () => false, isConnected: () => false },
     streams: new StreamRelay(() => services.agents),
+    metrics: new MetricsStore(db, log),
     poke: () => loop?.poke(),
     now: () => new Date(),
   };
+  services.metrics.start();
   const gateway = new AgentGateway(services);
   services.agents = gateway;
 
@@ -104,6 +107,7 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
   // process dies, PostgreSQL releases the lock and another replica takes over.
   let leaderClient: pg.PoolClient | null = null;
   let leader = false;
+  let rollupTimer: NodeJS.Timeout | undefined;
   let stopped = false;
   const tryLead = async () => {
     if (leader || stopped) return;
@@ -117,6 +121,15 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
         log.info('elected leader: running the reconciler');
         loop = new ReconcileLoop(services);
         loop.start();
+        // Metrics down-sampling and retention: the leader's job, once a minute.
+        rollupTimer = setInterval(
+          () =>
+            void services.metrics
+              .rollup(new Date())
+              .catch((err: unknown) => log.error({ err }, 'metrics rollup failed')),
+          60_000,
+        );
+        rollupTimer.unref();
       }
     } catch (err) {
       log.error({ err }, 'leader election failed');
@@ -135,7 +148,9 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
       stopped = true;
       clearInterval(electionTimer);
       await loop?.stop();
+      clearInterval(rollupTimer);
       await gateway.close();
+      await services.metrics.close();
       await server.close();
       leaderClient?.release(true);
       await db.close();

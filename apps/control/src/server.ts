@@ -8,6 +8,7 @@ import { fastifyTRPCOpenApiPlugin, generateOpenApiDocument } from 'trpc-to-opena
 import type { AgentGateway } from './gateway/gateway';
 import { registerDcosAuthRoutes } from './routes/dcos-auth';
 import { registerMarathonRoutes } from './routes/marathon';
+import { registerPrometheusRoute } from './routes/prometheus';
 import { registerTaskIoRoutes } from './routes/task-io';
 
 export const SESSION_COOKIE = 'atoll_session';
@@ -122,6 +123,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerDcosAuthRoutes(app, services);
   registerMarathonRoutes(app, services);
   registerTaskIoRoutes(app, services);
+  registerPrometheusRoute(app, services);
   deps.gateway.register(app);
 
   if (deps.consoleHandler) {

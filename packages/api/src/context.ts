@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ChangeBus } from './bus';
 import type { AgentDispatcher } from './services/agents';
 import type { StreamRelay } from './services/agent-streams';
+import type { MetricsStore } from './services/metrics';
 
 export interface AuthUser {
   id: string;
@@ -27,6 +28,8 @@ export interface Services {
   log: Logger;
   config: ClusterConfig;
   agents: AgentDispatcher;
+  /** Latest node and task metrics, their batched storage and the chart queries. */
+  metrics: MetricsStore;
   /** Task log streams and exec sessions relayed to and from agents. */
   streams: StreamRelay;
   /** Asks the reconciler to run soon (debounced); a no-op on non-leaders. */

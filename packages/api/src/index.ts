@@ -16,3 +16,5 @@ export { type AgentDispatcher, AgentWriteBatcher } from './services/agents';
 export { reconcile, ReconcileLoop, buildTaskSpec, taskEnvironment, newTaskId } from './services/reconciler';
 export * as streamsService from './services/agent-streams';
 export { StreamRelay } from './services/agent-streams';
+export * as metricsService from './services/metrics';
+export { MetricsStore } from './services/metrics';

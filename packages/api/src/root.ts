@@ -2,6 +2,7 @@ import { router } from './trpc';
 import { appsRouter, deploymentsRouter, groupsRouter, podsRouter, queueRouter, tasksRouter } from './routers/apps';
 import { authRouter } from './routers/auth';
 import { clusterRouter } from './routers/cluster';
+import { metricsRouter } from './routers/metrics';
 import { nodesRouter } from './routers/nodes';
 
 export const appRouter = router({
@@ -14,6 +15,7 @@ export const appRouter = router({
   groups: groupsRouter,
   pods: podsRouter,
   cluster: clusterRouter,
+  metrics: metricsRouter,
 });
 
 export type AppRouter = typeof appRouter;

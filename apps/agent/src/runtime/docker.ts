@@ -30,6 +30,7 @@ import {
   type LaunchResult,
   type LogOptions,
   type LogSink,
+  type MetricsTarget,
   type ObservedTask,
   type Runtime,
   type StreamHandle,
@@ -469,6 +470,23 @@ export class DockerRuntime implements Runtime {
     const pod = await this.podContainers(taskId);
     if (pod[0]) return this.docker.getContainer(pod[0].Id);
     throw new Error(`task ${taskId} has no container on this node (it may have been garbage-collected)`);
+  }
+
+  /** Container pid and restart count, from one inspect per container (never `docker stats`). */
+  private readonly targets = new Map<string, MetricsTarget>();
+
+  async metricsTarget(taskId: string): Promise<MetricsTarget | undefined> {
+    const cached = this.targets.get(taskId);
+    if (cached && this.running.has(taskId)) return cached;
+    this.targets.delete(taskId);
+    if (!this.running.has(taskId)) return undefined;
+    const container = (await this.find(taskId)) ?? (await this.podContainers(taskId).then((p) => (p[0] ? this.docker.getContainer(p[0].Id) : undefined)));
+    if (!container) return undefined;
+    const info = await container.inspect();
+    if (!info.State.Running || !info.State.Pid) return undefined;
+    const target = { pid: info.State.Pid, ownCgroup: true, restarts: info.RestartCount ?? 0 };
+    this.targets.set(taskId, target);
+    return target;
   }
 
   async logs(taskId: string, opts: LogOptions, sink: LogSink): Promise<StreamHandle> {

@@ -23,6 +23,7 @@ import {
   type LaunchResult,
   type LogOptions,
   type LogSink,
+  type MetricsTarget,
   type ObservedTask,
   type OutputStream,
   type Runtime,
@@ -336,6 +337,13 @@ export class ExecRuntime implements Runtime {
     };
     void poll().catch((err: unknown) => !closed && sink.end((err as Error).message));
     return { close: () => (closed = true) };
+  }
+
+  /** A plain process shares the agent's cgroup: its usage is read from /proc/<pid>. */
+  async metricsTarget(taskId: string): Promise<MetricsTarget | undefined> {
+    const record = this.records.get(taskId);
+    if (!record || record.exit || !this.alive(record)) return undefined;
+    return { pid: record.pid, ownCgroup: false, restarts: 0 };
   }
 
   /** A command beside the task (as `exec`) with stdin attached; no TTY for plain processes. */

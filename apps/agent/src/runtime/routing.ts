@@ -9,6 +9,7 @@ import type {
   LaunchResult,
   LogOptions,
   LogSink,
+  MetricsTarget,
   ObservedTask,
   Runtime,
   StreamHandle,
@@ -61,6 +62,11 @@ export class RoutingRuntime implements Runtime {
 
   async exec(taskId: string, command: string, opts: ExecOptions): Promise<ExecResult> {
     return (await this.ownerOf(taskId)).exec(taskId, command, opts);
+  }
+
+  async metricsTarget(taskId: string): Promise<MetricsTarget | undefined> {
+    const owner = this.owner.get(taskId);
+    return owner ? owner.metricsTarget(taskId) : undefined;
   }
 
   async logs(taskId: string, opts: LogOptions, sink: LogSink): Promise<StreamHandle> {

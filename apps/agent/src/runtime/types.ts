@@ -157,8 +157,20 @@ export interface ExecSession {
   close(): void;
 }
 
+/** Where a running task's resource usage is read (metrics). */
+export interface MetricsTarget {
+  /** Its main process on the host. */
+  pid: number;
+  /** The task has a cgroup of its own (a container): read it; otherwise read /proc/<pid>. */
+  ownCgroup: boolean;
+  /** How often the runtime restarted it in place (Docker's RestartCount). */
+  restarts: number;
+}
+
 /** What a runtime offers beyond running tasks: their output and a command inside them. */
 export interface TaskIo {
+  /** Where to read a running task's usage; undefined when it does not run here. */
+  metricsTarget(taskId: string): Promise<MetricsTarget | undefined>;
   /** Streams the task's stdout and stderr (also of an ended task, until it is removed). */
   logs(taskId: string, opts: LogOptions, sink: LogSink): Promise<StreamHandle>;
   /** Runs `command` inside the running task with stdin attached. */

@@ -119,6 +119,9 @@ export class AgentGateway implements AgentDispatcher {
           case 'taskReadiness':
             this.batcher.readiness(nodeId, msg);
             break;
+          case 'metrics':
+            this.s.metrics.ingest(nodeId, msg);
+            break;
           case 'logData':
           case 'logEnd':
           case 'execStarted':
@@ -135,6 +138,7 @@ export class AgentGateway implements AgentDispatcher {
       if (nodeId && this.sockets.get(nodeId) === socket) {
         this.sockets.delete(nodeId);
         this.s.streams.nodeGone(nodeId);
+        this.s.metrics.nodeGone(nodeId);
         const id = nodeId;
         enqueue(async () => {
           await this.batcher.flush();
