@@ -11,6 +11,13 @@ type StreamMessage = Extract<
 /** At most this much text per `logData` message, so one message never holds up the socket long. */
 const LOG_CHUNK_CHARS = 64 * 1024;
 
+/**
+ * A log request that does not follow returns at most this many characters (32 Mi): the rest is
+ * cut and the stream ends saying so. Following streams are paced by the task and end when the
+ * subscriber goes away.
+ */
+export const MAX_LOG_CHARS = 32 * 1024 * 1024;
+
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -28,6 +35,7 @@ export class AgentStreams {
     private readonly io: () => TaskIo,
     private readonly send: (msg: AgentMessage) => void,
     private readonly log: Logger,
+    private readonly maxLogChars = MAX_LOG_CHARS,
   ) {}
 
   handle(msg: StreamMessage): void {
@@ -75,28 +83,42 @@ export class AgentStreams {
       stderr: new StringDecoder('utf8'),
     };
     let ended = false;
+    let sent = 0;
+    let handle: StreamHandle | undefined;
+    const end = (error?: string) => {
+      if (ended) return;
+      ended = true;
+      this.logs.delete(streamId);
+      this.send({ type: 'logEnd', streamId, ...(error ? { error } : {}) });
+    };
     try {
-      const handle = await this.io().logs(
+      handle = await this.io().logs(
         msg.taskId,
         { tail: msg.tail, follow: msg.follow },
         {
           data: (stream, chunk) => {
-            const text = decoders[stream].write(chunk);
+            if (ended) return;
+            let text = decoders[stream].write(chunk);
+            const cut = !msg.follow && sent + text.length > this.maxLogChars;
+            if (cut) text = text.slice(0, this.maxLogChars - sent);
+            sent += text.length;
             for (let i = 0; i < text.length; i += LOG_CHUNK_CHARS)
               this.send({ type: 'logData', streamId, stream, data: text.slice(i, i + LOG_CHUNK_CHARS) });
+            if (cut) {
+              end(
+                `log cut after ${this.maxLogChars} characters; ask for fewer lines (or follow) to see the rest`,
+              );
+              handle?.close();
+            }
           },
-          end: (error) => {
-            if (ended) return;
-            ended = true;
-            this.logs.delete(streamId);
-            this.send({ type: 'logEnd', streamId, ...(error ? { error } : {}) });
-          },
+          end: (error) => end(error),
         },
       );
-      if (!ended) this.logs.set(streamId, handle);
+      if (ended) handle.close();
+      else this.logs.set(streamId, handle);
     } catch (err) {
       this.log.debug({ err, taskId: msg.taskId }, 'opening a log stream failed');
-      this.send({ type: 'logEnd', streamId, error: errorText(err) });
+      end(errorText(err));
     }
   }
 
