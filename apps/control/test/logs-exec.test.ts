@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { containerLabels } from '@atoll/spec';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import { startTestCluster, type TestCluster } from '../src/testing';
 import { restClient, skipWithoutDocker, TEST_IMAGE, until } from './support';
 
 const skip = await skipWithoutDocker('task logs and exec tests');
+const sha256 = (v: string) => createHash('sha256').update(v).digest('hex');
 
 interface Task {
   id: string;
@@ -163,11 +165,42 @@ describe.skipIf(skip)('task logs, exec and garbage collection', () => {
     const tty = await execOnce(
       task!.id,
       'command=sh&tty=true&cols=80&rows=24',
-      'echo hi-from-tty\nexit 0\n',
+      'echo hi-$((40+2))\nexit 0\n',
       false,
     );
-    expect(tty.out).toContain('hi-from-tty');
+    // "hi-42" is the shell's output (the echoed keys read "hi-$((40+2))").
+    expect(tty.out).toContain('hi-42');
+    expect(tty.exitCode).toBe(0);
   }, 60_000);
+
+  it('exec needs the admin role; logs do not', async () => {
+    // No API creates users yet: a user with another role and an API token go straight in.
+    const prisma = cluster.control.db.prisma;
+    const viewer = await prisma.user.create({
+      data: { username: `viewer-${Date.now()}`, role: 'viewer', passwordHash: 'unused' },
+    });
+    const token = `tok_viewer_${Math.random().toString(36).slice(2)}`;
+    await prisma.apiToken.create({ data: { name: 'viewer', tokenHash: sha256(token), userId: viewer.id } });
+    const [task] = await running('/logs/counter', 1);
+    const status = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(
+        `${cluster.url.replace('http', 'ws')}/api/v1/tasks/${encodeURIComponent(task!.id)}/exec?command=sh`,
+        { headers: { authorization: `Bearer ${token}` } },
+      );
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => {
+        ws.close();
+        reject(new Error('a viewer opened an exec session'));
+      });
+      ws.on('error', reject);
+    });
+    expect(status).toBe(403);
+    const logs = await fetch(`${cluster.url}/api/v1/tasks/${encodeURIComponent(task!.id)}/logs?lines=1`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(logs.status).toBe(200);
+    expect((await logs.text()).trim().split('\n')).toHaveLength(1);
+  }, 30_000);
 
   it('exec of an unknown task is refused before the upgrade', async () => {
     await expect(execOnce('nope', 'command=sh')).rejects.toThrow(/404/);

@@ -99,4 +99,31 @@ describe.skipIf(missing !== null)('task logs and terminal in the console, end to
     const file = await download.path();
     expect(await readFile(file, 'utf8')).toContain('tick-0\n');
   }, 240_000);
+
+  it('runs a command in the task from the Terminal tab (xterm.js over the exec WebSocket)', async () => {
+    // Same task as above: the page of its first task, Terminal tab.
+    await page.goto(`${cluster.url}/services/detail?id=/e2e-logs`);
+    await page.getByTestId('task-link').first().click();
+    await page.waitForURL(/\/services\/task/);
+    await page.getByTestId('tab-terminal').click();
+    await page.getByTestId('terminal-connect').click();
+    await expect.poll(() => page.getByTestId('terminal-state').textContent()).toBe('open');
+
+    const screen = page.locator('[data-testid="terminal-screen"] .xterm-rows');
+    await page.locator('[data-testid="terminal-screen"] .xterm-helper-textarea').focus();
+    // The shell computes the number: "term-42" can only be its output, not the echoed keys.
+    await page.keyboard.type('echo term-$((6*7))');
+    await page.keyboard.press('Enter');
+    await expect
+      .poll(async () => (await screen.textContent()) ?? '', { timeout: 30_000 })
+      .toContain('term-42');
+    await page.screenshot({ path: path.join(shots, 'task-terminal.png'), fullPage: true });
+
+    await page.keyboard.type('exit 4');
+    await page.keyboard.press('Enter');
+    await expect
+      .poll(() => page.getByTestId('terminal-message').textContent())
+      .toContain('Exited with code 4');
+    expect(await page.getByTestId('terminal-state').textContent()).toBe('closed');
+  }, 120_000);
 });

@@ -1,5 +1,6 @@
 'use client';
 
+import { ClusterCharts, HealthSummary } from '../../components/metrics/panels';
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import type { ReactNode } from 'react';
@@ -84,6 +85,9 @@ export default function DashboardPage() {
           <Resource name="Disk" used={totals.diskUsed} total={totals.disk} fmt={fmtMem} />
         </div>
       </Card>
+
+      <ClusterCharts />
+      <HealthSummary />
 
       <div className="mt-4 grid gap-4 lg:grid-cols-[3fr_2fr]">
         <Card

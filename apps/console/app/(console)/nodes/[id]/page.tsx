@@ -1,5 +1,6 @@
 'use client';
 
+import { NodeCharts } from '../../../../components/metrics/panels';
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useParams } from 'next/navigation';
@@ -123,6 +124,8 @@ export default function NodeDetailPage() {
           </div>
         </Card>
       </div>
+
+      <NodeCharts nodeId={n.id} />
 
       <Card
         title="Attributes"

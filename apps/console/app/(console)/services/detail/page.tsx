@@ -1,5 +1,6 @@
 'use client';
 
+import { AppCharts } from '../../../../components/metrics/panels';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
@@ -301,6 +302,7 @@ function ServiceDetail() {
       />
 
       {tab === 'tasks' && <TasksTab app={a} tasks={tasks} />}
+      {tab === 'tasks' && <AppCharts appId={a.id} />}
       {tab === 'configuration' && <ConfigurationTab app={a} />}
       {tab === 'debug' && <DebugTab app={a} />}
       {tab === 'deployments' && <DeploymentsTab app={a} />}
