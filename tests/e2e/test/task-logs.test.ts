@@ -107,7 +107,9 @@ describe.skipIf(missing !== null)('task logs and terminal in the console, end to
     await page.waitForURL(/\/services\/task/);
     await page.getByTestId('tab-terminal').click();
     await page.getByTestId('terminal-connect').click();
-    await expect.poll(() => page.getByTestId('terminal-state').textContent()).toBe('open');
+    await expect
+      .poll(() => page.getByTestId('terminal-state').textContent(), { timeout: 30_000 })
+      .toBe('open');
 
     const screen = page.locator('[data-testid="terminal-screen"] .xterm-rows');
     await page.locator('[data-testid="terminal-screen"] .xterm-helper-textarea').focus();
@@ -122,7 +124,7 @@ describe.skipIf(missing !== null)('task logs and terminal in the console, end to
     await page.keyboard.type('exit 4');
     await page.keyboard.press('Enter');
     await expect
-      .poll(() => page.getByTestId('terminal-message').textContent())
+      .poll(() => page.getByTestId('terminal-message').textContent(), { timeout: 30_000 })
       .toContain('Exited with code 4');
     expect(await page.getByTestId('terminal-state').textContent()).toBe('closed');
   }, 120_000);
