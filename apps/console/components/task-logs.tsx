@@ -6,6 +6,9 @@ import { highlightParts, LineBuffer, type LogLine } from '../lib/log-lines';
 import { errorMessage, useTRPC } from '../lib/trpc';
 import { Button, cx, inputClass } from './ui';
 
+/** The form field look without its full width (the toolbar's controls sit on one row). */
+const toolbarField = inputClass.replace('w-full ', '');
+
 type StreamFilter = 'both' | 'stdout' | 'stderr';
 
 /**
@@ -106,7 +109,7 @@ export function TaskLogs({ taskId }: { taskId: string }) {
           Follow
         </label>
         <select
-          className={cx(inputClass, 'h-7 w-auto py-0 text-xs')}
+          className={cx(toolbarField, 'h-7 w-auto py-0 text-xs')}
           value={stream}
           onChange={(e) => setStream(e.target.value as StreamFilter)}
           aria-label="Stream"
@@ -117,7 +120,7 @@ export function TaskLogs({ taskId }: { taskId: string }) {
           <option value="stderr">stderr</option>
         </select>
         <input
-          className={cx(inputClass, 'h-7 w-56 text-xs')}
+          className={cx(toolbarField, 'h-7 w-56 text-xs')}
           placeholder="Search"
           value={query}
           onChange={(e) => setQuery(e.target.value)}

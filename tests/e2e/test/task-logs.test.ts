@@ -112,6 +112,8 @@ describe.skipIf(missing !== null)('task logs and terminal in the console, end to
       .toBe('open');
 
     const screen = page.locator('[data-testid="terminal-screen"] .xterm-rows');
+    // The shell's prompt first, so the keys go to it (busybox: "/ # ").
+    await expect.poll(async () => (await screen.textContent()) ?? '', { timeout: 30_000 }).toContain('#');
     await page.locator('[data-testid="terminal-screen"] .xterm-helper-textarea').focus();
     // The shell computes the number: "term-42" can only be its output, not the echoed keys.
     await page.keyboard.type('echo term-$((6*7))');
