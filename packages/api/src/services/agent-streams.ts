@@ -157,16 +157,35 @@ export async function taskLocation(
   return task;
 }
 
+/**
+ * Most text held for a reader that does not keep up (64 Mi characters, above the agent's 32 Mi cap of
+ * a log that does not follow): past it the stream ends with an error and the agent's stream closes.
+ */
+export const MAX_QUEUED_LOG_CHARS = 64 * 1024 * 1024;
+
 /** A task's log as an async stream of chunks (for tRPC subscriptions and the REST route). */
 export async function* taskLogChunks(
   s: Pick<Services, 'db' | 'streams'>,
   input: { taskId: string; lines: number | null; follow: boolean },
   signal?: AbortSignal,
+  maxQueuedChars = MAX_QUEUED_LOG_CHARS,
 ): AsyncGenerator<{ stream: OutputStream; data: string } | { end: true; error?: string }> {
   const { nodeId } = await taskLocation(s, input.taskId);
   const queue: Array<{ stream: OutputStream; data: string } | { end: true; error?: string }> = [];
+  let queued = 0;
+  let over = false;
+  let closeAgentStream = () => undefined as void;
   let wake: (() => void) | null = null;
   const push = (v: (typeof queue)[number]) => {
+    if (over) return;
+    if ('data' in v) {
+      queued += v.data.length;
+      if (queued > maxQueuedChars) {
+        over = true;
+        v = { end: true, error: `the reader fell more than ${maxQueuedChars} characters behind` };
+        closeAgentStream();
+      }
+    } else over = true;
     queue.push(v);
     wake?.();
   };
@@ -179,12 +198,14 @@ export async function* taskLogChunks(
       end: (error) => push({ end: true, ...(error ? { error } : {}) }),
     },
   );
+  closeAgentStream = () => handle.close();
   const onAbort = () => wake?.();
   signal?.addEventListener('abort', onAbort);
   try {
     while (!signal?.aborted) {
       const next = queue.shift();
       if (next) {
+        if ('data' in next) queued -= next.data.length;
         yield next;
         if ('end' in next) return;
         continue;
