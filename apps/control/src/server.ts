@@ -8,6 +8,7 @@ import { fastifyTRPCOpenApiPlugin, generateOpenApiDocument } from 'trpc-to-opena
 import type { AgentGateway } from './gateway/gateway';
 import { registerDcosAuthRoutes } from './routes/dcos-auth';
 import { registerMarathonRoutes } from './routes/marathon';
+import { registerInstallRoutes } from './routes/install';
 import { registerPrometheusRoute } from './routes/prometheus';
 import { registerTaskIoRoutes } from './routes/task-io';
 
@@ -33,6 +34,8 @@ export interface ServerDeps {
 /** Routes anyone may call; everything else answers 401 without credentials. */
 function isPublic(method: string, path: string): boolean {
   if (path === '/health' || path === '/agent/v1') return true;
+  // What a new host fetches before it has any credential (see routes/install.ts).
+  if ((method === 'GET' && ['/install/agent.sh', '/install/atoll-agent.mjs', '/install/node'].includes(path)) || (method === 'POST' && path === '/install/token-check')) return true;
   if (method === 'POST' && (path === '/api/trpc/auth.login' || path === '/api/v1/auth/login' || path === '/acs/api/v1/auth/login')) {
     return true;
   }
@@ -124,6 +127,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerMarathonRoutes(app, services);
   registerTaskIoRoutes(app, services);
   registerPrometheusRoute(app, services);
+  registerInstallRoutes(app, services);
   deps.gateway.register(app);
 
   if (deps.consoleHandler) {

@@ -47,6 +47,8 @@ export interface TestClusterOptions {
   runtime?: 'docker' | 'exec';
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
+  /** Address control listens on (default 127.0.0.1; 0.0.0.0 for hosts in network namespaces). */
+  bind?: string;
 }
 
 /**
@@ -59,7 +61,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
   const log = pino({ level: process.env.ATOLL_TEST_LOG ?? 'silent' });
   const control = await startControl({
     databaseUrl: database.url,
-    bind: '127.0.0.1',
+    bind: opts.bind ?? '127.0.0.1',
     port: 0,
     clusterName: 'test',
     heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 1000,

@@ -138,8 +138,15 @@ function runExec(
     const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
     const stdin = ctx.io.stdin;
     const raw = tty && interactive && stdin?.isTTY === true && typeof stdin.setRawMode === 'function';
+    // A resized terminal resizes the command's (SIGWINCH: stdout's 'resize').
+    const onResize = () => {
+      const size = ctx.io.terminalSize?.();
+      if (size && ws.readyState === WebSocket.OPEN)
+        ws.send(JSON.stringify({ type: 'resize', cols: size.cols, rows: size.rows }));
+    };
     const restore = () => {
       if (raw) stdin.setRawMode?.(false);
+      if (raw) process.stdout.off('resize', onResize);
       stdin?.pause();
     };
     ws.on('unexpected-response', (_req, res) => {
@@ -167,7 +174,10 @@ function runExec(
         error?: string;
       };
       if (msg.type === 'started' && interactive && stdin) {
-        if (raw) stdin.setRawMode?.(true);
+        if (raw) {
+          stdin.setRawMode?.(true);
+          process.stdout.on('resize', onResize);
+        }
         stdin.on('data', (chunk: Buffer | string) =>
           ws.send(typeof chunk === 'string' ? Buffer.from(chunk) : chunk, { binary: true }),
         );

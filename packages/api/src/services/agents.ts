@@ -13,7 +13,7 @@ import { AppError } from '../errors';
 import type { Services } from '../context';
 import { sha256 } from './auth';
 import { recordEvents, type EventInput } from './events';
-import { newNodeCredential } from './nodes';
+import { joinTokenProblem, newNodeCredential } from './nodes';
 
 /** How control reaches connected agents; implemented by the WebSocket gateway in atoll-control. */
 export interface AgentDispatcher {
@@ -71,12 +71,8 @@ export async function handleHello(
     const joinHash = sha256(hello.joinToken);
     const created = await s.db.prisma.$transaction(async (tx) => {
       const token = await tx.joinToken.findUnique({ where: { tokenHash: joinHash } });
-      if (!token) throw new AppError('UNAUTHORIZED', 'unknown join token');
-      if (token.revokedAt) throw new AppError('UNAUTHORIZED', 'join token was revoked');
-      if (token.expiresAt && token.expiresAt <= now)
-        throw new AppError('UNAUTHORIZED', 'join token has expired');
-      if (token.singleUse && token.usedCount > 0)
-        throw new AppError('UNAUTHORIZED', 'join token was already used');
+      const problem = joinTokenProblem(token, now);
+      if (problem || !token) throw new AppError('UNAUTHORIZED', problem ?? 'unknown join token');
       await tx.joinToken.update({ where: { id: token.id }, data: { usedCount: { increment: 1 } } });
       return tx.node.create({
         data: {

@@ -31,7 +31,10 @@ export const NODE_MODES = ['ACTIVE', 'DRAINING', 'DRAINED', 'MAINTENANCE', 'DECO
 export type NodeMode = (typeof NODE_MODES)[number];
 
 /** What constraints see: the agent's attributes, overlaid by those an operator set later. */
-export function effectiveAttributes(n: { attributes: unknown; operatorAttributes: unknown }): Record<string, string> {
+export function effectiveAttributes(n: {
+  attributes: unknown;
+  operatorAttributes: unknown;
+}): Record<string, string> {
   return { ...(n.attributes as Record<string, string>), ...(n.operatorAttributes as Record<string, string>) };
 }
 
@@ -57,7 +60,11 @@ export async function listNodes(
       modeChangedAt: n.modeChangedAt?.toISOString() ?? null,
       drain:
         n.mode === 'DRAINING' || n.mode === 'DRAINED'
-          ? { total: drain?.total ?? 0, remaining: active.length, blocked: n.mode === 'DRAINING' ? (drain?.blocked ?? null) : null }
+          ? {
+              total: drain?.total ?? 0,
+              remaining: active.length,
+              blocked: n.mode === 'DRAINING' ? (drain?.blocked ?? null) : null,
+            }
           : null,
       connected: n.connected,
       agentVersion: n.agentVersion,
@@ -67,7 +74,12 @@ export async function listNodes(
       reserved: { cpus: n.reservedCpus, memMb: n.reservedMemMb },
       registeredAt: n.registeredAt.toISOString(),
       lastHeartbeatAt: n.lastHeartbeatAt?.toISOString() ?? null,
-      resources: { cpus: n.cpus, memMb: n.memMb, diskMb: n.diskMb, portRange: [n.portRangeStart, n.portRangeEnd] },
+      resources: {
+        cpus: n.cpus,
+        memMb: n.memMb,
+        diskMb: n.diskMb,
+        portRange: [n.portRangeStart, n.portRangeEnd],
+      },
       allocated: {
         cpus: round(active.reduce((a, t) => a + t.cpus, 0)),
         memMb: round(active.reduce((a, t) => a + t.memMb, 0)),
@@ -107,12 +119,18 @@ export async function createJoinToken(
 }
 
 export async function revokeJoinToken(s: Pick<Services, 'db' | 'now'>, id: string): Promise<void> {
-  const { count } = await s.db.prisma.joinToken.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: s.now() } });
+  const { count } = await s.db.prisma.joinToken.updateMany({
+    where: { id, revokedAt: null },
+    data: { revokedAt: s.now() },
+  });
   if (count === 0) throw AppError.notFound(`join token ${id}`);
 }
 
 /** Join token given to the local agent that `npm start` runs: multi-use, long-lived, reused across restarts. */
-export async function ensureLocalJoinToken(s: Pick<Services, 'db' | 'config' | 'now'>, token: string): Promise<void> {
+export async function ensureLocalJoinToken(
+  s: Pick<Services, 'db' | 'config' | 'now'>,
+  token: string,
+): Promise<void> {
   await s.db.prisma.joinToken.upsert({
     where: { tokenHash: sha256(token) },
     create: { tokenHash: sha256(token), singleUse: false, attributes: {} },
@@ -122,4 +140,27 @@ export async function ensureLocalJoinToken(s: Pick<Services, 'db' | 'config' | '
 
 export function newNodeCredential(): string {
   return `node_${randomBytes(32).toString('base64url')}`;
+}
+
+/** Why a join token cannot be used now (revoked, expired, used up), or null when it can. */
+export function joinTokenProblem(
+  token: { revokedAt: Date | null; expiresAt: Date | null; singleUse: boolean; usedCount: number } | null,
+  now: Date,
+): string | null {
+  if (!token) return 'unknown join token';
+  if (token.revokedAt) return 'join token was revoked';
+  if (token.expiresAt && token.expiresAt <= now) return 'join token has expired';
+  if (token.singleUse && token.usedCount > 0) return 'join token was already used';
+  return null;
+}
+
+/** For the install script: refuses a token that would be refused at join, before installing. */
+export async function checkJoinToken(
+  s: Pick<Services, 'db' | 'now'>,
+  token: string,
+): Promise<{ ok: true; expiresAt: string | null }> {
+  const row = await s.db.prisma.joinToken.findUnique({ where: { tokenHash: sha256(token) } });
+  const problem = joinTokenProblem(row, s.now());
+  if (problem) throw new AppError('UNAUTHORIZED', problem);
+  return { ok: true, expiresAt: row!.expiresAt?.toISOString() ?? null };
 }
