@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -498,6 +498,28 @@ describe('atoll CLI against a real cluster', () => {
     const exec = await atoll('task', 'exec', task.id, '--', 'sh', '-c', 'echo inside; exit 4');
     expect(exec.stdout).toBe('inside\n');
     expect(exec.code).toBe(4);
+
+    // -it in a real terminal: util-linux `script` runs the CLI binary on a pty (raw keys in).
+    const terminal = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+      const child = spawn(
+        'script',
+        ['-qefc', `${process.execPath} ${bin} task exec -it ${task.id} sh`, '/dev/null'],
+        { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] },
+      );
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.once('error', reject);
+      child.once('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, out });
+      });
+      child.stdin.end('echo hi-$((40+2))\nexit 7\n');
+    });
+    // "hi-42" is the remote shell's output (the keys read "hi-$((40+2))"); its exit code comes back.
+    expect(terminal.out).toContain('hi-42');
+    expect(terminal.code).toBe(7);
     const missing = await atoll('task', 'log', 'no-such-task');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('404');

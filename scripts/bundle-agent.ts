@@ -1,4 +1,4 @@
-import { bundleAgent } from '../src/bundle';
+import { bundleAgent } from '../apps/agent/src/bundle';
 
 const out = await bundleAgent();
 console.log(`agent bundle: ${out}`);
