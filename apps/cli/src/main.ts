@@ -3,7 +3,7 @@ import { registerAppCommands } from './commands/app';
 import { registerClusterCommands } from './commands/cluster';
 import { registerDeploymentCommands } from './commands/deployment';
 import { registerGroupCommands } from './commands/group';
-import { registerNodeCommands } from './commands/node';
+import { registerJoinTokenCommands, registerNodeCommands } from './commands/node';
 import { registerPodCommands } from './commands/pod';
 import { registerQueueCommands } from './commands/queue';
 import { registerTaskCommands, registerTaskIoCommands } from './commands/task';
@@ -36,6 +36,7 @@ export function buildProgram(io: CliIO): Command {
   const ctx = new CommandContext(io, program);
   registerClusterCommands(program, ctx);
   registerNodeCommands(program, ctx);
+  registerJoinTokenCommands(program, ctx);
   registerAppCommands(program, ctx);
   registerGroupCommands(program, ctx);
   registerPodCommands(program, ctx);
@@ -67,8 +68,11 @@ export function processIO(): CliIO {
     readSecret: stdin.isTTY ? (prompt) => readHidden(prompt, stdin, process.stderr) : undefined,
     readStdin: () => readAll(stdin),
     stdin,
+    // A terminal that reports no size (0×0, e.g. a bare pty) has none to pass on.
     terminalSize: () =>
-      process.stdout.isTTY ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined,
+      process.stdout.isTTY && process.stdout.columns > 0 && process.stdout.rows > 0
+        ? { cols: process.stdout.columns, rows: process.stdout.rows }
+        : undefined,
     interrupt: () => {
       // Only watches ask: the first Ctrl-C ends the watch, a second one the process as usual.
       const ac = new AbortController();
