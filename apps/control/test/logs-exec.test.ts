@@ -242,4 +242,31 @@ describe.skipIf(skip)('task logs, exec and garbage collection', () => {
     expect(text).toContain('crashing-now');
     await api('DELETE', '/v2/apps/logs/crash');
   }, 150_000);
+
+  // Last: it stops the agent.
+  it("a follower ends when the task's node disconnects; later requests answer 409", async () => {
+    const [task] = await running('/logs/counter', 1);
+    const url = `${cluster.url}/api/v1/tasks/${encodeURIComponent(task!.id)}/logs?lines=1&follow=true`;
+    const res = await fetch(url, { headers: auth() });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const first = await reader.read();
+    text += decoder.decode(first.value, { stream: true });
+    expect(text).toMatch(/(line|err)-\d+/);
+    // The agent goes away (its containers keep running); the follower is told and ends.
+    await cluster.stopAgent(0);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    expect(text).toContain('[atoll: the log ended: the node disconnected]');
+    const again = await fetch(url, { headers: auth() });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { message: string }).message).toMatch(
+      /not connected to this control replica/,
+    );
+  }, 60_000);
 });
