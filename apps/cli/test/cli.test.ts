@@ -531,14 +531,31 @@ describe('atoll CLI against a real cluster', () => {
     const shown = await atollJson<{ mode: string }>('node', 'show', node.id);
     expect(['DRAINING', 'DRAINED']).toContain(shown.mode);
     expect((await atoll('node', 'undrain', node.id)).code).toBe(0);
-    const added = await atoll('node', 'add-token', '--multi-use', '--expires', '2h', '--attribute', 'rack=r1', '--description', 'rack 1');
+    const added = await atoll(
+      'node',
+      'add-token',
+      '--multi-use',
+      '--expires',
+      '2h',
+      '--attribute',
+      'rack=r1',
+      '--description',
+      'rack 1',
+    );
     expect(added.code).toBe(0);
-    expect(added.stdout).toMatch(/curl -fsSL http:\/\/\S+\/install\/agent\.sh \| sudo sh -s -- --token join_/);
-    const tokens = await atollJson<Array<{ id: string; status: string; description: string | null; singleUse: boolean }>>('node', 'tokens');
+    expect(added.stdout).toMatch(
+      /curl -fsSL http:\/\/\S+\/install\/agent\.sh \| sudo sh -s -- --token join_/,
+    );
+    const tokens = await atollJson<
+      Array<{ id: string; status: string; description: string | null; singleUse: boolean }>
+    >('node', 'tokens');
     const mine = tokens.find((t) => t.description === 'rack 1')!;
     expect(mine).toMatchObject({ status: 'usable', singleUse: false });
     expect((await atoll('node', 'revoke-token', mine.id)).code).toBe(0);
-    expect((await atollJson<Array<{ id: string; status: string }>>('node', 'tokens')).find((t) => t.id === mine.id)?.status).toBe('revoked');
+    expect(
+      (await atollJson<Array<{ id: string; status: string }>>('node', 'tokens')).find((t) => t.id === mine.id)
+        ?.status,
+    ).toBe('revoked');
     expect((await atoll('node', 'add-token', '--expires', 'soon')).stderr).toContain('not a duration');
     const refused = await atoll('node', 'decommission', node.id);
     expect(refused.code).toBe(1);

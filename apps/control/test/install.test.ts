@@ -249,6 +249,9 @@ describe.skipIf(skip)('the node install script', () => {
     expect(r.stderr).toContain('join token was revoked');
     await expect(stat(path.join(root, 'opt/atoll'))).rejects.toThrow();
 
+    const listed = await api<Array<{ id: string; status: string }>>('GET', '/api/v1/nodes/join-tokens');
+    expect(listed.find((x) => x.id === revoked.id)?.status).toBe('revoked');
+
     const expired = await token({ expiresInSeconds: 60 });
     await cluster.control.db.pool.query(
       `UPDATE join_tokens SET expires_at = now() - interval '1 second' WHERE id = $1`,

@@ -45,6 +45,10 @@ export interface Context extends Services {
   sessionToken?: string;
 }
 
-export function createContextInner(services: Services, user: AuthUser | null, extra: Partial<Context> = {}): Context {
+export function createContextInner(
+  services: Services,
+  user: AuthUser | null,
+  extra: Partial<Context> = {},
+): Context {
   return { ...services, user, ...extra };
 }

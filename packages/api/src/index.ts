@@ -1,6 +1,12 @@
 export { appRouter, type AppRouter } from './root';
 export { createCallerFactory } from './trpc';
-export { createContextInner, type Context, type Services, type AuthUser, type ClusterConfig } from './context';
+export {
+  createContextInner,
+  type Context,
+  type Services,
+  type AuthUser,
+  type ClusterConfig,
+} from './context';
 export { ChangeBus, type Change } from './bus';
 export { AppError, errorCodes, type AppErrorCode } from './errors';
 export * as authService from './services/auth';

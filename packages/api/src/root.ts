@@ -1,5 +1,12 @@
 import { router } from './trpc';
-import { appsRouter, deploymentsRouter, groupsRouter, podsRouter, queueRouter, tasksRouter } from './routers/apps';
+import {
+  appsRouter,
+  deploymentsRouter,
+  groupsRouter,
+  podsRouter,
+  queueRouter,
+  tasksRouter,
+} from './routers/apps';
 import { authRouter } from './routers/auth';
 import { clusterRouter } from './routers/cluster';
 import { metricsRouter } from './routers/metrics';

@@ -86,10 +86,20 @@ export const deploymentView = z.object({
   affectedApps: z.array(z.string()),
   affectedPods: z.array(z.string()),
   steps: z.array(z.object({ actions: z.array(z.object({ action: z.string(), app: z.string() })) })),
-  currentActions: z.array(z.object({ action: z.string(), app: z.string(), readinessCheckResults: z.array(z.unknown()) })),
+  currentActions: z.array(
+    z.object({ action: z.string(), app: z.string(), readinessCheckResults: z.array(z.unknown()) }),
+  ),
   currentStep: z.number(),
   totalSteps: z.number(),
-  progress: z.array(z.object({ appId: z.string(), instances: z.number(), updated: z.number(), old: z.number(), healthy: z.number() })),
+  progress: z.array(
+    z.object({
+      appId: z.string(),
+      instances: z.number(),
+      updated: z.number(),
+      old: z.number(),
+      healthy: z.number(),
+    }),
+  ),
 });
 
 export const queueItemView = z.object({
@@ -100,7 +110,9 @@ export const queueItemView = z.object({
   processedOffersSummary: z.object({
     processedOffersCount: z.number(),
     unusedOffersCount: z.number(),
-    rejectSummaryLastOffers: z.array(z.object({ reason: z.string(), declined: z.number(), processed: z.number() })),
+    rejectSummaryLastOffers: z.array(
+      z.object({ reason: z.string(), declined: z.number(), processed: z.number() }),
+    ),
   }),
   lastUnusedOffers: z.array(z.unknown()),
   atoll: z.object({

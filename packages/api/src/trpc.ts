@@ -8,6 +8,8 @@ const t = initTRPC
   .meta<OpenApiMeta>()
   .context<Context>()
   .create({
+    // Never send stack traces to clients, whatever NODE_ENV says.
+    isDev: false,
     errorFormatter({ shape, error }) {
       const cause = error.cause;
       return {

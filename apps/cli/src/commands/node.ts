@@ -154,3 +154,72 @@ export function registerNodeCommands(program: Command, ctx: CommandContext): voi
       ctx.print(n, () => nodeDetail(n));
     });
 }
+
+/** `30m`, `2h`, `7d` or plain seconds. */
+export function parseDuration(v: string): number {
+  const m = /^(\d+)([smhd]?)$/.exec(v.trim());
+  if (!m) throw new CliError(`"${v}" is not a duration (like 30m, 2h, 7d)`);
+  return Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
+}
+
+export function registerJoinTokenCommands(program: Command, ctx: CommandContext): void {
+  const node = program.commands.find((c) => c.name() === 'node')!;
+
+  node
+    .command('add-token')
+    .description('create a join token and print the line that installs an agent with it')
+    .option('--multi-use', 'usable by many hosts until it expires (default: one host)')
+    .option('--expires <duration>', 'how long it is valid: 30m, 2h, 7d', '1h')
+    .option('--attribute <k=v...>', 'attributes the joining nodes get')
+    .option('--description <text>', 'a note shown in `atoll node tokens`')
+    .action(
+      async (opts: { multiUse?: boolean; expires: string; attribute?: string[]; description?: string }) => {
+        const t = await (
+          await ctx.client()
+        ).nodes.createJoinToken.mutate({
+          singleUse: opts.multiUse !== true,
+          expiresInSeconds: parseDuration(opts.expires),
+          attributes: parsePairs(opts.attribute ?? []),
+          ...(opts.description ? { description: opts.description } : {}),
+        });
+        ctx.print(t, () =>
+          [
+            `Join token ${t.id} (${opts.multiUse ? 'multi-use' : 'single use'}, expires ${t.expiresAt}).`,
+            'Run this on the new host:',
+            '',
+            `  ${t.installLine}`,
+            '',
+          ].join('\n'),
+        );
+      },
+    );
+
+  node
+    .command('tokens')
+    .description('list join tokens: use, expiry and status (the secrets are not kept)')
+    .action(async () => {
+      const tokens = await (await ctx.client()).nodes.joinTokens.query();
+      ctx.print(tokens, () =>
+        formatTable(
+          ['ID', 'STATUS', 'USE', 'USED', 'NODES', 'EXPIRES', 'DESCRIPTION'],
+          tokens.map((t) => [
+            t.id,
+            t.status,
+            t.singleUse ? 'single' : 'multi',
+            String(t.usedCount),
+            String(t.nodes),
+            t.expiresAt ?? 'never',
+            t.description ?? '',
+          ]),
+        ),
+      );
+    });
+
+  node
+    .command('revoke-token <id>')
+    .description('revoke a join token: hosts can no longer join with it (joined nodes stay)')
+    .action(async (id: string) => {
+      await (await ctx.client()).nodes.revokeJoinToken.mutate({ id });
+      ctx.print({ id, revoked: true }, () => `revoked join token ${id}\n`);
+    });
+}

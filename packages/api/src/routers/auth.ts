@@ -6,8 +6,20 @@ const userView = z.object({ id: z.string(), username: z.string(), role: z.string
 
 export const authRouter = router({
   login: publicProcedure
-    .meta({ openapi: { method: 'POST', path: '/auth/login', tags: ['auth'], summary: 'Log in; sets the session cookie' } })
-    .input(z.object({ username: z.string().min(1, 'username is required'), password: z.string().min(1, 'password is required') }))
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/auth/login',
+        tags: ['auth'],
+        summary: 'Log in; sets the session cookie',
+      },
+    })
+    .input(
+      z.object({
+        username: z.string().min(1, 'username is required'),
+        password: z.string().min(1, 'password is required'),
+      }),
+    )
     .output(z.object({ token: z.string(), expiresAt: z.string(), user: userView }))
     .mutation(async ({ ctx, input }) => {
       const r = await auth.login(ctx, input.username, input.password);
@@ -36,7 +48,16 @@ export const authRouter = router({
   listApiTokens: protectedProcedure
     .meta({ openapi: { method: 'GET', path: '/auth/tokens', tags: ['auth'], protect: true } })
     .input(z.void())
-    .output(z.array(z.object({ id: z.string(), name: z.string(), createdAt: z.string(), expiresAt: z.string().nullable() })))
+    .output(
+      z.array(
+        z.object({
+          id: z.string(),
+          name: z.string(),
+          createdAt: z.string(),
+          expiresAt: z.string().nullable(),
+        }),
+      ),
+    )
     .query(({ ctx }) => auth.listApiTokens(ctx, ctx.user.id)),
   revokeApiToken: protectedProcedure
     .meta({ openapi: { method: 'DELETE', path: '/auth/tokens/{id}', tags: ['auth'], protect: true } })

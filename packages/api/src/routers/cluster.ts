@@ -8,12 +8,20 @@ export const clusterRouter = router({
     .meta({ openapi: { method: 'GET', path: '/cluster', tags: ['cluster'], protect: true } })
     .input(z.void())
     .output(z.object({ name: z.string(), version: z.string(), publicUrl: z.string() }))
-    .query(({ ctx }) => ({ name: ctx.config.clusterName, version: ctx.config.version, publicUrl: ctx.config.publicUrl })),
+    .query(({ ctx }) => ({
+      name: ctx.config.clusterName,
+      version: ctx.config.version,
+      publicUrl: ctx.config.publicUrl,
+    })),
   events: protectedProcedure
     .meta({ openapi: { method: 'GET', path: '/events', tags: ['cluster'], protect: true } })
     .input(
       z
-        .object({ limit: z.number().int().min(1).max(1000).default(100), subject: z.string().optional(), type: z.string().optional() })
+        .object({
+          limit: z.number().int().min(1).max(1000).default(100),
+          subject: z.string().optional(),
+          type: z.string().optional(),
+        })
         .default({ limit: 100 }),
     )
     .output(z.array(eventView))

@@ -81,7 +81,9 @@ export async function handleHello(
           credentialHash: sha256(credential!),
           joinTokenId: token.id,
           // The host's own reservation applies at join; later changes go through the API.
-          ...(hello.reserved ? { reservedCpus: hello.reserved.cpus, reservedMemMb: hello.reserved.memMb } : {}),
+          ...(hello.reserved
+            ? { reservedCpus: hello.reserved.cpus, reservedMemMb: hello.reserved.memMb }
+            : {}),
         },
       });
     });

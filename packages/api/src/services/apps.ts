@@ -85,7 +85,13 @@ export function toMarathonTask(t: TaskRow): MarathonTask {
   };
 }
 
-function toAppView(app: AppRow, tasks: TaskRow[], deploymentIds: string[], embedTasks: boolean, now: Date): AppView {
+function toAppView(
+  app: AppRow,
+  tasks: TaskRow[],
+  deploymentIds: string[],
+  embedTasks: boolean,
+  now: Date,
+): AppView {
   const def = app.definition as unknown as AppDefinition;
   const active = tasks.filter((t) => !isTerminal(t.state as TaskState));
   const running = active.filter((t) => t.state === 'TASK_RUNNING');
@@ -130,10 +136,16 @@ async function runningDeployments(s: Pick<S, 'db'>): Promise<Array<{ id: string;
   });
 }
 
-export async function listApps(s: S, opts: { embedTasks?: boolean; prefix?: string } = {}): Promise<AppView[]> {
+export async function listApps(
+  s: S,
+  opts: { embedTasks?: boolean; prefix?: string } = {},
+): Promise<AppView[]> {
   const [apps, tasks, deployments] = await Promise.all([
     s.db.prisma.app.findMany({ orderBy: { id: 'asc' } }),
-    s.db.prisma.task.findMany({ where: { state: { notIn: ['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_GONE'] } }, orderBy: { stagedAt: 'asc' } }),
+    s.db.prisma.task.findMany({
+      where: { state: { notIn: ['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_GONE'] } },
+      orderBy: { stagedAt: 'asc' },
+    }),
     runningDeployments(s),
   ]);
   const now = s.now();
@@ -191,7 +203,13 @@ export async function createApp(s: S, raw: unknown): Promise<{ app: AppView; dep
     const existing = await tx.app.findUnique({ where: { id: def.id } });
     if (existing) throw new AppError('CONFLICT', `An app with id [${def.id}] already exists.`);
     await tx.app.create({
-      data: { id: def.id, version, configVersion: version, definition: def as object, versions: { create: { version, definition: def as object } } },
+      data: {
+        id: def.id,
+        version,
+        configVersion: version,
+        definition: def as object,
+        versions: { create: { version, definition: def as object } },
+      },
     });
     return createDeployment(tx, def.id, version, 'StartApplication');
   });
@@ -199,7 +217,14 @@ export async function createApp(s: S, raw: unknown): Promise<{ app: AppView; dep
     s,
     [
       { type: 'api_post_event', subject: def.id, payload: { appDefinition: def } },
-      { type: 'deployment_info', subject: def.id, payload: { plan: { id: deploymentId, version }, currentStep: { actions: [{ action: 'StartApplication', app: def.id }] } } },
+      {
+        type: 'deployment_info',
+        subject: def.id,
+        payload: {
+          plan: { id: deploymentId, version },
+          currentStep: { actions: [{ action: 'StartApplication', app: def.id }] },
+        },
+      },
     ],
     'app',
   );
@@ -252,14 +277,29 @@ export async function updateApp(
       },
     });
     await tx.appVersion.create({ data: { appId, version, definition: def as object } });
-    return createDeployment(tx, appId, version, scaleOnly ? 'ScaleApplication' : 'RestartApplication', existing.version);
+    return createDeployment(
+      tx,
+      appId,
+      version,
+      scaleOnly ? 'ScaleApplication' : 'RestartApplication',
+      existing.version,
+    );
   });
   await recordEvents(
     s,
     [
       ...canceledEvents(appId, canceled),
       { type: 'api_put_event', subject: appId, payload: { appDefinition: def } },
-      { type: 'deployment_info', subject: appId, payload: { plan: { id: deploymentId, version }, currentStep: { actions: [{ action: scaleOnly ? 'ScaleApplication' : 'RestartApplication', app: appId }] } } },
+      {
+        type: 'deployment_info',
+        subject: appId,
+        payload: {
+          plan: { id: deploymentId, version },
+          currentStep: {
+            actions: [{ action: scaleOnly ? 'ScaleApplication' : 'RestartApplication', app: appId }],
+          },
+        },
+      },
     ],
     'app',
   );
@@ -268,20 +308,35 @@ export async function updateApp(
 }
 
 function sameExceptInstances(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
-  const strip = (o: Record<string, unknown>) => JSON.stringify({ ...o, instances: 0 }, Object.keys({ ...o }).sort());
+  const strip = (o: Record<string, unknown>) =>
+    JSON.stringify({ ...o, instances: 0 }, Object.keys({ ...o }).sort());
   return strip(a) === strip(b);
 }
 
 /** Marathon's POST /v2/apps/{id}/restart: a new version with the same definition, rolled out. */
-export async function restartApp(s: S, id: string, opts: { force?: boolean } = {}): Promise<DeploymentResult> {
+export async function restartApp(
+  s: S,
+  id: string,
+  opts: { force?: boolean } = {},
+): Promise<DeploymentResult> {
   const appId = normalizeAppId(id);
   if (!(await s.db.prisma.app.findUnique({ where: { id: appId }, select: { id: true } }))) {
     throw AppError.notFound(`App '${appId}'`);
   }
-  return updateApp(s, appId, {}, { restart: true, ...(opts.force !== undefined ? { force: opts.force } : {}) });
+  return updateApp(
+    s,
+    appId,
+    {},
+    { restart: true, ...(opts.force !== undefined ? { force: opts.force } : {}) },
+  );
 }
 
-export async function scaleApp(s: S, id: string, instances: number, opts: { force?: boolean } = {}): Promise<DeploymentResult> {
+export async function scaleApp(
+  s: S,
+  id: string,
+  instances: number,
+  opts: { force?: boolean } = {},
+): Promise<DeploymentResult> {
   if (!Number.isInteger(instances) || instances < 0) {
     throw AppError.invalid([{ path: 'instances', message: 'instances must be a whole number, 0 or more' }]);
   }
@@ -304,16 +359,25 @@ export async function deleteApp(s: S, id: string, opts: { force?: boolean } = {}
     await tx.app.update({ where: { id: appId }, data: { deleting: true } });
     return createDeployment(tx, appId, version, 'StopApplication', existing.version);
   });
-  await recordEvents(s, [...canceledEvents(appId, canceled), { type: 'app_terminated_event', subject: appId }], 'app');
+  await recordEvents(
+    s,
+    [...canceledEvents(appId, canceled), { type: 'app_terminated_event', subject: appId }],
+    'app',
+  );
   s.poke();
   return { version, deploymentId };
 }
 
-export async function listTasks(s: Pick<S, 'db'>, opts: { appId?: string | undefined; includeTerminal?: boolean } = {}) {
+export async function listTasks(
+  s: Pick<S, 'db'>,
+  opts: { appId?: string | undefined; includeTerminal?: boolean } = {},
+) {
   const rows = await s.db.prisma.task.findMany({
     where: {
       ...(opts.appId ? { appId: normalizeAppId(opts.appId) } : {}),
-      ...(opts.includeTerminal ? {} : { state: { notIn: ['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_GONE'] } }),
+      ...(opts.includeTerminal
+        ? {}
+        : { state: { notIn: ['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_GONE'] } }),
     },
     orderBy: [{ appId: 'asc' }, { stagedAt: 'asc' }],
   });
@@ -324,19 +388,28 @@ export async function listTasks(s: Pick<S, 'db'>, opts: { appId?: string | undef
  * Kills tasks. With `scale`, the app's instances drop by the number killed (Marathon's
  * `?scale=true`); otherwise the reconciler replaces them.
  */
-export async function killTasks(s: S, taskIds: string[], opts: { scale?: boolean } = {}): Promise<MarathonTask[]> {
+export async function killTasks(
+  s: S,
+  taskIds: string[],
+  opts: { scale?: boolean } = {},
+): Promise<MarathonTask[]> {
   const tasks = await s.db.prisma.task.findMany({ where: { id: { in: taskIds } } });
   if (tasks.length === 0) throw AppError.notFound(`task ${taskIds.join(', ')}`);
   const now = s.now();
-  const apps = await s.db.prisma.app.findMany({ where: { id: { in: [...new Set(tasks.map((t) => t.appId))] } } });
+  const apps = await s.db.prisma.app.findMany({
+    where: { id: { in: [...new Set(tasks.map((t) => t.appId))] } },
+  });
   const grace = (appId: string) =>
-    (apps.find((a) => a.id === appId)?.definition as AppDefinition | undefined)?.taskKillGracePeriodSeconds ?? 3;
+    (apps.find((a) => a.id === appId)?.definition as AppDefinition | undefined)?.taskKillGracePeriodSeconds ??
+    3;
   for (const t of tasks) {
-    if (!t.killRequestedAt && !isTerminal(t.state as TaskState)) await orderTaskKill(s, t, grace(t.appId), now);
+    if (!t.killRequestedAt && !isTerminal(t.state as TaskState))
+      await orderTaskKill(s, t, grace(t.appId), now);
   }
   if (opts.scale) {
     const perApp = new Map<string, number>();
-    for (const t of tasks) if (!isTerminal(t.state as TaskState)) perApp.set(t.appId, (perApp.get(t.appId) ?? 0) + 1);
+    for (const t of tasks)
+      if (!isTerminal(t.state as TaskState)) perApp.set(t.appId, (perApp.get(t.appId) ?? 0) + 1);
     for (const [appId, n] of perApp) {
       const app = await s.db.prisma.app.findUnique({ where: { id: appId } });
       if (!app) continue;
@@ -347,7 +420,11 @@ export async function killTasks(s: S, taskIds: string[], opts: { scale?: boolean
   }
   await recordEvents(
     s,
-    tasks.map((t) => ({ type: 'task_kill_requested', subject: t.appId, payload: { taskId: t.id, scale: !!opts.scale } })),
+    tasks.map((t) => ({
+      type: 'task_kill_requested',
+      subject: t.appId,
+      payload: { taskId: t.id, scale: !!opts.scale },
+    })),
     'task',
   );
   s.poke();
@@ -361,7 +438,11 @@ export async function listAppVersions(s: Pick<S, 'db'>, id: string): Promise<str
   return rows.map((r) => r.version);
 }
 
-export async function getAppVersion(s: Pick<S, 'db'>, id: string, version: string): Promise<AppDefinition & { version: string }> {
+export async function getAppVersion(
+  s: Pick<S, 'db'>,
+  id: string,
+  version: string,
+): Promise<AppDefinition & { version: string }> {
   const appId = normalizeAppId(id);
   const row = await s.db.prisma.appVersion.findUnique({ where: { appId_version: { appId, version } } });
   if (!row) throw AppError.notFound(`Version '${version}' of app '${appId}'`);
@@ -373,10 +454,24 @@ export async function getAppVersion(s: Pick<S, 'db'>, id: string, version: strin
  * deployment to each app's previous version (a new app is removed); with `force`, just stops it,
  * leaving the apps as they are.
  */
-export async function cancelDeployment(s: S, id: string, opts: { force?: boolean } = {}): Promise<DeploymentResult | null> {
+export async function cancelDeployment(
+  s: S,
+  id: string,
+  opts: { force?: boolean } = {},
+): Promise<DeploymentResult | null> {
   const d = await getRunningDeployment(s, id);
   await s.db.prisma.deployment.update({ where: { id }, data: { status: 'CANCELED', finishedAt: s.now() } });
-  await recordEvents(s, [{ type: 'deployment_failed', subject: d.affectedApps[0], payload: { id, reason: opts.force ? 'stopped' : 'canceled with rollback' } }], 'deployment');
+  await recordEvents(
+    s,
+    [
+      {
+        type: 'deployment_failed',
+        subject: d.affectedApps[0],
+        payload: { id, reason: opts.force ? 'stopped' : 'canceled with rollback' },
+      },
+    ],
+    'deployment',
+  );
   if (opts.force) {
     s.poke();
     return null;

@@ -69,7 +69,10 @@ export async function authenticate(
       const session = await s.db.prisma.session.findUnique({ where: { tokenHash }, include: { user: true } });
       if (session && session.expiresAt > now) return toAuthUser(session.user);
     } else {
-      const apiToken = await s.db.prisma.apiToken.findUnique({ where: { tokenHash }, include: { user: true } });
+      const apiToken = await s.db.prisma.apiToken.findUnique({
+        where: { tokenHash },
+        include: { user: true },
+      });
       if (apiToken && (!apiToken.expiresAt || apiToken.expiresAt > now)) return toAuthUser(apiToken.user);
     }
   }

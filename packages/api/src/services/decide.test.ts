@@ -1,20 +1,42 @@
 import { parseAppDefinition, type AppDefinition } from '@atoll/spec';
 import { describe, expect, it } from 'vitest';
-import { decide, KILL_RESEND_MS, type AppState, type NodeState, type ReconcileInput, type TaskStateRow } from './decide';
+import {
+  decide,
+  KILL_RESEND_MS,
+  type AppState,
+  type NodeState,
+  type ReconcileInput,
+  type TaskStateRow,
+} from './decide';
 
 const NOW = new Date('2026-01-01T00:00:00Z');
 const V1 = '2025-12-31T00:00:00.000Z';
 const V2 = '2025-12-31T12:00:00.000Z';
 
 function def(overrides: Record<string, unknown> = {}): AppDefinition {
-  const r = parseAppDefinition({ id: '/web', cmd: 'sleep 100', cpus: 1, mem: 128, instances: 1, ...overrides });
+  const r = parseAppDefinition({
+    id: '/web',
+    cmd: 'sleep 100',
+    cpus: 1,
+    mem: 128,
+    instances: 1,
+    ...overrides,
+  });
   if (!r.ok) throw new Error(JSON.stringify(r.issues));
   return r.value;
 }
 
 function makeApp(overrides: Partial<AppState> & { def?: Record<string, unknown> } = {}): AppState {
   const { def: d, ...rest } = overrides;
-  return { id: '/web', configVersion: V1, deleting: false, delayUntil: null, placementIssue: null, definition: def(d), ...rest };
+  return {
+    id: '/web',
+    configVersion: V1,
+    deleting: false,
+    delayUntil: null,
+    placementIssue: null,
+    definition: def(d),
+    ...rest,
+  };
 }
 
 let seq = 0;
@@ -59,7 +81,13 @@ function makeNode(overrides: Partial<NodeState> = {}): NodeState {
   };
 }
 
-const input = (i: Partial<ReconcileInput>): ReconcileInput => ({ now: NOW, apps: [], tasks: [], nodes: [makeNode()], ...i });
+const input = (i: Partial<ReconcileInput>): ReconcileInput => ({
+  now: NOW,
+  apps: [],
+  tasks: [],
+  nodes: [makeNode()],
+  ...i,
+});
 
 describe('reconciler decisions', () => {
   it.each([
@@ -77,8 +105,12 @@ describe('reconciler decisions', () => {
   it('kills the youngest first by default, the oldest with OLDEST_FIRST', () => {
     const old = makeTask({ stagedAt: new Date(NOW.getTime() - 100_000) });
     const young = makeTask({ stagedAt: new Date(NOW.getTime() - 1_000) });
-    expect(decide(input({ apps: [makeApp()], tasks: [old, young] })).kills.map((k) => k.taskId)).toEqual([young.id]);
-    const r = decide(input({ apps: [makeApp({ def: { killSelection: 'OLDEST_FIRST' } })], tasks: [old, young] }));
+    expect(decide(input({ apps: [makeApp()], tasks: [old, young] })).kills.map((k) => k.taskId)).toEqual([
+      young.id,
+    ]);
+    const r = decide(
+      input({ apps: [makeApp({ def: { killSelection: 'OLDEST_FIRST' } })], tasks: [old, young] }),
+    );
     expect(r.kills.map((k) => k.taskId)).toEqual([old.id]);
   });
 
@@ -101,8 +133,15 @@ describe('reconciler decisions', () => {
 
   it('explains why an app cannot be placed, and clears it once it can', () => {
     const r = decide(input({ apps: [makeApp({ def: { cpus: 8 } })] }));
-    expect(r.placementIssues).toEqual([{ appId: '/web', issue: expect.objectContaining({ summary: 'needs 8 cpus, largest free is 4', count: 1 }) }]);
-    const placed = decide(input({ apps: [makeApp({ placementIssue: { summary: 'x' } })], tasks: [makeTask()] }));
+    expect(r.placementIssues).toEqual([
+      {
+        appId: '/web',
+        issue: expect.objectContaining({ summary: 'needs 8 cpus, largest free is 4', count: 1 }),
+      },
+    ]);
+    const placed = decide(
+      input({ apps: [makeApp({ placementIssue: { summary: 'x' } })], tasks: [makeTask()] }),
+    );
     expect(placed.placementIssues).toEqual([{ appId: '/web', issue: null }]);
   });
 
@@ -127,7 +166,10 @@ describe('reconciler decisions', () => {
     ['0.5/0: stop half, start half', 0.5, 0, 2, 2],
     ['1/0.5: start two over capacity, stop none', 1, 0.5, 2, 0],
   ])('rolling upgrade of 4, %s', (_name, minimumHealthCapacity, maximumOverCapacity, launches, kills) => {
-    const app = makeApp({ configVersion: V2, def: { instances: 4, cpus: 0.1, upgradeStrategy: { minimumHealthCapacity, maximumOverCapacity } } });
+    const app = makeApp({
+      configVersion: V2,
+      def: { instances: 4, cpus: 0.1, upgradeStrategy: { minimumHealthCapacity, maximumOverCapacity } },
+    });
     const old = Array.from({ length: 4 }, () => makeTask({ cpus: 0.1 }));
     const r = decide(input({ apps: [app], tasks: old }));
     expect(r.launches).toHaveLength(launches);
@@ -138,14 +180,25 @@ describe('reconciler decisions', () => {
     // Simulate passes: new tasks become healthy one pass after launch; kills take effect at once.
     const app = makeApp({
       configVersion: V2,
-      def: { instances: 4, cpus: 0.1, healthChecks: [{ protocol: 'TCP' }], upgradeStrategy: { minimumHealthCapacity: 0.75, maximumOverCapacity: 0 } },
+      def: {
+        instances: 4,
+        cpus: 0.1,
+        healthChecks: [{ protocol: 'TCP' }],
+        upgradeStrategy: { minimumHealthCapacity: 0.75, maximumOverCapacity: 0 },
+      },
     });
     let tasks: TaskStateRow[] = Array.from({ length: 4 }, () => makeTask({ cpus: 0.1, healthy: true }));
     for (let pass = 0; pass < 20; pass++) {
       const r = decide(input({ apps: [app], tasks }));
       const killed = new Set(r.kills.map((k) => k.taskId));
-      tasks = tasks.filter((t) => !killed.has(t.id)).map((t) => (t.appVersion === V2 ? { ...t, state: 'TASK_RUNNING', healthy: true } : t));
-      tasks.push(...r.launches.map(() => makeTask({ appVersion: V2, cpus: 0.1, state: 'TASK_STAGING', healthy: null })));
+      tasks = tasks
+        .filter((t) => !killed.has(t.id))
+        .map((t) => (t.appVersion === V2 ? { ...t, state: 'TASK_RUNNING', healthy: true } : t));
+      tasks.push(
+        ...r.launches.map(() =>
+          makeTask({ appVersion: V2, cpus: 0.1, state: 'TASK_STAGING', healthy: null }),
+        ),
+      );
       const healthyCount = tasks.filter((t) => t.state === 'TASK_RUNNING' && t.healthy === true).length;
       expect(healthyCount).toBeGreaterThanOrEqual(3);
       expect(tasks.length).toBeLessThanOrEqual(4);
@@ -157,7 +210,11 @@ describe('reconciler decisions', () => {
   it('new tasks with readiness checks replace old ones only once ready', () => {
     const app = makeApp({
       configVersion: V2,
-      def: { instances: 1, readinessChecks: [{ name: 'r', portName: 'http' }], portDefinitions: [{ port: 0, name: 'http' }] },
+      def: {
+        instances: 1,
+        readinessChecks: [{ name: 'r', portName: 'http' }],
+        portDefinitions: [{ port: 0, name: 'http' }],
+      },
     });
     const old = makeTask();
     const notReady = decide(input({ apps: [app], tasks: [old, makeTask({ appVersion: V2, ready: false })] }));
@@ -174,20 +231,39 @@ describe('reconciler decisions', () => {
     expect(first.launches).toHaveLength(2);
     expect(first.kills).toHaveLength(0);
     // One new task running: one old task steps down.
-    const second = decide(input({ apps: [app], tasks: [...old, makeTask({ appVersion: V2 }), makeTask({ appVersion: V2, state: 'TASK_STAGING' })] }));
+    const second = decide(
+      input({
+        apps: [app],
+        tasks: [...old, makeTask({ appVersion: V2 }), makeTask({ appVersion: V2, state: 'TASK_STAGING' })],
+      }),
+    );
     expect(second.kills.map((k) => k.reason)).toEqual(['replaced by a new version']);
     expect(second.launches).toHaveLength(0);
   });
 
   it.each([
     ['default strategy (0/0): replaced and expunged at once', undefined, 0, 1, 1],
-    ['inactiveAfterSeconds 300: still counts after 10 s', { inactiveAfterSeconds: 300, expungeAfterSeconds: 600 }, 10, 0, 0],
-    ['inactive after 60 s: replaced, not yet expunged', { inactiveAfterSeconds: 60, expungeAfterSeconds: 600 }, 61, 1, 0],
+    [
+      'inactiveAfterSeconds 300: still counts after 10 s',
+      { inactiveAfterSeconds: 300, expungeAfterSeconds: 600 },
+      10,
+      0,
+      0,
+    ],
+    [
+      'inactive after 60 s: replaced, not yet expunged',
+      { inactiveAfterSeconds: 60, expungeAfterSeconds: 600 },
+      61,
+      1,
+      0,
+    ],
     ['disabled: never replaced', 'disabled', 100_000, 0, 0],
   ])('unreachable task, %s', (_name, unreachableStrategy, secondsAgo, launches, expunged) => {
     const t = makeTask({ state: 'TASK_UNREACHABLE', updatedAt: new Date(NOW.getTime() - secondsAgo * 1000) });
     const app = makeApp(unreachableStrategy ? { def: { unreachableStrategy } } : {});
-    const r = decide(input({ apps: [app], tasks: [t], nodes: [makeNode(), makeNode({ id: 'n2', connected: false })] }));
+    const r = decide(
+      input({ apps: [app], tasks: [t], nodes: [makeNode(), makeNode({ id: 'n2', connected: false })] }),
+    );
     expect(r.launches).toHaveLength(launches);
     expect(r.expunge).toHaveLength(expunged);
   });
@@ -195,25 +271,39 @@ describe('reconciler decisions', () => {
   it('when an unreachable node returns, the surplus is killed', () => {
     const back = makeTask({ stagedAt: new Date(NOW.getTime() - 100_000) });
     const replacement = makeTask({ nodeId: 'n2' });
-    const r = decide(input({ apps: [makeApp()], tasks: [back, replacement], nodes: [makeNode(), makeNode({ id: 'n2' })] }));
+    const r = decide(
+      input({ apps: [makeApp()], tasks: [back, replacement], nodes: [makeNode(), makeNode({ id: 'n2' })] }),
+    );
     expect(r.kills).toHaveLength(1);
     expect(r.launches).toHaveLength(0);
   });
 
   it('an app waits for its dependencies to be healthy, then starts', () => {
-    const db = makeApp({ id: '/prod/db', def: { id: '/prod/db', instances: 1, healthChecks: [{ protocol: 'TCP' }] } });
+    const db = makeApp({
+      id: '/prod/db',
+      def: { id: '/prod/db', instances: 1, healthChecks: [{ protocol: 'TCP' }] },
+    });
     const web = makeApp({ id: '/prod/web', def: { id: '/prod/web', dependencies: ['../db'] } });
-    const starting = decide(input({ apps: [db, web], tasks: [makeTask({ appId: '/prod/db', healthy: null })] }));
+    const starting = decide(
+      input({ apps: [db, web], tasks: [makeTask({ appId: '/prod/db', healthy: null })] }),
+    );
     expect(starting.launches.map((l) => l.appId)).toEqual([]);
-    expect(starting.placementIssues).toContainEqual({ appId: '/prod/web', issue: expect.objectContaining({ summary: 'waiting for dependencies: /prod/db' }) });
-    const healthy = decide(input({ apps: [db, web], tasks: [makeTask({ appId: '/prod/db', healthy: true })] }));
+    expect(starting.placementIssues).toContainEqual({
+      appId: '/prod/web',
+      issue: expect.objectContaining({ summary: 'waiting for dependencies: /prod/db' }),
+    });
+    const healthy = decide(
+      input({ apps: [db, web], tasks: [makeTask({ appId: '/prod/db', healthy: true })] }),
+    );
     expect(healthy.launches.map((l) => l.appId)).toEqual(['/prod/web']);
   });
 
   it('sends an unacknowledged kill again', () => {
     const t = makeTask({ killRequestedAt: new Date(NOW.getTime() - KILL_RESEND_MS - 1) });
     const r = decide(input({ apps: [makeApp({ def: { instances: 0 } })], tasks: [t] }));
-    expect(r.kills).toEqual([expect.objectContaining({ taskId: t.id, reason: 'kill not acknowledged, sent again' })]);
+    expect(r.kills).toEqual([
+      expect.objectContaining({ taskId: t.id, reason: 'kill not acknowledged, sent again' }),
+    ]);
   });
 
   it('gives bridged tasks distinct host ports from the node range, container port kept', () => {
@@ -247,8 +337,10 @@ describe('reconciler decisions', () => {
 
 describe('node modes and drains', () => {
   const n1 = (o: Partial<NodeState> = {}) => makeNode({ id: 'n1', hostname: 'h1', ...o });
-  const n2 = (o: Partial<NodeState> = {}) => makeNode({ id: 'n2', hostname: 'h2', address: '10.0.0.2', ...o });
-  const draining = (o: Partial<NodeState> = {}) => n1({ mode: 'DRAINING', drain: { total: 2, blocked: null }, ...o });
+  const n2 = (o: Partial<NodeState> = {}) =>
+    makeNode({ id: 'n2', hostname: 'h2', address: '10.0.0.2', ...o });
+  const draining = (o: Partial<NodeState> = {}) =>
+    n1({ mode: 'DRAINING', drain: { total: 2, blocked: null }, ...o });
 
   it.each(['DRAINING', 'DRAINED', 'MAINTENANCE'])('places nothing on a %s node', (mode) => {
     const r = decide(input({ apps: [makeApp({ def: { instances: 2 } })], nodes: [n1({ mode })] }));
@@ -257,13 +349,17 @@ describe('node modes and drains', () => {
   });
 
   it('a MAINTENANCE node keeps its tasks', () => {
-    const r = decide(input({ apps: [makeApp()], tasks: [makeTask()], nodes: [n1({ mode: 'MAINTENANCE' }), n2()] }));
+    const r = decide(
+      input({ apps: [makeApp()], tasks: [makeTask()], nodes: [n1({ mode: 'MAINTENANCE' }), n2()] }),
+    );
     expect(r.kills).toEqual([]);
     expect(r.launches).toEqual([]);
   });
 
   it('offers resources minus the host reservation', () => {
-    const r = decide(input({ apps: [makeApp({ def: { cpus: 3 } })], nodes: [n1({ cpus: 4, reservedCpus: 2 })] }));
+    const r = decide(
+      input({ apps: [makeApp({ def: { cpus: 3 } })], nodes: [n1({ cpus: 4, reservedCpus: 2 })] }),
+    );
     expect(r.launches).toEqual([]);
     expect(r.placementIssues[0]?.issue?.summary).toMatch(/cpu/i);
   });
@@ -271,7 +367,9 @@ describe('node modes and drains', () => {
   it('moves the oldest task of a draining node first, and only one', () => {
     const old = makeTask({ stagedAt: new Date(NOW.getTime() - 100_000) });
     const young = makeTask({ stagedAt: new Date(NOW.getTime() - 1_000) });
-    const r = decide(input({ apps: [makeApp({ def: { instances: 2 } })], tasks: [young, old], nodes: [draining(), n2()] }));
+    const r = decide(
+      input({ apps: [makeApp({ def: { instances: 2 } })], tasks: [young, old], nodes: [draining(), n2()] }),
+    );
     expect(r.kills.map((k) => k.taskId)).toEqual([old.id]);
     expect(r.kills[0]?.reason).toMatch(/draining/);
   });
@@ -280,7 +378,9 @@ describe('node modes and drains', () => {
     const app = makeApp({ def: { instances: 2 } });
     const killing = makeTask({ killRequestedAt: NOW });
     const other = makeTask();
-    expect(decide(input({ apps: [app], tasks: [killing, other], nodes: [draining(), n2()] })).kills).toEqual([]);
+    expect(decide(input({ apps: [app], tasks: [killing, other], nodes: [draining(), n2()] })).kills).toEqual(
+      [],
+    );
     // Killed and gone: one task left on the node, the replacement on n2 still starting.
     const starting = makeTask({ nodeId: 'n2', state: 'TASK_STAGING' });
     const r = decide(input({ apps: [app], tasks: [other, starting], nodes: [draining(), n2()] }));
@@ -288,24 +388,36 @@ describe('node modes and drains', () => {
     expect(r.nodeUpdates[0]?.drain?.blocked).toMatch(/waiting for \/web/);
     // The replacement runs: the next task moves.
     const running = makeTask({ nodeId: 'n2' });
-    expect(decide(input({ apps: [app], tasks: [other, running], nodes: [draining(), n2()] })).kills.map((k) => k.taskId)).toEqual([other.id]);
+    expect(
+      decide(input({ apps: [app], tasks: [other, running], nodes: [draining(), n2()] })).kills.map(
+        (k) => k.taskId,
+      ),
+    ).toEqual([other.id]);
   });
 
   it('does not kill a task that has nowhere to go, and says why', () => {
     const t = makeTask();
-    const r = decide(input({ apps: [makeApp({ def: { cpus: 3 } })], tasks: [t], nodes: [draining(), n2({ cpus: 2 })] }));
+    const r = decide(
+      input({ apps: [makeApp({ def: { cpus: 3 } })], tasks: [t], nodes: [draining(), n2({ cpus: 2 })] }),
+    );
     expect(r.kills).toEqual([]);
-    expect(r.nodeUpdates).toEqual([{ nodeId: 'n1', drain: { total: 2, blocked: expect.stringMatching(/cannot move .* of \/web/) } }]);
+    expect(r.nodeUpdates).toEqual([
+      { nodeId: 'n1', drain: { total: 2, blocked: expect.stringMatching(/cannot move .* of \/web/) } },
+    ]);
   });
 
   it('marks the node DRAINED when no task is left', () => {
-    const r = decide(input({ apps: [makeApp()], tasks: [makeTask({ nodeId: 'n2' })], nodes: [draining(), n2()] }));
+    const r = decide(
+      input({ apps: [makeApp()], tasks: [makeTask({ nodeId: 'n2' })], nodes: [draining(), n2()] }),
+    );
     expect(r.nodeUpdates).toEqual([{ nodeId: 'n1', mode: 'DRAINED', drain: { total: 2, blocked: null } }]);
   });
 
   it('constraints see the effective attributes', () => {
     const app = makeApp({ def: { constraints: [['rack', 'CLUSTER', 'r2']] } });
-    const r = decide(input({ apps: [app], nodes: [n1({ attributes: { rack: 'r1' } }), n2({ attributes: { rack: 'r2' } })] }));
+    const r = decide(
+      input({ apps: [app], nodes: [n1({ attributes: { rack: 'r1' } }), n2({ attributes: { rack: 'r2' } })] }),
+    );
     expect(r.launches.map((l) => l.nodeId)).toEqual(['n2']);
   });
 });

@@ -378,10 +378,14 @@ function drainStep(
     if (!app || app.deleting || t.appVersion !== app.configVersion) return update(null);
   }
   const recovering = [...new Set(onNode.map((t) => t.appId))].filter((id) => !isUp(apps.get(id)!));
-  if (recovering.length > 0) return update(`waiting for ${recovering.join(', ')} to be back at full strength`);
+  if (recovering.length > 0)
+    return update(`waiting for ${recovering.join(', ')} to be back at full strength`);
   for (const t of candidates) {
     const app = apps.get(t.appId)!;
-    const plan = place(snapshot, [demandFromApp(app.definition, 1)], { now: input.now.getTime(), seed: seedFor(app.id) });
+    const plan = place(snapshot, [demandFromApp(app.definition, 1)], {
+      now: input.now.getTime(),
+      seed: seedFor(app.id),
+    });
     if (plan.placements.length === 0) {
       const why = plan.unplaced[0]?.summary ?? 'no node fits';
       return update(`cannot move ${t.id} of ${app.id}: ${why}`);

@@ -5,7 +5,8 @@ import type { EventInput } from './events';
 
 type Tx = Pick<Services['db']['prisma'], 'deployment'>;
 
-export type DeploymentAction = 'StartApplication' | 'ScaleApplication' | 'RestartApplication' | 'StopApplication';
+export type DeploymentAction =
+  'StartApplication' | 'ScaleApplication' | 'RestartApplication' | 'StopApplication';
 
 /**
  * Records a deployment for one app change. `original` is the app's version before the change
@@ -33,7 +34,12 @@ export async function createDeployment(
  * Marathon's deployment lock: a change to an app under deployment answers 409 unless forced; a
  * forced change cancels the running deployments (without rollback) and proceeds.
  */
-export async function takeDeploymentLock(tx: Tx, appId: string, force: boolean, now: Date): Promise<string[]> {
+export async function takeDeploymentLock(
+  tx: Tx,
+  appId: string,
+  force: boolean,
+  now: Date,
+): Promise<string[]> {
   const running = await tx.deployment.findMany({
     where: { status: 'RUNNING', affectedApps: { has: appId } },
     select: { id: true },
@@ -55,7 +61,11 @@ export async function takeDeploymentLock(tx: Tx, appId: string, force: boolean, 
 
 /** Marathon's deployment_failed for deployments a forced change canceled. */
 export function canceledEvents(appId: string, ids: string[]): EventInput[] {
-  return ids.map((id) => ({ type: 'deployment_failed', subject: appId, payload: { id, reason: 'canceled by a forced change' } }));
+  return ids.map((id) => ({
+    type: 'deployment_failed',
+    subject: appId,
+    payload: { id, reason: 'canceled by a forced change' },
+  }));
 }
 
 export interface DeploymentView {
@@ -72,7 +82,10 @@ export interface DeploymentView {
 }
 
 export async function listDeployments(s: Pick<Services, 'db'>): Promise<DeploymentView[]> {
-  const rows = await s.db.prisma.deployment.findMany({ where: { status: 'RUNNING' }, orderBy: { createdAt: 'asc' } });
+  const rows = await s.db.prisma.deployment.findMany({
+    where: { status: 'RUNNING' },
+    orderBy: { createdAt: 'asc' },
+  });
   if (rows.length === 0) return [];
   const appIds = [...new Set(rows.flatMap((d) => d.affectedApps))];
   const [apps, tasks] = await Promise.all([
@@ -84,9 +97,13 @@ export async function listDeployments(s: Pick<Services, 'db'>): Promise<Deployme
     const progress = d.affectedApps.map((appId) => {
       const app = apps.find((a) => a.id === appId);
       const def = app?.definition as AppDefinition | undefined;
-      const live = tasks.filter((t) => t.appId === appId && !isTerminal(t.state as TaskState) && !t.killRequestedAt);
+      const live = tasks.filter(
+        (t) => t.appId === appId && !isTerminal(t.state as TaskState) && !t.killRequestedAt,
+      );
       const healthy = (t: (typeof live)[number]) =>
-        t.state === 'TASK_RUNNING' && (!def?.healthChecks.length || t.healthy === true) && (!def?.readinessChecks.length || t.ready === true);
+        t.state === 'TASK_RUNNING' &&
+        (!def?.healthChecks.length || t.healthy === true) &&
+        (!def?.readinessChecks.length || t.ready === true);
       return {
         appId,
         instances: app?.deleting ? 0 : (def?.instances ?? 0),
@@ -118,7 +135,10 @@ export async function listDeployments(s: Pick<Services, 'db'>): Promise<Deployme
  * Closes deployments whose apps reached their target: every wanted task of the current
  * configuration running (healthy and ready where checked) and nothing else left.
  */
-export async function finishDeployments(s: Pick<Services, 'db' | 'now'>, events: EventInput[]): Promise<void> {
+export async function finishDeployments(
+  s: Pick<Services, 'db' | 'now'>,
+  events: EventInput[],
+): Promise<void> {
   const running = await s.db.prisma.deployment.findMany({ where: { status: 'RUNNING' } });
   for (const d of running) {
     let done = true;
@@ -144,10 +164,21 @@ export async function finishDeployments(s: Pick<Services, 'db' | 'now'>, events:
       if (ok !== def.instances || active.length !== def.instances) done = false;
     }
     if (done) {
-      await s.db.prisma.deployment.update({ where: { id: d.id }, data: { status: 'FINISHED', finishedAt: s.now() } });
+      await s.db.prisma.deployment.update({
+        where: { id: d.id },
+        data: { status: 'FINISHED', finishedAt: s.now() },
+      });
       const steps = d.steps as DeploymentView['steps'];
-      events.push({ type: 'deployment_step_success', subject: d.affectedApps[0], payload: { plan: { id: d.id, version: d.version }, currentStep: steps.at(-1) ?? null } });
-      events.push({ type: 'deployment_success', subject: d.affectedApps[0], payload: { id: d.id, plan: { id: d.id, version: d.version, steps } } });
+      events.push({
+        type: 'deployment_step_success',
+        subject: d.affectedApps[0],
+        payload: { plan: { id: d.id, version: d.version }, currentStep: steps.at(-1) ?? null },
+      });
+      events.push({
+        type: 'deployment_success',
+        subject: d.affectedApps[0],
+        payload: { id: d.id, plan: { id: d.id, version: d.version, steps } },
+      });
     }
   }
 }

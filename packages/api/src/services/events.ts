@@ -20,7 +20,11 @@ export async function recordEvents(
   await s.db.pool.query(
     `INSERT INTO events (type, subject, payload)
      SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[])`,
-    [events.map((e) => e.type), events.map((e) => e.subject ?? null), events.map((e) => JSON.stringify(e.payload ?? {}))],
+    [
+      events.map((e) => e.type),
+      events.map((e) => e.subject ?? null),
+      events.map((e) => JSON.stringify(e.payload ?? {})),
+    ],
   );
   const timestamp = new Date().toISOString();
   for (const e of events) {
@@ -30,7 +34,10 @@ export async function recordEvents(
   s.bus.publish({ kind: 'event' });
 }
 
-export async function listEvents(s: Pick<Services, 'db'>, opts: { limit: number; subject?: string | undefined; type?: string | undefined }) {
+export async function listEvents(
+  s: Pick<Services, 'db'>,
+  opts: { limit: number; subject?: string | undefined; type?: string | undefined },
+) {
   const rows = await s.db.prisma.event.findMany({
     where: { ...(opts.subject ? { subject: opts.subject } : {}), ...(opts.type ? { type: opts.type } : {}) },
     orderBy: { id: 'desc' },

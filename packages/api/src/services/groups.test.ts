@@ -5,14 +5,23 @@ import { describe, expect, it } from 'vitest';
 import { dependencyLayers, flattenGroup } from './groups';
 
 const fixture = JSON.parse(
-  readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../../shared/fixtures/marathon/09-group-sleep.json'), 'utf8'),
+  readFileSync(
+    path.resolve(
+      path.dirname(fileURLToPath(import.meta.url)),
+      '../../../../../shared/fixtures/marathon/09-group-sleep.json',
+    ),
+    'utf8',
+  ),
 ) as unknown;
 
 describe('groups', () => {
   it('flattens fixture 09 into its two apps', () => {
     const { apps, issues } = flattenGroup(fixture);
     expect(issues).toEqual([]);
-    expect(apps.map((a) => a.def.id)).toEqual(['/sleep-group/sleep/goodnight-1', '/sleep-group/sleep/goodnight-2']);
+    expect(apps.map((a) => a.def.id)).toEqual([
+      '/sleep-group/sleep/goodnight-1',
+      '/sleep-group/sleep/goodnight-2',
+    ]);
   });
 
   it('resolves relative ids and group dependencies into the apps', () => {
@@ -20,7 +29,11 @@ describe('groups', () => {
       id: '/prod',
       groups: [
         { id: 'db', apps: [{ id: 'pg', cmd: 'x' }] },
-        { id: 'web', dependencies: ['/prod/db'], apps: [{ id: 'site', cmd: 'x', dependencies: ['../cache'] }] },
+        {
+          id: 'web',
+          dependencies: ['/prod/db'],
+          apps: [{ id: 'site', cmd: 'x', dependencies: ['../cache'] }],
+        },
       ],
     });
     expect(apps.map((a) => [a.def.id, a.def.dependencies])).toEqual([
@@ -30,7 +43,13 @@ describe('groups', () => {
   });
 
   it('names the field of an invalid app inside a group', () => {
-    const { issues } = flattenGroup({ id: '/g', apps: [{ id: 'ok', cmd: 'x' }, { id: 'bad', cmd: 'x', instances: -1 }] });
+    const { issues } = flattenGroup({
+      id: '/g',
+      apps: [
+        { id: 'ok', cmd: 'x' },
+        { id: 'bad', cmd: 'x', instances: -1 },
+      ],
+    });
     expect(issues.map((i) => i.path)).toEqual(['apps.1.instances']);
   });
 
@@ -44,7 +63,13 @@ describe('groups', () => {
       ],
     });
     expect(dependencyLayers(apps.map((a) => a.def))).toEqual([['/p/db'], ['/p/api'], ['/p/web']]);
-    const cyclic = flattenGroup({ id: '/c', apps: [{ id: 'a', cmd: 'x', dependencies: ['/c/b'] }, { id: 'b', cmd: 'x', dependencies: ['/c/a'] }] });
+    const cyclic = flattenGroup({
+      id: '/c',
+      apps: [
+        { id: 'a', cmd: 'x', dependencies: ['/c/b'] },
+        { id: 'b', cmd: 'x', dependencies: ['/c/a'] },
+      ],
+    });
     expect(() => dependencyLayers(cyclic.apps.map((a) => a.def))).toThrow(/cycle/);
   });
 });

@@ -1,4 +1,11 @@
-import { normalizeAppId, parentOf, parseAppDefinition, resolvePath, type AppDefinition, type FieldIssue } from '@atoll/spec';
+import {
+  normalizeAppId,
+  parentOf,
+  parseAppDefinition,
+  resolvePath,
+  type AppDefinition,
+  type FieldIssue,
+} from '@atoll/spec';
 import { AppError } from '../errors';
 import type { Services } from '../context';
 import { deleteApp, listApps, updateApp, type AppView, type DeploymentResult } from './apps';
@@ -35,7 +42,9 @@ export function flattenGroup(raw: unknown, parentId = '/'): { apps: FlatApp[]; i
     // /product/service/my-app depending on "../../db" depends on /product/db).
     const deps = [
       ...inheritedDeps,
-      ...(Array.isArray(g.dependencies) ? g.dependencies.filter((d): d is string => typeof d === 'string').map((d) => resolvePath(d, id)) : []),
+      ...(Array.isArray(g.dependencies)
+        ? g.dependencies.filter((d): d is string => typeof d === 'string').map((d) => resolvePath(d, id))
+        : []),
     ];
     (Array.isArray(g.apps) ? g.apps : []).forEach((rawApp, i) => {
       const appAt = `${at}apps.${i}.`;
@@ -61,15 +70,27 @@ export function dependencyLayers(apps: AppDefinition[]): string[][] {
   const depsOf = new Map(
     apps.map((a) => [
       a.id,
-      a.dependencies.flatMap((d) => (ids.has(d) ? [d] : apps.filter((x) => x.id.startsWith(d + '/')).map((x) => x.id))),
+      a.dependencies.flatMap((d) =>
+        ids.has(d) ? [d] : apps.filter((x) => x.id.startsWith(d + '/')).map((x) => x.id),
+      ),
     ]),
   );
   const layers: string[][] = [];
   const placed = new Set<string>();
   while (placed.size < apps.length) {
-    const layer = apps.filter((a) => !placed.has(a.id) && (depsOf.get(a.id) ?? []).every((d) => placed.has(d))).map((a) => a.id);
+    const layer = apps
+      .filter((a) => !placed.has(a.id) && (depsOf.get(a.id) ?? []).every((d) => placed.has(d)))
+      .map((a) => a.id);
     if (layer.length === 0) {
-      throw AppError.invalid([{ path: 'dependencies', message: `dependency cycle among ${apps.filter((a) => !placed.has(a.id)).map((a) => a.id).join(', ')}` }]);
+      throw AppError.invalid([
+        {
+          path: 'dependencies',
+          message: `dependency cycle among ${apps
+            .filter((a) => !placed.has(a.id))
+            .map((a) => a.id)
+            .join(', ')}`,
+        },
+      ]);
     }
     layer.forEach((id) => placed.add(id));
     layers.push(layer.sort());
@@ -103,14 +124,19 @@ function buildTree(id: string, apps: AppView[]): GroupView {
     groups: childIds.map((c) => buildTree(c, apps)),
     pods: [],
     dependencies: [],
-    version: inside.map((a) => a.version).sort().at(-1) ?? null,
+    version:
+      inside
+        .map((a) => a.version)
+        .sort()
+        .at(-1) ?? null,
   };
 }
 
 export async function getGroup(s: S, id = '/'): Promise<GroupView> {
   const groupId = normalizeAppId(id);
   const apps = (await listApps(s)).map(({ atoll: _a, ...rest }) => rest as AppView);
-  if (groupId !== '/' && !apps.some((a) => a.id.startsWith(groupId + '/'))) throw AppError.notFound(`Group '${groupId}'`);
+  if (groupId !== '/' && !apps.some((a) => a.id.startsWith(groupId + '/')))
+    throw AppError.notFound(`Group '${groupId}'`);
   return buildTree(groupId, apps);
 }
 
@@ -119,61 +145,98 @@ export async function createGroup(s: S, raw: unknown): Promise<DeploymentResult>
   const { apps, issues } = flattenGroup(raw);
   if (issues.length > 0) throw AppError.invalid(issues);
   const groupId = resolvePath(String((raw as { id: string }).id), '/');
-  const existing = await s.db.prisma.app.findMany({ where: { id: { in: apps.map((a) => a.def.id) } }, select: { id: true } });
+  const existing = await s.db.prisma.app.findMany({
+    where: { id: { in: apps.map((a) => a.def.id) } },
+    select: { id: true },
+  });
   const underGroup = await s.db.prisma.app.count({ where: { id: { startsWith: groupId + '/' } } });
-  if (existing.length > 0 || underGroup > 0) throw new AppError('CONFLICT', `Group ${groupId} is already created. Use PUT to change this group.`);
+  if (existing.length > 0 || underGroup > 0)
+    throw new AppError('CONFLICT', `Group ${groupId} is already created. Use PUT to change this group.`);
   const layers = dependencyLayers(apps.map((a) => a.def));
   const version = s.now().toISOString();
   const deploymentId = await s.db.prisma.$transaction(async (tx) => {
     for (const { def } of apps) {
       await tx.app.create({
-        data: { id: def.id, version, configVersion: version, definition: def as object, versions: { create: { version, definition: def as object } } },
+        data: {
+          id: def.id,
+          version,
+          configVersion: version,
+          definition: def as object,
+          versions: { create: { version, definition: def as object } },
+        },
       });
     }
     const d = await tx.deployment.create({
       data: {
         affectedApps: apps.map((a) => a.def.id),
-        steps: layers.map((layer) => ({ actions: layer.map((app) => ({ action: 'StartApplication', app })) })),
+        steps: layers.map((layer) => ({
+          actions: layer.map((app) => ({ action: 'StartApplication', app })),
+        })),
         version,
         original: {},
       },
     });
     return d.id;
   });
-  await recordEvents(s, [{ type: 'group_change_success', subject: groupId, payload: { groupId, version } }], 'app');
+  await recordEvents(
+    s,
+    [{ type: 'group_change_success', subject: groupId, payload: { groupId, version } }],
+    'app',
+  );
   s.poke();
   return { version, deploymentId };
 }
 
 /** PUT /v2/groups/{id}: `{ scaleBy }` scales every app; otherwise the apps given are created or replaced. */
-export async function updateGroup(s: S, id: string, body: Record<string, unknown>, opts: { force?: boolean } = {}): Promise<DeploymentResult> {
+export async function updateGroup(
+  s: S,
+  id: string,
+  body: Record<string, unknown>,
+  opts: { force?: boolean } = {},
+): Promise<DeploymentResult> {
   const groupId = normalizeAppId(id);
   if (typeof body.scaleBy === 'number') {
-    if (!(body.scaleBy >= 0)) throw AppError.invalid([{ path: 'scaleBy', message: 'scaleBy must be 0 or more' }]);
-    const apps = await s.db.prisma.app.findMany({ where: { id: { startsWith: groupId === '/' ? '/' : groupId + '/' }, deleting: false } });
+    if (!(body.scaleBy >= 0))
+      throw AppError.invalid([{ path: 'scaleBy', message: 'scaleBy must be 0 or more' }]);
+    const apps = await s.db.prisma.app.findMany({
+      where: { id: { startsWith: groupId === '/' ? '/' : groupId + '/' }, deleting: false },
+    });
     if (apps.length === 0) throw AppError.notFound(`Group '${groupId}'`);
     let last: DeploymentResult | null = null;
     for (const app of apps) {
       const def = app.definition as unknown as AppDefinition;
-      last = await updateApp(s, app.id, { instances: Math.ceil(def.instances * body.scaleBy) }, { force: opts.force ?? false });
+      last = await updateApp(
+        s,
+        app.id,
+        { instances: Math.ceil(def.instances * body.scaleBy) },
+        { force: opts.force ?? false },
+      );
     }
     return last!;
   }
   const { apps, issues } = flattenGroup({ ...body, id: groupId });
   if (issues.length > 0) throw AppError.invalid(issues);
-  if (apps.length === 0) throw AppError.invalid([{ path: 'apps', message: 'give apps to create or change, or scaleBy' }]);
+  if (apps.length === 0)
+    throw AppError.invalid([{ path: 'apps', message: 'give apps to create or change, or scaleBy' }]);
   let last: DeploymentResult | null = null;
   for (const layer of dependencyLayers(apps.map((a) => a.def))) {
     for (const appId of layer) {
       const def = apps.find((a) => a.def.id === appId)!.def;
-      last = await updateApp(s, appId, def as unknown as Record<string, unknown>, { partial: false, force: opts.force ?? false });
+      last = await updateApp(s, appId, def as unknown as Record<string, unknown>, {
+        partial: false,
+        force: opts.force ?? false,
+      });
     }
   }
   return last!;
 }
 
 /** DELETE /v2/groups/{id}: removes every app under the group. */
-export async function deleteGroup(s: S, id: string, opts: { force?: boolean } = {}): Promise<DeploymentResult> {
+export async function deleteGroup(
+  s: S,
+  id: string,
+  opts: { force?: boolean } = {},
+): Promise<DeploymentResult> {
   const groupId = normalizeAppId(id);
   const apps = await s.db.prisma.app.findMany({
     where: { id: { startsWith: groupId === '/' ? '/' : groupId + '/' }, deleting: false },

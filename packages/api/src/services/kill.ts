@@ -16,7 +16,12 @@ export async function orderTaskKill(
   } else {
     await s.db.prisma.task.update({
       where: { id: task.id },
-      data: { killRequestedAt: now, state: 'TASK_KILLED', message: 'killed while its node was disconnected', updatedAt: now },
+      data: {
+        killRequestedAt: now,
+        state: 'TASK_KILLED',
+        message: 'killed while its node was disconnected',
+        updatedAt: now,
+      },
     });
   }
 }

@@ -103,12 +103,23 @@ export async function getNode(s: Pick<Services, 'db'>, id: string): Promise<Node
 
 export async function createJoinToken(
   s: Pick<Services, 'db' | 'config' | 'now'>,
-  opts: { singleUse: boolean; expiresInSeconds: number; attributes: Record<string, string> },
+  opts: {
+    singleUse: boolean;
+    expiresInSeconds: number;
+    attributes: Record<string, string>;
+    description?: string | undefined;
+  },
 ): Promise<{ id: string; token: string; expiresAt: string; installLine: string }> {
   const token = newSecret('join');
   const expiresAt = new Date(s.now().getTime() + opts.expiresInSeconds * 1000);
   const row = await s.db.prisma.joinToken.create({
-    data: { tokenHash: sha256(token), singleUse: opts.singleUse, attributes: opts.attributes, expiresAt },
+    data: {
+      tokenHash: sha256(token),
+      singleUse: opts.singleUse,
+      attributes: opts.attributes,
+      expiresAt,
+      ...(opts.description ? { description: opts.description } : {}),
+    },
   });
   return {
     id: row.id,
@@ -116,6 +127,52 @@ export async function createJoinToken(
     expiresAt: expiresAt.toISOString(),
     installLine: `curl -fsSL ${s.config.publicUrl}/install/agent.sh | sudo sh -s -- --token ${token}`,
   };
+}
+
+export interface JoinTokenView {
+  id: string;
+  description: string | null;
+  singleUse: boolean;
+  usedCount: number;
+  attributes: Record<string, string>;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  /** usable, or why not: revoked, expired, used. */
+  status: 'usable' | 'revoked' | 'expired' | 'used';
+  /** Nodes that joined with it. */
+  nodes: number;
+}
+
+/** Join tokens, newest first (the secret itself is never stored, so never shown again). */
+export async function listJoinTokens(s: Pick<Services, 'db' | 'now'>): Promise<JoinTokenView[]> {
+  const rows = await s.db.prisma.joinToken.findMany({
+    orderBy: { createdAt: 'desc' },
+    include: { _count: { select: { nodes: true } } },
+  });
+  const now = s.now();
+  return rows.map((t) => {
+    const problem = joinTokenProblem(t, now);
+    return {
+      id: t.id,
+      description: t.description,
+      singleUse: t.singleUse,
+      usedCount: t.usedCount,
+      attributes: t.attributes as Record<string, string>,
+      createdAt: t.createdAt.toISOString(),
+      expiresAt: t.expiresAt?.toISOString() ?? null,
+      revokedAt: t.revokedAt?.toISOString() ?? null,
+      status:
+        problem === null
+          ? 'usable'
+          : problem.includes('revoked')
+            ? 'revoked'
+            : problem.includes('expired')
+              ? 'expired'
+              : 'used',
+      nodes: t._count.nodes,
+    };
+  });
 }
 
 export async function revokeJoinToken(s: Pick<Services, 'db' | 'now'>, id: string): Promise<void> {

@@ -1,7 +1,15 @@
 import { normalizeAppId, parsePod, podAsApp, type AppDefinition, type Pod } from '@atoll/spec';
 import { AppError } from '../errors';
 import type { Services } from '../context';
-import { createApp, deleteApp, getApp, listApps, updateApp, type AppView, type DeploymentResult } from './apps';
+import {
+  createApp,
+  deleteApp,
+  getApp,
+  listApps,
+  updateApp,
+  type AppView,
+  type DeploymentResult,
+} from './apps';
 
 type S = Pick<Services, 'db' | 'bus' | 'now' | 'poke' | 'agents'>;
 
@@ -11,7 +19,8 @@ type S = Pick<Services, 'db' | 'bus' | 'now' | 'poke' | 'agents'>;
  * instance's containers together.
  */
 function parseOrThrow(raw: unknown, id?: string): Pod {
-  const body = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+  const body =
+    typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
   const r = parsePod(id ? { ...body, id } : body);
   if (!r.ok) throw AppError.invalid(r.issues);
   return r.value;
@@ -23,10 +32,13 @@ export function isPod(app: { definition?: unknown } | AppView): boolean {
 }
 
 function podOf(view: AppView): Pod & { version: string } {
-  return { ...((view as unknown as { pod: Pod }).pod), version: view.version };
+  return { ...(view as unknown as { pod: Pod }).pod, version: view.version };
 }
 
-export async function createPod(s: S, raw: unknown): Promise<{ pod: Pod & { version: string }; deploymentId: string }> {
+export async function createPod(
+  s: S,
+  raw: unknown,
+): Promise<{ pod: Pod & { version: string }; deploymentId: string }> {
   const pod = parseOrThrow(raw);
   const { app, deploymentId } = await createApp(s, podAsApp(pod));
   return { pod: podOf(app), deploymentId };
@@ -46,11 +58,19 @@ export async function getPod(s: S, id: string): Promise<Pod & { version: string 
   return podOf(await requirePod(s, id));
 }
 
-export async function updatePod(s: S, id: string, raw: unknown, opts: { force?: boolean } = {}): Promise<DeploymentResult> {
+export async function updatePod(
+  s: S,
+  id: string,
+  raw: unknown,
+  opts: { force?: boolean } = {},
+): Promise<DeploymentResult> {
   const pod = parseOrThrow(raw, normalizeAppId(id));
   const existing = await s.db.prisma.app.findUnique({ where: { id: pod.id } });
   if (existing && !isPod(existing)) throw new AppError('CONFLICT', `'${pod.id}' is an app, not a pod`);
-  const r = await updateApp(s, pod.id, podAsApp(pod), { partial: false, ...(opts.force !== undefined ? { force: opts.force } : {}) });
+  const r = await updateApp(s, pod.id, podAsApp(pod), {
+    partial: false,
+    ...(opts.force !== undefined ? { force: opts.force } : {}),
+  });
   return { version: r.version, deploymentId: r.deploymentId };
 }
 
@@ -73,12 +93,21 @@ export async function podStatus(s: S, id: string) {
     statusSince: app.version,
     instances: tasks.map((t) => ({
       id: t.id,
-      status: t.state === 'TASK_RUNNING' ? 'STABLE' : t.state === 'TASK_STAGING' || t.state === 'TASK_STARTING' ? 'PENDING' : 'DEGRADED',
+      status:
+        t.state === 'TASK_RUNNING'
+          ? 'STABLE'
+          : t.state === 'TASK_STAGING' || t.state === 'TASK_STARTING'
+            ? 'PENDING'
+            : 'DEGRADED',
       statusSince: t.startedAt ?? t.stagedAt,
       agentHostname: t.host,
       agentId: t.agentId,
       specReference: `/v2/pods${pod.id}::versions/${t.version}`,
-      containers: pod.containers.map((c) => ({ name: c.name, status: t.state, endpoints: c.endpoints.map((e) => ({ name: e.name })) })),
+      containers: pod.containers.map((c) => ({
+        name: c.name,
+        status: t.state,
+        endpoints: c.endpoints.map((e) => ({ name: e.name })),
+      })),
       networks: [],
       resources: { cpus: def.cpus, mem: def.mem, disk: def.disk },
     })),

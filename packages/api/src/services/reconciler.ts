@@ -1,6 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { Prisma } from '@atoll/db';
-import { containerLabels, isBridged, isTerminal, podImage, type AppDefinition, type Pod, type TaskPort, type TaskSpec, type TaskState } from '@atoll/spec';
+import {
+  containerLabels,
+  isBridged,
+  isTerminal,
+  podImage,
+  type AppDefinition,
+  type Pod,
+  type TaskPort,
+  type TaskSpec,
+  type TaskState,
+} from '@atoll/spec';
 import type { Services } from '../context';
 import { markNodeUnreachable } from './agents';
 import { decide, type DrainProgress } from './decide';
@@ -141,10 +151,16 @@ function buildPodTaskSpec(
         image: podImage(pod, c),
         ...(command?.shell ? { cmd: command.shell } : {}),
         ...(command?.argv ? { args: command.argv } : {}),
-        env: Object.fromEntries(Object.entries(c.environment).filter((e): e is [string, string] => typeof e[1] === 'string')),
+        env: Object.fromEntries(
+          Object.entries(c.environment).filter((e): e is [string, string] => typeof e[1] === 'string'),
+        ),
         cpus: c.resources.cpus,
         mem: c.resources.mem,
-        volumeMounts: c.volumeMounts.map((m) => ({ name: m.name, mountPath: m.mountPath, readOnly: m.readOnly })),
+        volumeMounts: c.volumeMounts.map((m) => ({
+          name: m.name,
+          mountPath: m.mountPath,
+          readOnly: m.readOnly,
+        })),
       };
     }),
     volumes: pod.volumes.map((v) => ({ name: v.name, ...(v.host ? { host: v.host } : {}) })),
@@ -161,10 +177,15 @@ export async function reconcile(s: S, opts: { leaderSince?: Date } = {}): Promis
   const now = s.now();
   // Nodes whose heartbeats stopped (their agent died while no replica held its socket). A new
   // leader first gives agents time to reconnect, so a control restart never looks like node loss.
-  const settled = !opts.leaderSince || now.getTime() - opts.leaderSince.getTime() > RECONNECT_GRACE_MS + s.config.heartbeatTimeoutMs;
+  const settled =
+    !opts.leaderSince ||
+    now.getTime() - opts.leaderSince.getTime() > RECONNECT_GRACE_MS + s.config.heartbeatTimeoutMs;
   const stale = settled
     ? await s.db.prisma.node.findMany({
-        where: { status: { not: 'UNREACHABLE' }, lastHeartbeatAt: { lt: new Date(now.getTime() - s.config.heartbeatTimeoutMs) } },
+        where: {
+          status: { not: 'UNREACHABLE' },
+          lastHeartbeatAt: { lt: new Date(now.getTime() - s.config.heartbeatTimeoutMs) },
+        },
         select: { id: true },
       })
     : [];
@@ -197,12 +218,20 @@ export async function reconcile(s: S, opts: { leaderSince?: Date } = {}): Promis
   const events: EventInput[] = [];
 
   for (const k of decisions.kills) {
-    await orderTaskKill(s, { id: k.taskId, nodeId: k.nodeId }, defs.get(k.appId)?.taskKillGracePeriodSeconds ?? 3, now);
+    await orderTaskKill(
+      s,
+      { id: k.taskId, nodeId: k.nodeId },
+      defs.get(k.appId)?.taskKillGracePeriodSeconds ?? 3,
+      now,
+    );
     events.push({ type: 'task_kill', subject: k.appId, payload: { taskId: k.taskId, reason: k.reason } });
   }
 
   for (const { appId, issue } of decisions.placementIssues) {
-    await s.db.prisma.app.update({ where: { id: appId }, data: { placementIssue: issue ? { ...issue } : Prisma.DbNull } });
+    await s.db.prisma.app.update({
+      where: { id: appId },
+      data: { placementIssue: issue ? { ...issue } : Prisma.DbNull },
+    });
     if (issue) events.push({ type: 'placement_waiting', subject: appId, payload: { ...issue } });
   }
 
@@ -213,17 +242,26 @@ export async function reconcile(s: S, opts: { leaderSince?: Date } = {}): Promis
       [decisions.expunge.map((e) => e.taskId), now],
     );
     for (const e of decisions.expunge) {
-      events.push({ type: 'status_update_event', subject: e.appId, payload: { taskId: e.taskId, appId: e.appId, taskStatus: 'TASK_GONE', message: 'expunged' } });
+      events.push({
+        type: 'status_update_event',
+        subject: e.appId,
+        payload: { taskId: e.taskId, appId: e.appId, taskStatus: 'TASK_GONE', message: 'expunged' },
+      });
     }
   }
 
   for (const u of decisions.nodeUpdates) {
     await s.db.prisma.node.update({
       where: { id: u.nodeId },
-      data: { drain: u.drain ? { ...u.drain } : Prisma.DbNull, ...(u.mode ? { mode: u.mode, modeChangedAt: now } : {}) },
+      data: {
+        drain: u.drain ? { ...u.drain } : Prisma.DbNull,
+        ...(u.mode ? { mode: u.mode, modeChangedAt: now } : {}),
+      },
     });
-    if (u.mode) events.push({ type: 'node_drained', subject: u.nodeId, payload: { total: u.drain?.total ?? 0 } });
-    else if (u.drain?.blocked) events.push({ type: 'node_drain_blocked', subject: u.nodeId, payload: { blocked: u.drain.blocked } });
+    if (u.mode)
+      events.push({ type: 'node_drained', subject: u.nodeId, payload: { total: u.drain?.total ?? 0 } });
+    else if (u.drain?.blocked)
+      events.push({ type: 'node_drain_blocked', subject: u.nodeId, payload: { blocked: u.drain.blocked } });
     s.bus.publish({ kind: 'node', subject: u.nodeId });
   }
 
@@ -234,7 +272,12 @@ export async function reconcile(s: S, opts: { leaderSince?: Date } = {}): Promis
 
   const launches = decisions.launches.map((l) => {
     const node = nodeById.get(l.nodeId)!;
-    const spec = buildTaskSpec(defs.get(l.appId)!, l.version, { id: newTaskId(l.appId), host: node.address, nodeId: node.id, ports: l.ports });
+    const spec = buildTaskSpec(defs.get(l.appId)!, l.version, {
+      id: newTaskId(l.appId),
+      host: node.address,
+      nodeId: node.id,
+      ports: l.ports,
+    });
     spec.labels[containerLabels.nodeId] = node.id;
     return { spec, node };
   });
@@ -257,7 +300,11 @@ export async function reconcile(s: S, opts: { leaderSince?: Date } = {}): Promis
     });
     for (const { spec, node } of launches) {
       s.agents.send(node.id, { type: 'launchTask', task: spec });
-      events.push({ type: 'task_staged', subject: spec.appId, payload: { taskId: spec.taskId, nodeId: node.id } });
+      events.push({
+        type: 'task_staged',
+        subject: spec.appId,
+        payload: { taskId: spec.taskId, nodeId: node.id },
+      });
     }
   }
 
