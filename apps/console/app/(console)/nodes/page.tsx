@@ -21,6 +21,7 @@ import { fmtAgo, fmtCpus, fmtMem, matchesFilter, pct, plural, sortBy } from '../
 import { useNow, useTRPC } from '../../../lib/trpc';
 import { Attributes } from '../../../components/attributes';
 import { NodeModeBadge } from '../../../components/node-ops';
+import { AddNodeButton, JoinTokens } from '../../../components/add-node';
 import type { ClusterNode } from '../../../lib/types';
 import { useUrlSort, useUrlText } from '../../../lib/url-state';
 
@@ -94,6 +95,7 @@ function Nodes() {
               : `${rows.length} of ${plural(total, 'node')}`
             : undefined
         }
+        actions={<AddNodeButton />}
       />
       <ListCard
         toolbar={
@@ -216,6 +218,7 @@ function Nodes() {
           </Table>
         )}
       </ListCard>
+      <JoinTokens />
     </div>
   );
 }
