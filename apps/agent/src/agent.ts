@@ -682,15 +682,17 @@ export class Agent {
       const running = [...this.tasks.values()]
         .filter((t) => t.report.state === 'TASK_RUNNING')
         .map((t) => t.report.taskId);
+      const pids = new Set<number>();
       const tasks = (
         await Promise.all(
           running.map(async (taskId) => {
             const target = await runtime.metricsTarget(taskId).catch(() => undefined);
+            if (target) pids.add(target.pid);
             return target ? this.metrics!.taskMetrics(taskId, target, now, node.memTotalBytes) : undefined;
           }),
         )
       ).filter((m) => m !== undefined);
-      this.metrics.retain(new Set(running));
+      this.metrics.retain(new Set(running), pids);
       this.send({
         type: 'metrics',
         at: new Date(now).toISOString(),

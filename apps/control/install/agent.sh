@@ -14,6 +14,8 @@ set -eu
 
 CONTROL_URL='@@CONTROL_URL@@'
 AGENT_ARCH='@@ARCH@@'
+# V8 flags that keep the agent's footprint small (see apps/agent/src/bundle.ts).
+NODE_FLAGS='@@NODE_FLAGS@@'
 # Tests install into a scratch root; on a real host this is empty.
 ROOT="${ATOLL_INSTALL_ROOT:-}"
 OPT="$ROOT/opt/atoll"
@@ -138,7 +140,7 @@ Wants=network-online.target
 
 [Service]
 EnvironmentFile=$ETC/agent.env
-ExecStart=$OPT/node $OPT/atoll-agent.mjs
+ExecStart=$OPT/node $NODE_FLAGS $OPT/atoll-agent.mjs
 Restart=always
 RestartSec=2
 # Tasks outlive the agent: only the agent process is stopped.

@@ -166,7 +166,7 @@ describe.skipIf(skip)('the node install script', () => {
       `ATOLL_CONTROL_URL=http://${hostIp}:${port}`,
     );
     expect(await readFile(path.join(root, 'etc/systemd/system/atoll-agent.service'), 'utf8')).toContain(
-      `ExecStart=${root}/opt/atoll/node ${root}/opt/atoll/atoll-agent.mjs`,
+      `ExecStart=${root}/opt/atoll/node --max-semi-space-size=1 --lite-mode ${root}/opt/atoll/atoll-agent.mjs`,
     );
     expect((await stat(path.join(root, 'opt/atoll/atoll-agent.mjs'))).isFile()).toBe(true);
     expect((await stat(path.join(root, 'var/lib/atoll/node.json'))).mode & 0o777).toBe(0o600);

@@ -35,6 +35,8 @@ interface Counters {
 export class MetricsCollector {
   private node: (Counters & { busy: number; total: number }) | undefined;
   private readonly tasks = new Map<string, Counters>();
+  /** Where each container's cgroup files are (pid → files; null: none found). */
+  private readonly cgroupFiles = new Map<number, CgroupFiles | null>();
 
   constructor(
     private readonly opts: {
@@ -125,48 +127,66 @@ export class MetricsCollector {
     };
   }
 
-  /** Forgets tasks that are no longer reported. */
-  retain(taskIds: Set<string>): void {
+  /** Forgets tasks that are no longer reported, and the cgroup files of processes gone. */
+  retain(taskIds: Set<string>, pids: Set<number> = new Set()): void {
     for (const id of this.tasks.keys()) if (!taskIds.has(id)) this.tasks.delete(id);
+    for (const pid of this.cgroupFiles.keys()) if (!pids.has(pid)) this.cgroupFiles.delete(pid);
+  }
+
+  /** Where a container's cgroup files are: read from /proc/<pid>/cgroup once per process. */
+  private async filesOf(pid: number): Promise<CgroupFiles | null> {
+    const known = this.cgroupFiles.get(pid);
+    if (known !== undefined) return known;
+    const cg = parseProcCgroup(await read(path.join(this.proc, String(pid), 'cgroup')));
+    let files: CgroupFiles | null = null;
+    if (cg.v1.cpuacct !== undefined && cg.v1.memory !== undefined) {
+      // cgroup v1: cpuacct and memory controllers, each under its own mount (cpuacct may be joined with cpu).
+      const cpuDir = await firstExisting([
+        path.join(this.cgroup, 'cpuacct', cg.v1.cpuacct),
+        path.join(this.cgroup, 'cpu,cpuacct', cg.v1.cpuacct),
+      ]);
+      const memDir = path.join(this.cgroup, 'memory', cg.v1.memory);
+      files = {
+        version: 1,
+        cpu: path.join(cpuDir, 'cpuacct.usage'),
+        mem: path.join(memDir, 'memory.usage_in_bytes'),
+        stat: path.join(memDir, 'memory.stat'),
+        limit: path.join(memDir, 'memory.limit_in_bytes'),
+      };
+    } else if (cg.v2 !== undefined) {
+      const dir = path.join(this.cgroup, cg.v2);
+      files = {
+        version: 2,
+        cpu: path.join(dir, 'cpu.stat'),
+        mem: path.join(dir, 'memory.current'),
+        stat: path.join(dir, 'memory.stat'),
+        limit: path.join(dir, 'memory.max'),
+      };
+    }
+    this.cgroupFiles.set(pid, files);
+    return files;
   }
 
   private async cgroupUsage(pid: number, hostMemBytes: number) {
-    const cg = parseProcCgroup(await read(path.join(this.proc, String(pid), 'cgroup')));
-    const v1cpu = cg.v1.cpuacct;
-    const v1mem = cg.v1.memory;
-    if (v1cpu !== undefined && v1mem !== undefined) {
-      // cgroup v1: cpuacct and memory controllers, each under its own mount (cpuacct may be joined with cpu).
-      const cpuDir = await firstExisting([
-        path.join(this.cgroup, 'cpuacct', v1cpu),
-        path.join(this.cgroup, 'cpu,cpuacct', v1cpu),
-      ]);
-      const memDir = path.join(this.cgroup, 'memory', v1mem);
-      const [usageNs, memUsage, memStat, limit] = await Promise.all([
-        read(path.join(cpuDir, 'cpuacct.usage')),
-        read(path.join(memDir, 'memory.usage_in_bytes')),
-        read(path.join(memDir, 'memory.stat')),
-        read(path.join(memDir, 'memory.limit_in_bytes')),
-      ]);
-      if (!usageNs && !memUsage) return undefined;
-      return {
-        cpuSeconds: Number(usageNs.trim() || 0) / 1e9,
-        memBytes: workingSet(Number(memUsage.trim() || 0), memoryStatField(memStat, 'total_inactive_file')),
-        memLimitBytes: parseMemoryLimit(limit, hostMemBytes),
-      };
-    }
-    if (cg.v2 === undefined) return undefined;
-    const dir = path.join(this.cgroup, cg.v2);
-    const [cpuStat, current, memStat, max] = await Promise.all([
-      read(path.join(dir, 'cpu.stat')),
-      read(path.join(dir, 'memory.current')),
-      read(path.join(dir, 'memory.stat')),
-      read(path.join(dir, 'memory.max')),
+    const files = await this.filesOf(pid);
+    if (!files) return undefined;
+    const [cpu, mem, memStat, limit] = await Promise.all([
+      read(files.cpu),
+      read(files.mem),
+      read(files.stat),
+      read(files.limit),
     ]);
-    if (!cpuStat && !current) return undefined;
+    if (!cpu && !mem) {
+      this.cgroupFiles.delete(pid);
+      return undefined;
+    }
     return {
-      cpuSeconds: parseCpuStatV2(cpuStat),
-      memBytes: workingSet(Number(current.trim() || 0), memoryStatField(memStat, 'inactive_file')),
-      memLimitBytes: parseMemoryLimit(max, hostMemBytes),
+      cpuSeconds: files.version === 1 ? Number(cpu.trim() || 0) / 1e9 : parseCpuStatV2(cpu),
+      memBytes: workingSet(
+        Number(mem.trim() || 0),
+        memoryStatField(memStat, files.version === 1 ? 'total_inactive_file' : 'inactive_file'),
+      ),
+      memLimitBytes: parseMemoryLimit(limit, hostMemBytes),
     };
   }
 
@@ -187,6 +207,14 @@ export class MetricsCollector {
       memLimitBytes: null,
     };
   }
+}
+
+interface CgroupFiles {
+  version: 1 | 2;
+  cpu: string;
+  mem: string;
+  stat: string;
+  limit: string;
 }
 
 async function firstExisting(dirs: string[]): Promise<string> {

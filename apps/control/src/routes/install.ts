@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureAgentBundle } from '@atoll/agent/bundle';
+import { AGENT_NODE_FLAGS, ensureAgentBundle } from '@atoll/agent/bundle';
 import { AppError, nodesService, type Services } from '@atoll/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -44,7 +44,8 @@ export function registerInstallRoutes(app: FastifyInstance, s: Services): void {
   app.get('/install/agent.sh', async (req, reply) => {
     const text = (await readFile(scriptPath, 'utf8'))
       .replaceAll('@@CONTROL_URL@@', baseUrl(req, s.config.publicUrl))
-      .replaceAll('@@ARCH@@', unameArch());
+      .replaceAll('@@ARCH@@', unameArch())
+      .replaceAll('@@NODE_FLAGS@@', AGENT_NODE_FLAGS.join(' '));
     return reply.type('text/x-shellscript; charset=utf-8').header('cache-control', 'no-store').send(text);
   });
 
