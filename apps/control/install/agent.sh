@@ -5,6 +5,8 @@
 #   --token <t>          join token (needed for the first install; see `atoll node add-token`)
 #   --attributes k=v,..  node attributes (constraints use them)
 #   --address <ip>       the address other hosts reach this node's tasks at (default: detected)
+#   --reserve-cpus <n>   CPUs kept for the host itself, never offered to tasks
+#   --reserve-mem <MiB>  memory kept for the host itself
 #   --uninstall          stop and remove the agent; running containers are left alone
 #   --purge              with --uninstall: also remove this node's containers and its state
 # What it does: checks the host (Linux, systemd, architecture, Docker), fetches the agent bundle and
@@ -27,6 +29,8 @@ UNIT=atoll-agent.service
 TOKEN=''
 ATTRIBUTES=''
 ADDRESS=''
+RESERVE_CPUS=''
+RESERVE_MEM=''
 UNINSTALL=0
 PURGE=0
 
@@ -42,9 +46,11 @@ while [ $# -gt 0 ]; do
     --token) [ $# -ge 2 ] || fail '--token needs a value'; TOKEN="$2"; shift 2 ;;
     --attributes) [ $# -ge 2 ] || fail '--attributes needs a value'; ATTRIBUTES="$2"; shift 2 ;;
     --address) [ $# -ge 2 ] || fail '--address needs a value'; ADDRESS="$2"; shift 2 ;;
+    --reserve-cpus) [ $# -ge 2 ] || fail '--reserve-cpus needs a value'; RESERVE_CPUS="$2"; shift 2 ;;
+    --reserve-mem) [ $# -ge 2 ] || fail '--reserve-mem needs a value (MiB)'; RESERVE_MEM="$2"; shift 2 ;;
     --uninstall) UNINSTALL=1; shift ;;
     --purge) PURGE=1; shift ;;
-    -h|--help) sed -n '2,13p' "$0" 2>/dev/null || true; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" 2>/dev/null || true; exit 0 ;;
     *) fail "unknown option: $1" 'see --help' ;;
   esac
 done
@@ -116,7 +122,7 @@ mv -f "$OPT/atoll-agent.mjs.new" "$OPT/atoll-agent.mjs"
 mv -f "$OPT/node.new" "$OPT/node"
 
 # Settings: kept on upgrade unless new ones are given; readable by root only (it holds the token).
-if [ ! -f "$ETC/agent.env" ] || [ -n "$TOKEN" ] || [ -n "$ATTRIBUTES" ] || [ -n "$ADDRESS" ]; then
+if [ ! -f "$ETC/agent.env" ] || [ -n "$TOKEN" ] || [ -n "$ATTRIBUTES" ] || [ -n "$ADDRESS" ] || [ -n "$RESERVE_CPUS$RESERVE_MEM" ]; then
   OLD_TOKEN="$(sed -n 's/^ATOLL_JOIN_TOKEN=//p' "$ETC/agent.env" 2>/dev/null || true)"
   umask 077
   {
@@ -125,6 +131,8 @@ if [ ! -f "$ETC/agent.env" ] || [ -n "$TOKEN" ] || [ -n "$ATTRIBUTES" ] || [ -n 
     echo "ATOLL_AGENT_STATE_DIR=$STATE"
     [ -n "$ATTRIBUTES" ] && echo "ATOLL_NODE_ATTRIBUTES=$ATTRIBUTES"
     [ -n "$ADDRESS" ] && echo "ATOLL_NODE_ADDRESS=$ADDRESS"
+    [ -n "$RESERVE_CPUS" ] && echo "ATOLL_RESERVED_CPUS=$RESERVE_CPUS"
+    [ -n "$RESERVE_MEM" ] && echo "ATOLL_RESERVED_MEM_MB=$RESERVE_MEM"
     true
   } > "$ETC/agent.env.new"
   chmod 600 "$ETC/agent.env.new"

@@ -153,7 +153,16 @@ describe.skipIf(skip)('the node install script', () => {
   it('installs the agent: the node joins from its own address and runs a task; again upgrades in place; uninstall leaves containers', async () => {
     const root = await newRoot();
     const t = await token({ attributes: { rack: 'ns1' } });
-    const first = await install(root, ['--token', t.token, '--address', nsIp]);
+    const first = await install(root, [
+      '--token',
+      t.token,
+      '--address',
+      nsIp,
+      '--reserve-cpus',
+      '0.5',
+      '--reserve-mem',
+      '256',
+    ]);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     const nodeId = first.stdout.trim().split('\n').at(-1)!;
