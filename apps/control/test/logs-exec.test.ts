@@ -240,7 +240,7 @@ describe.skipIf(skip)('task logs, exec and garbage collection', () => {
       })
     ).text();
     expect(text).toContain('crashing-now');
-    await api('DELETE', '/v2/apps/logs/crash');
+    await api('DELETE', '/v2/apps/logs/crash?force=true');
   }, 150_000);
 
   // Last: it stops the agent.

@@ -102,7 +102,7 @@ describe.skipIf(skip)('node operations', () => {
 
     // Undrain: the node takes tasks again.
     expect((await api<Node>('POST', `/api/v1/nodes/${target}/undrain`, {})).mode).toBe('ACTIVE');
-    await api('DELETE', '/v2/apps/drain/web');
+    await api('DELETE', '/v2/apps/drain/web?force=true');
   }, 240_000);
 
   it('maintenance keeps the tasks and places nothing new there', async () => {
@@ -137,7 +137,7 @@ describe.skipIf(skip)('node operations', () => {
     await api('POST', '/v2/apps', app('/attrs/web', 2, { constraints: [['rack', 'CLUSTER', 'r2']] }));
     const ts = await running('/attrs/web', 2);
     expect(new Set(ts.map((t) => t.agentId))).toEqual(new Set([third!.id]));
-    await api('DELETE', '/v2/apps/attrs/web');
+    await api('DELETE', '/v2/apps/attrs/web?force=true');
 
     const bad = await raw('POST', `/api/v1/nodes/${third!.id}/attributes`, { set: { 'bad key!': 'x' } });
     expect(bad.status).toBe(422);
@@ -178,7 +178,7 @@ describe.skipIf(skip)('node operations', () => {
     expect(waiting?.atoll.placementIssue).toMatch(/cpu/i);
     await api('POST', `/api/v1/nodes/${third!.id}/reservation`, { cpus: 0, memMb: 0 });
     await running('/reserve/web', 1);
-    await api('DELETE', '/v2/apps/reserve/web');
+    await api('DELETE', '/v2/apps/reserve/web?force=true');
   }, 120_000);
 
   it('decommission replaces the tasks elsewhere and refuses the agent afterwards', async () => {
@@ -204,6 +204,6 @@ describe.skipIf(skip)('node operations', () => {
     const gone = await node(target);
     expect(gone.mode).toBe('DECOMMISSIONED');
     expect(gone.connected).toBe(false);
-    await api('DELETE', '/v2/apps/decom/web');
+    await api('DELETE', '/v2/apps/decom/web?force=true');
   }, 180_000);
 });
