@@ -1,0 +1,3 @@
+export * from './package';
+export * from './render';
+export * from './load';
