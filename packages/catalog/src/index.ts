@@ -1,3 +1,4 @@
 export * from './package';
 export * from './render';
 export * from './load';
+export * from './builtin';
