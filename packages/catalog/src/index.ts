@@ -2,3 +2,4 @@ export * from './package';
 export * from './render';
 export * from './load';
 export * from './builtin';
+export * from './repository';
