@@ -311,6 +311,9 @@ export class Agent {
       case 'killTask':
         this.enqueue(msg.taskId, () => this.kill(msg.taskId, msg.gracePeriodSeconds));
         return;
+      case 'forgetApp':
+        this.forgetApp(msg.appId);
+        return;
       case 'logOpen':
       case 'logClose':
       case 'execOpen':
@@ -729,6 +732,19 @@ export class Agent {
         this.tasks.delete(taskId);
         this.killReasons.delete(taskId);
         this.log.info({ taskId }, 'removed ended task');
+      });
+    }
+  }
+
+  /** Removes every ended task of a deleted app (its containers and logs) at once. */
+  private forgetApp(appId: string): void {
+    for (const [taskId, t] of this.tasks) {
+      if (t.appId !== appId || t.finishedAtMs === undefined) continue;
+      this.enqueue(taskId, async () => {
+        await this.requireRuntime().remove(taskId);
+        this.tasks.delete(taskId);
+        this.killReasons.delete(taskId);
+        this.log.info({ taskId, appId }, 'removed task of a deleted app');
       });
     }
   }

@@ -8,6 +8,7 @@ import { fastifyTRPCOpenApiPlugin, generateOpenApiDocument } from 'trpc-to-opena
 import type { AgentGateway } from './gateway/gateway';
 import { registerDcosAuthRoutes } from './routes/dcos-auth';
 import { registerMarathonRoutes } from './routes/marathon';
+import { registerCosmosRoutes } from './routes/cosmos';
 import { registerInstallRoutes } from './routes/install';
 import { registerPrometheusRoute } from './routes/prometheus';
 import { registerTaskIoRoutes } from './routes/task-io';
@@ -125,6 +126,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   registerDcosAuthRoutes(app, services);
   registerMarathonRoutes(app, services);
+  registerCosmosRoutes(app, services);
   registerTaskIoRoutes(app, services);
   registerPrometheusRoute(app, services);
   registerInstallRoutes(app, services);

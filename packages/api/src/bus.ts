@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 
 /** A change worth telling live clients about: the console refetches what the kind names. */
 export interface Change {
-  kind: 'app' | 'task' | 'node' | 'deployment' | 'event';
+  kind: 'app' | 'task' | 'node' | 'deployment' | 'event' | 'catalog';
   subject?: string;
   at: string;
 }

@@ -17,6 +17,7 @@ export * as deploymentsService from './services/deployments';
 export * as queueService from './services/queue';
 export * as groupsService from './services/groups';
 export * as podsService from './services/pods';
+export * as catalogService from './services/catalog';
 export * as agentsService from './services/agents';
 export { type AgentDispatcher, AgentWriteBatcher } from './services/agents';
 export { reconcile, ReconcileLoop, buildTaskSpec, taskEnvironment, newTaskId } from './services/reconciler';

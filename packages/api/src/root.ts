@@ -8,6 +8,7 @@ import {
   tasksRouter,
 } from './routers/apps';
 import { authRouter } from './routers/auth';
+import { catalogRouter } from './routers/catalog';
 import { clusterRouter } from './routers/cluster';
 import { metricsRouter } from './routers/metrics';
 import { nodesRouter } from './routers/nodes';
@@ -23,6 +24,7 @@ export const appRouter = router({
   pods: podsRouter,
   cluster: clusterRouter,
   metrics: metricsRouter,
+  catalog: catalogRouter,
 });
 
 export type AppRouter = typeof appRouter;

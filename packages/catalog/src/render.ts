@@ -1,4 +1,5 @@
 import { Ajv, type ErrorObject } from 'ajv';
+import addFormats from 'ajv-formats';
 import Mustache from 'mustache';
 import type { PackageDefinition } from './package';
 
@@ -48,6 +49,11 @@ export function deepMerge(base: JsonObject, over: JsonObject): JsonObject {
 }
 
 const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false, useDefaults: false });
+// The standard formats (uri, email, ipv4, …) are checked; `password` and `textarea` only tell a
+// form how to show the field (DC/OS's console did the same).
+addFormats.default(ajv);
+ajv.addFormat('password', true);
+ajv.addFormat('textarea', true);
 
 function issuesOf(errors: ErrorObject[] | null | undefined): Array<{ path: string; message: string }> {
   return (errors ?? []).map((e) => {

@@ -26,7 +26,9 @@ describe('Universe repository indexes', () => {
   it('refuses an index without packages, and names the bad entries', () => {
     expect(() => packagesFromIndex({ foo: 1 })).toThrow(/no packages array/);
     try {
-      packagesFromIndex({ packages: [{ packagingVersion: '4.0', name: 'ok', version: '1' }, { name: 'bad' }] });
+      packagesFromIndex({
+        packages: [{ packagingVersion: '4.0', name: 'ok', version: '1' }, { name: 'bad' }],
+      });
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(RenderError);

@@ -145,7 +145,9 @@ export async function loadRepository(
     let res: Response;
     try {
       res = await doFetch(uri, {
-        headers: { accept: 'application/vnd.dcos.universe.repo+json;charset=utf-8;version=v4, application/json' },
+        headers: {
+          accept: 'application/vnd.dcos.universe.repo+json;charset=utf-8;version=v4, application/json',
+        },
         signal: AbortSignal.timeout(opts.timeoutMs ?? 15_000),
       });
     } catch (err) {

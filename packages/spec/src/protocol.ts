@@ -88,7 +88,13 @@ export const taskReadinessSchema = z.object({
   ready: z.boolean(),
   /** Last result per check name, as Marathon's readinessCheckResults. */
   results: z
-    .array(z.object({ name: z.string(), ready: z.boolean(), lastResponse: z.object({ status: z.number().int(), body: z.string().optional() }).optional() }))
+    .array(
+      z.object({
+        name: z.string(),
+        ready: z.boolean(),
+        lastResponse: z.object({ status: z.number().int(), body: z.string().optional() }).optional(),
+      }),
+    )
     .default([]),
   at: z.string(),
 });
@@ -217,6 +223,15 @@ export const killTaskSchema = z.object({
   gracePeriodSeconds: z.number().min(0).default(3),
 });
 
+/**
+ * The app is gone (deleted or uninstalled): remove the containers or sandboxes of its ended tasks
+ * now, rather than keeping them for their logs until garbage collection.
+ */
+export const forgetAppSchema = z.object({
+  type: z.literal('forgetApp'),
+  appId: z.string(),
+});
+
 export const errorMessageSchema = z.object({
   type: z.literal('error'),
   code: z.string(),
@@ -273,6 +288,7 @@ export const controlMessageSchema = z.discriminatedUnion('type', [
   welcomeSchema,
   launchTaskSchema,
   killTaskSchema,
+  forgetAppSchema,
   errorMessageSchema,
   logOpenSchema,
   logCloseSchema,

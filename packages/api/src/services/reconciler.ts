@@ -268,6 +268,8 @@ export async function reconcile(s: S, opts: { leaderSince?: Date } = {}): Promis
   for (const appId of decisions.removeApps) {
     await s.db.prisma.app.delete({ where: { id: appId } });
     events.push({ type: 'app_removed', subject: appId });
+    // Its ended containers were kept for their logs; with the app gone they go too.
+    for (const n of nodes) s.agents.send(n.id, { type: 'forgetApp', appId });
   }
 
   const launches = decisions.launches.map((l) => {

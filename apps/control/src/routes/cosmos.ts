@@ -1,0 +1,144 @@
+import { AppError, catalogService, type Services } from '@atoll/api';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+
+/**
+ * Cosmos's REST API (`/package/*`), so the DC/OS CLI and scripts keep working: every route is a
+ * POST of JSON (Cosmos's `application/vnd.dcos.package.*+json` media types are accepted) calling
+ * the same service functions as tRPC. Errors are Cosmos's `{ type, message, data }`.
+ */
+export function registerCosmosRoutes(app: FastifyInstance, s: Services): void {
+  app.addContentTypeParser(
+    /^application\/vnd\.dcos\.[\w.-]+\+json/,
+    { parseAs: 'string' },
+    (_req, body, done) => {
+      try {
+        done(null, body === '' ? {} : JSON.parse(String(body)));
+      } catch {
+        const err = new Error('the request body is not JSON') as Error & { statusCode: number };
+        err.statusCode = 400;
+        done(err, undefined);
+      }
+    },
+  );
+
+  const route = <T extends z.ZodType>(op: string, schema: T, fn: (input: z.output<T>) => Promise<unknown>) =>
+    app.post(`/package/${op}`, async (req: FastifyRequest, reply: FastifyReply) => {
+      const parsed = schema.safeParse(req.body ?? {});
+      if (!parsed.success) {
+        const errors = parsed.error.issues.map((i) => ({
+          path: i.path.join('.') || '(body)',
+          message: i.message,
+        }));
+        return reply.code(400).send({
+          type: 'JsonSchemaMismatch',
+          message: errors.map((e) => `${e.path}: ${e.message}`).join('; '),
+          data: { errors },
+        });
+      }
+      try {
+        const body = await fn(parsed.data);
+        return reply
+          .type(`application/vnd.dcos.package.${op.replace('/', '.')}-response+json;charset=utf-8;version=v1`)
+          .send(body);
+      } catch (err) {
+        return sendCosmosError(reply, err);
+      }
+    });
+
+  const name = z.string({ error: 'packageName is required' }).min(1, 'packageName is required');
+  const version = z.string().min(1).optional();
+  const options = z.record(z.string(), z.unknown(), { error: 'options must be a JSON object' }).optional();
+  const appId = z.string().min(1).optional();
+
+  route('search', z.object({ query: z.string().default('') }), async ({ query }) => ({
+    packages: await catalogService.searchPackages(s, query),
+  }));
+  route('describe', z.object({ packageName: name, packageVersion: version }), async (i) => {
+    const d = await catalogService.describePackage(s, i.packageName, i.packageVersion);
+    return { package: d.package, versions: d.versions };
+  });
+  route(
+    'list-versions',
+    z.object({ packageName: name, includePackageVersions: z.boolean().optional() }),
+    async (i) => ({
+      results: await catalogService.listVersions(s, i.packageName),
+    }),
+  );
+  route('render', z.object({ packageName: name, packageVersion: version, options, appId }), async (i) => ({
+    marathonJson: await catalogService.renderPackage(s, i),
+  }));
+  route('install', z.object({ packageName: name, packageVersion: version, options, appId }), async (i) => {
+    const r = await catalogService.installPackage(s, i);
+    return {
+      packageName: r.packageName,
+      packageVersion: r.packageVersion,
+      appId: r.appId,
+      ...(r.postInstallNotes ? { postInstallNotes: r.postInstallNotes } : {}),
+      deploymentId: r.deploymentId,
+    };
+  });
+  route('uninstall', z.object({ packageName: name, appId, all: z.boolean().optional() }), async (i) => ({
+    results: (await catalogService.uninstallPackage(s, i)).map((r) => ({
+      packageName: r.packageName,
+      appId: r.appId,
+      packageVersion: r.packageVersion,
+      ...(r.postUninstallNotes ? { postUninstallNotes: r.postUninstallNotes } : {}),
+    })),
+  }));
+  route('list', z.object({ packageName: z.string().optional(), appId }), async (i) => ({
+    packages: await Promise.all(
+      (await catalogService.listInstalled(s, i)).map(async (p) => ({
+        appId: p.appId,
+        packageInformation: {
+          packageDefinition: await catalogService
+            .describePackage(s, p.packageName, p.packageVersion)
+            .then((d) => d.package)
+            .catch(() => ({ name: p.packageName, version: p.packageVersion })),
+        },
+        status: p.status,
+      })),
+    ),
+  }));
+  const repositories = async () => ({
+    repositories: (await catalogService.listRepositories(s)).map((r) => ({ name: r.name, uri: r.uri })),
+  });
+  route('repository/list', z.object({}), repositories);
+  route(
+    'repository/add',
+    z.object({
+      name: z.string({ error: 'name is required' }).min(1, 'name is required'),
+      uri: z.string({ error: 'uri is required' }).min(1, 'uri is required'),
+      index: z.number().int().min(0).optional(),
+    }),
+    async (i) => {
+      await catalogService.addRepository(s, i);
+      return repositories();
+    },
+  );
+  route(
+    'repository/delete',
+    z.object({ name: z.string().optional(), uri: z.string().optional() }),
+    async (i) => {
+      await catalogService.removeRepository(s, i);
+      return repositories();
+    },
+  );
+}
+
+const cosmosTypes: Record<string, string> = {
+  INVALID_INPUT: 'JsonSchemaMismatch',
+  NOT_FOUND: 'PackageNotFound',
+  CONFLICT: 'PackageAlreadyInstalled',
+  BAD_REQUEST: 'BadRequest',
+};
+
+function sendCosmosError(reply: FastifyReply, err: unknown): FastifyReply {
+  if (!(err instanceof AppError)) throw err;
+  const status = err.code === 'INVALID_INPUT' ? 400 : err.httpStatus;
+  return reply.code(status).send({
+    type: cosmosTypes[err.code] ?? err.code,
+    message: err.message,
+    ...(err.issues ? { data: { errors: err.issues } } : {}),
+  });
+}
