@@ -8,6 +8,7 @@ import { useThemeChoice, type ThemeChoice } from '../lib/theme';
 import { leaveToLogin, useLiveUpdates, useTRPC, type LiveStatus } from '../lib/trpc';
 import { useDeployments } from './deployments';
 import {
+  IconCatalog,
   IconDashboard,
   IconDeployments,
   IconEvents,
@@ -15,6 +16,7 @@ import {
   IconMoon,
   IconNodes,
   IconServices,
+  IconSettings,
   IconSun,
   IconUser,
 } from './icons';
@@ -25,8 +27,10 @@ const nav = [
   { href: '/', label: 'Dashboard', key: 'd', icon: IconDashboard, testId: 'nav-dashboard' },
   { href: '/services', label: 'Services', key: 's', icon: IconServices, testId: 'nav-services' },
   { href: '/deployments', label: 'Deployments', key: 'p', icon: IconDeployments, testId: 'nav-deployments' },
+  { href: '/catalog', label: 'Catalog', key: 'c', icon: IconCatalog, testId: 'nav-catalog' },
   { href: '/nodes', label: 'Nodes', key: 'n', icon: IconNodes, testId: 'nav-nodes' },
   { href: '/events', label: 'Events', key: 'e', icon: IconEvents, testId: 'nav-events' },
+  { href: '/settings', label: 'Settings', key: 't', icon: IconSettings, testId: 'nav-settings' },
 ] as const;
 
 function isActive(pathname: string, href: string): boolean {
@@ -101,7 +105,8 @@ export function Shell({ children }: { children: ReactNode }) {
           })}
         </nav>
         <div className="mt-auto px-4 py-3 text-[11px] opacity-60">
-          <kbd className="font-mono">g</kbd> then <kbd className="font-mono">d s p n e</kbd> to navigate ·{' '}
+          <kbd className="font-mono">g</kbd> then{' '}
+          <kbd className="font-mono">{nav.map((n) => n.key).join(' ')}</kbd> to navigate ·{' '}
           <kbd className="font-mono">/</kbd> filter
         </div>
       </aside>

@@ -163,6 +163,10 @@ export function useLiveUpdates(): LiveStatus {
     if (kinds.has('task')) keys.push(trpc.tasks.pathKey());
     // Allocations follow tasks.
     if (kinds.has('node') || kinds.has('task')) keys.push(trpc.nodes.pathKey());
+    // Installed packages show their apps' health.
+    if (kinds.has('catalog') || kinds.has('app') || kinds.has('task'))
+      keys.push(trpc.catalog.installed.pathKey());
+    if (kinds.has('catalog')) keys.push(trpc.catalog.pathKey());
     if (kinds.size > 0) keys.push(trpc.cluster.events.pathKey());
     for (const queryKey of keys) void queryClient.invalidateQueries({ queryKey });
   }, [queryClient, trpc]);

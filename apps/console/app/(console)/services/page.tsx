@@ -1,5 +1,6 @@
 'use client';
 
+import { PackageBadge } from '../../../components/package-badge';
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
@@ -246,6 +247,7 @@ function Services() {
                         >
                           {baseName(r.app.id)}
                         </Link>
+                        <PackageBadge labels={r.app.labels} />
                         {'pod' in r.app && r.app.pod ? (
                           <span
                             className="ml-2 rounded bg-accent/10 px-1.5 py-0.5 text-[11px] font-medium text-accent"

@@ -1,5 +1,6 @@
 'use client';
 
+import { PackageBadge } from '../../../../components/package-badge';
 import { AppCharts } from '../../../../components/metrics/panels';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
@@ -171,6 +172,7 @@ function ServiceDetail() {
           <span className="flex items-center gap-3">
             <span data-testid="service-id">{a.id}</span>
             <StatusBadge status={a.atoll.status} testId="service-status" />
+            <PackageBadge labels={a.labels} />
           </span>
         }
         subtitle={

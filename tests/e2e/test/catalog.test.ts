@@ -1,0 +1,153 @@
+import { mkdir } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import Docker from 'dockerode';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestCluster, type TestCluster } from '@atoll/control/testing';
+import { e2eMissing, launchBrowser, shots } from './support';
+
+const missing = await e2eMissing();
+/** Debian's redis-server in a FROM scratch image (scripts/test-image.sh). */
+const REDIS_IMAGE = 'atoll-test-redis:latest';
+
+function redisPing(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let out = '';
+    sock.setTimeout(5_000, () => sock.destroy(new Error('timeout')));
+    sock.on('connect', () => sock.write('PING\r\n'));
+    sock.on('data', (d) => {
+      out += d.toString();
+      if (out.includes('\r\n')) sock.end();
+    });
+    sock.on('close', () => resolve(out.trim()));
+    sock.on('error', reject);
+  });
+}
+
+describe.skipIf(missing !== null)('the catalog in the console, end to end', () => {
+  let cluster: TestCluster;
+  let browser: Browser;
+  let page: Page;
+  const api = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
+    const res = await fetch(cluster.url + p, {
+      method,
+      headers: { authorization: `Bearer ${cluster.token}`, 'content-type': 'application/json' },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+
+  beforeAll(async () => {
+    await mkdir(shots, { recursive: true });
+    cluster = await startTestCluster({ agent: true, console: true });
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.setDefaultTimeout(60_000);
+    const deadline = Date.now() + 60_000;
+    while (!(await api<Array<{ connected: boolean }>>('GET', '/api/v1/nodes')).some((n) => n.connected)) {
+      if (Date.now() > deadline) throw new Error('no node connected');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await page.goto(`${cluster.url}/`);
+    await page.waitForURL(/\/login/);
+    await page.getByTestId('login-username').fill('admin');
+    await page.getByTestId('login-password').fill(cluster.adminPassword);
+    await page.getByTestId('login-submit').click();
+    await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await cluster?.stop();
+  });
+
+  it('installs Redis from the catalog with its image pointed at a local build, gets PONG, and uninstalls it without a trace', async () => {
+    await page.getByTestId('nav-catalog').click();
+    await page.waitForURL(/\/catalog$/);
+    await expect.poll(() => page.locator('[data-testid^="package-"]').count()).toBeGreaterThanOrEqual(24);
+    await page.screenshot({ path: path.join(shots, 'catalog-grid.png'), fullPage: true });
+    await page.getByTestId('catalog-search').fill('key-value');
+    await expect.poll(() => page.getByTestId('package-redis').count()).toBe(1);
+    await expect.poll(() => page.getByTestId('package-nginx').count()).toBe(0);
+    await page.getByTestId('package-redis').getByRole('link').click();
+    await page.waitForURL(/\/catalog\/package\?name=redis/);
+    await expect
+      .poll(async () => (await page.locator('main').textContent()) ?? '')
+      .toContain('Before installing');
+    await page.screenshot({ path: path.join(shots, 'catalog-package.png'), fullPage: true });
+
+    await page.getByTestId('review-run').click();
+    const form = page.getByTestId('options-form');
+    await form.locator('#root_service_image').fill(REDIS_IMAGE);
+    await form.locator('#root_resources_mem').fill('128');
+    await form.locator('#root_resources_disk').fill('64');
+    // A CPU share below the package's minimum is refused by the API and shown on the field.
+    await form.locator('#root_resources_cpus').fill('0.01');
+    await expect
+      .poll(async () => (await page.getByTestId('options-json').textContent()) ?? '')
+      .toContain(REDIS_IMAGE);
+    await page.getByTestId('install-button').click();
+    await expect
+      .poll(async () => (await form.locator('.error-detail').allTextContents()).join(' '))
+      .toMatch(/>= 0\.1/);
+    await form.locator('#root_resources_cpus').fill('0.2');
+    await page.screenshot({ path: path.join(shots, 'catalog-options.png'), fullPage: true });
+    await page.getByTestId('install-button').click();
+
+    await expect.poll(() => page.getByTestId('install-result').count()).toBe(1);
+    await expect
+      .poll(async () => (await page.getByTestId('post-install-notes').textContent()) ?? '')
+      .toContain('redis.marathon.mesos');
+    await expect
+      .poll(() => page.getByTestId('install-progress').getAttribute('data-done'), { timeout: 120_000 })
+      .toBe('true');
+    await page.screenshot({ path: path.join(shots, 'catalog-installed.png'), fullPage: true });
+
+    const { tasks } = await api<{ tasks: Array<{ ports: number[] }> }>('GET', '/v2/apps/redis/tasks');
+    expect(await redisPing(tasks[0]!.ports[0]!)).toBe('+PONG');
+    const app = await api<{ app: { cpus: number; mem: number; container: { docker: { image: string } } } }>(
+      'GET',
+      '/v2/apps/redis',
+    );
+    expect(app.app).toMatchObject({ cpus: 0.2, mem: 128, container: { docker: { image: REDIS_IMAGE } } });
+
+    // The service carries its package badge, linking back to the package.
+    await page.getByTestId('service-link').click();
+    await page.waitForURL(/\/services\/detail/);
+    await expect
+      .poll(async () => (await page.getByTestId('package-badge').textContent()) ?? '')
+      .toContain('redis');
+
+    await page.goto(`${cluster.url}/catalog?tab=installed`);
+    await page.getByTestId('installed-/redis').getByTestId('uninstall-button').click();
+    await page.getByTestId('confirm-uninstall').click();
+    await expect.poll(() => page.getByTestId('installed-/redis').count(), { timeout: 60_000 }).toBe(0);
+    const docker = new Docker();
+    await expect
+      .poll(
+        async () =>
+          (await docker.listContainers({ all: true, filters: { label: ['io.atoll.app-id=/redis'] } })).length,
+        { timeout: 90_000 },
+      )
+      .toBe(0);
+  });
+
+  it('lists the repositories on the Settings page and names a bad repository uri', async () => {
+    await page.getByTestId('nav-settings').click();
+    await page.waitForURL(/\/settings$/);
+    await expect
+      .poll(async () =>
+        Number(await page.getByTestId('repo-Atoll').getByTestId('repo-packages').textContent()),
+      )
+      .toBeGreaterThanOrEqual(24);
+    await page.getByTestId('repo-name').fill('nowhere');
+    await page.getByTestId('repo-uri').fill('http://127.0.0.1:9/repo.json');
+    await page.getByTestId('add-repo').click();
+    await expect
+      .poll(async () => (await page.getByTestId('field-error').textContent()) ?? '')
+      .toContain('could not fetch');
+    await page.screenshot({ path: path.join(shots, 'settings-repositories.png'), fullPage: true });
+  });
+});
