@@ -736,8 +736,12 @@ export class Agent {
     }
   }
 
-  /** Removes every ended task of a deleted app (its containers and logs) at once. */
+  /**
+   * Removes every ended task of a deleted app (its containers and logs) at once, then the app's
+   * persistent volumes on this node.
+   */
   private forgetApp(appId: string): void {
+    const removals: Array<Promise<void>> = [];
     for (const [taskId, t] of this.tasks) {
       if (t.appId !== appId || t.finishedAtMs === undefined) continue;
       this.enqueue(taskId, async () => {
@@ -746,7 +750,11 @@ export class Agent {
         this.killReasons.delete(taskId);
         this.log.info({ taskId, appId }, 'removed task of a deleted app');
       });
+      removals.push(this.taskOps.get(taskId) ?? Promise.resolve());
     }
+    void Promise.all(removals)
+      .then(() => this.requireRuntime().removeAppData?.(appId))
+      .catch((err: unknown) => this.log.warn({ err, appId }, 'removing the data of a deleted app failed'));
   }
 
   private requireRuntime(): Runtime {

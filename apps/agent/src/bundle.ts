@@ -7,7 +7,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * V8 flags the agent runs with on hosts (the systemd unit) and in `bench:agent`: a small young
  * generation and size-optimised code keep the idle footprint low; the agent is I/O-bound.
  */
-export const AGENT_NODE_FLAGS = (process.env.ATOLL_AGENT_NODE_FLAGS ?? '--max-semi-space-size=1 --lite-mode').split(' ').filter(Boolean);
+export const AGENT_NODE_FLAGS = (process.env.ATOLL_AGENT_NODE_FLAGS ?? '--max-semi-space-size=1 --lite-mode')
+  .split(' ')
+  .filter(Boolean);
 
 /** The agent's sources and where its one-file bundle goes (gitignored). */
 export const agentEntry = path.join(here, 'main.ts');
@@ -52,7 +54,8 @@ export async function bundleAgent(outfile = agentBundlePath): Promise<string> {
         setup(b) {
           b.onResolve({ filter: /^ssh2$/ }, () => ({ path: 'ssh2', namespace: 'atoll-stub' }));
           b.onLoad({ filter: /.*/, namespace: 'atoll-stub' }, () => ({
-            contents: "export class Client { constructor() { throw new Error('Docker over SSH is not supported by the Atoll agent'); } }",
+            contents:
+              "export class Client { constructor() { throw new Error('Docker over SSH is not supported by the Atoll agent'); } }",
             loader: 'js',
           }));
         },

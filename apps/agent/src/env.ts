@@ -134,12 +134,31 @@ const schema = {
       }
       return r;
     }),
-  ATOLL_METRICS_INTERVAL_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).positive('must be more than 0').default(10),
-  ATOLL_GC_INTERVAL_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).positive('must be more than 0').default(300),
-  ATOLL_GC_KEEP_EXITED_PER_APP: z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(0, 'must be ≥ 0').default(5),
-  ATOLL_GC_RETENTION_HOURS: z.coerce.number({ error: 'must be a number of hours' }).positive('must be more than 0').default(24),
-  ATOLL_RESERVED_CPUS: z.coerce.number({ error: 'must be a number of CPUs' }).min(0, 'must be ≥ 0').default(0),
-  ATOLL_RESERVED_MEM_MB: z.coerce.number({ error: 'must be a number of MiB' }).min(0, 'must be ≥ 0').default(0),
+  ATOLL_METRICS_INTERVAL_SECONDS: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .positive('must be more than 0')
+    .default(10),
+  ATOLL_GC_INTERVAL_SECONDS: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .positive('must be more than 0')
+    .default(300),
+  ATOLL_GC_KEEP_EXITED_PER_APP: z.coerce
+    .number({ error: 'must be a whole number' })
+    .int('must be a whole number')
+    .min(0, 'must be ≥ 0')
+    .default(5),
+  ATOLL_GC_RETENTION_HOURS: z.coerce
+    .number({ error: 'must be a number of hours' })
+    .positive('must be more than 0')
+    .default(24),
+  ATOLL_RESERVED_CPUS: z.coerce
+    .number({ error: 'must be a number of CPUs' })
+    .min(0, 'must be ≥ 0')
+    .default(0),
+  ATOLL_RESERVED_MEM_MB: z.coerce
+    .number({ error: 'must be a number of MiB' })
+    .min(0, 'must be ≥ 0')
+    .default(0),
   ATOLL_LOG_LEVEL: z.enum(logLevels).default('info'),
   ATOLL_DOCKER_SOCKET: z.string().min(1).default('/var/run/docker.sock'),
   ATOLL_IMAGE_PULL_TIMEOUT_SECONDS: z.coerce

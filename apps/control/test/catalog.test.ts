@@ -83,15 +83,21 @@ interface Installed {
   apps: Array<{ id: string; tasksHealthy: number }>;
 }
 
-async function redisPing(port: number): Promise<string> {
+/** One Redis command (inline protocol); the reply's lines, trimmed. */
+async function redis(port: number, command = 'PING'): Promise<string> {
   return new Promise((resolve, reject) => {
     const sock = net.connect(port, '127.0.0.1');
     let out = '';
     sock.setTimeout(5_000, () => sock.destroy(new Error('timeout')));
-    sock.on('connect', () => sock.write('PING\r\n'));
+    sock.on('connect', () => sock.write(`${command}\r\n`));
     sock.on('data', (d) => {
       out += d.toString();
-      if (out.includes('\r\n')) sock.end();
+      // A bulk reply ($n) has a second line.
+      if (
+        out.endsWith('\r\n') &&
+        !(out.startsWith('$') && !out.startsWith('$-1') && out.split('\r\n').length < 3)
+      )
+        sock.end();
     });
     sock.on('close', () => resolve(out.trim()));
     sock.on('error', reject);
@@ -301,7 +307,7 @@ describe.skipIf(skip)('the package catalog', () => {
     expect((await cosmos('describe', { packageName: 'pair' })).status).toBe(404);
   });
 
-  it('installs Redis from the built-in catalog on a local image, answers PONG, upgrades its options, uninstalls without a trace', async () => {
+  it('installs Redis from the built-in catalog on a local image, answers PONG, keeps its data on its volume through an upgrade, uninstalls without a trace', async () => {
     const r = await api<{ appId: string; deploymentId: string }>('POST', '/api/v1/packages/install', {
       packageName: 'redis',
       options: { service: { image: REDIS_IMAGE }, resources: { mem: 128, disk: 64 } },
@@ -313,7 +319,9 @@ describe.skipIf(skip)('the package catalog', () => {
       (xs) => xs[0]?.status === 'Running' && xs[0].apps[0]?.tasksHealthy === 1,
     );
     const { tasks } = await api<{ tasks: Array<{ ports: number[] }> }>('GET', '/v2/apps/redis/tasks');
-    expect(await redisPing(tasks[0]!.ports[0]!)).toBe('+PONG');
+    expect(await redis(tasks[0]!.ports[0]!)).toBe('+PONG');
+    // Its data lives on the package's persistent volume and outlives the task.
+    expect(await redis(tasks[0]!.ports[0]!, 'SET atoll kept')).toBe('+OK');
 
     const preview = await api<{ change: string[]; to: { mem: number } }>(
       'POST',
@@ -342,6 +350,12 @@ describe.skipIf(skip)('the package catalog', () => {
         x.app.tasks[0]!.healthCheckResults[0]?.alive === true,
     );
     expect(upgraded.app.mem).toBe(160);
+    const after = await api<{ tasks: Array<{ ports: number[] }> }>('GET', '/v2/apps/redis/tasks');
+    expect(await redis(after.tasks[0]!.ports[0]!, 'GET atoll')).toBe('$4\r\nkept');
+    const docker = new Docker();
+    const volumes = async () =>
+      (await docker.listVolumes({ filters: { label: [`${containerLabels.appId}=/redis`] } })).Volumes ?? [];
+    expect((await volumes()).map((v) => v.Name)).toEqual(['atoll-redis-data']);
     const [installed] = await api<Array<Installed & { options: unknown }>>(
       'GET',
       '/api/v1/packages/installed',
@@ -352,12 +366,12 @@ describe.skipIf(skip)('the package catalog', () => {
     });
 
     await api('POST', '/api/v1/packages/uninstall', { packageName: 'redis' });
-    const docker = new Docker();
     await until(
       'no redis container left',
       () => docker.listContainers({ all: true, filters: { label: [`${containerLabels.appId}=/redis`] } }),
       (cs) => cs.length === 0,
     );
+    await until('its volume removed', volumes, (vs) => vs.length === 0);
     expect((await api<{ apps: unknown[] }>('GET', '/v2/apps')).apps).toEqual([]);
   }, 180_000);
 });

@@ -5,7 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { parseAppDefinition, requestedPorts } from './app';
 
 // The public Marathon apps in shared/fixtures (see its SOURCES.md) beside the repository.
-const fixturesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../shared/fixtures/marathon');
+const fixturesDir = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../../shared/fixtures/marathon',
+);
 const fixture = (name: string): unknown => JSON.parse(readFileSync(path.join(fixturesDir, name), 'utf8'));
 const appFixtures = readdirSync(fixturesDir).filter((f) => /^0[1-8]-/.test(f));
 
@@ -23,7 +26,11 @@ describe('Marathon fixtures', () => {
   it('07 is rejected: it has both cmd and args', () => {
     const r = parseAppDefinition(fixture('07-raml-kitchen-sink-parse-only.json'));
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.issues).toContainEqual({ path: 'args', message: 'AppDefinition must either contain one of cmd or args, not both' });
+    if (!r.ok)
+      expect(r.issues).toContainEqual({
+        path: 'args',
+        message: 'AppDefinition must either contain one of cmd or args, not both',
+      });
   });
 
   it('08 is rejected: uppercase id segment and a placeholder constraint operator', () => {
@@ -33,7 +40,9 @@ describe('Marathon fixtures', () => {
     const paths = r.issues.map((i) => i.path);
     expect(paths).toContain('id');
     expect(paths).toContain('constraints.0.1');
-    expect(r.issues.find((i) => i.path === 'constraints.0.1')?.message).toMatch(/unknown constraint operator '\$OPERATOR'/);
+    expect(r.issues.find((i) => i.path === 'constraints.0.1')?.message).toMatch(
+      /unknown constraint operator '\$OPERATOR'/,
+    );
   });
 });
 

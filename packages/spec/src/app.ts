@@ -48,7 +48,15 @@ export function parentOf(id: string): string {
   return '/' + parts.join('/');
 }
 
-export const constraintOperators = ['UNIQUE', 'CLUSTER', 'GROUP_BY', 'LIKE', 'UNLIKE', 'MAX_PER', 'IS'] as const;
+export const constraintOperators = [
+  'UNIQUE',
+  'CLUSTER',
+  'GROUP_BY',
+  'LIKE',
+  'UNLIKE',
+  'MAX_PER',
+  'IS',
+] as const;
 export type ConstraintOperator = (typeof constraintOperators)[number];
 
 export const constraintSchema = z
@@ -74,7 +82,10 @@ export const portMappingSchema = z.strictObject({
   containerPort: z.number().int().min(0).max(65535).default(0),
   hostPort: z.number().int().min(0).max(65535).optional(),
   servicePort: z.number().int().min(0).max(65535).default(0),
-  protocol: z.string().regex(/^(tcp|udp|udp,tcp|tcp,udp)$/, 'protocol must be tcp, udp or udp,tcp').default('tcp'),
+  protocol: z
+    .string()
+    .regex(/^(tcp|udp|udp,tcp|tcp,udp)$/, 'protocol must be tcp, udp or udp,tcp')
+    .default('tcp'),
   name: z.string().optional(),
   labels: labelsSchema.optional(),
   networkNames: z.array(z.string()).optional(),
@@ -83,7 +94,10 @@ export type PortMapping = z.infer<typeof portMappingSchema>;
 
 export const portDefinitionSchema = z.strictObject({
   port: z.number().int().min(0).max(65535),
-  protocol: z.string().regex(/^(tcp|udp|udp,tcp|tcp,udp)$/, 'protocol must be tcp, udp or udp,tcp').default('tcp'),
+  protocol: z
+    .string()
+    .regex(/^(tcp|udp|udp,tcp|tcp,udp)$/, 'protocol must be tcp, udp or udp,tcp')
+    .default('tcp'),
   name: z.string().optional(),
   labels: labelsSchema.optional(),
 });
@@ -232,7 +246,11 @@ export type AppDefinitionInput = z.input<typeof appDefinitionInput>;
 export const appDefinitionSchema = appDefinitionInput
   .superRefine((app, ctx) => {
     if (app.cmd && app.args && app.args.length > 0) {
-      ctx.addIssue({ code: 'custom', path: ['args'], message: 'AppDefinition must either contain one of cmd or args, not both' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['args'],
+        message: 'AppDefinition must either contain one of cmd or args, not both',
+      });
     }
     const dockerNet = app.container?.docker?.network;
     if (dockerNet && app.networks && app.networks.length > 0) {
@@ -271,7 +289,9 @@ export const appDefinitionSchema = appDefinitionInput
     if (container?.docker) {
       const { network, portMappings: legacyMappings, ...docker } = container.docker;
       if (network && !networks) {
-        networks = [{ mode: network === 'BRIDGE' ? 'container/bridge' : network === 'USER' ? 'container' : 'host' }];
+        networks = [
+          { mode: network === 'BRIDGE' ? 'container/bridge' : network === 'USER' ? 'container' : 'host' },
+        ];
       }
       containerOut = {
         ...container,

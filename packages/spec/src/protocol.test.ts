@@ -5,8 +5,24 @@ describe('agent protocol', () => {
   it.each([
     ['not JSON', '{nope', /not valid JSON/],
     ['unknown type', JSON.stringify({ type: 'shout' }), /type/],
-    ['hello without resources', JSON.stringify({ type: 'hello', protocolVersion: 1, agentVersion: '1', hostname: 'h', address: 'a', runtime: 'docker', tasks: [] }), /resources/],
-    ['status with a bad state', JSON.stringify({ type: 'taskStatus', report: { taskId: 't', state: 'TASK_DANCING', at: 'x' } }), /report\.state/],
+    [
+      'hello without resources',
+      JSON.stringify({
+        type: 'hello',
+        protocolVersion: 1,
+        agentVersion: '1',
+        hostname: 'h',
+        address: 'a',
+        runtime: 'docker',
+        tasks: [],
+      }),
+      /resources/,
+    ],
+    [
+      'status with a bad state',
+      JSON.stringify({ type: 'taskStatus', report: { taskId: 't', state: 'TASK_DANCING', at: 'x' } }),
+      /report\.state/,
+    ],
   ])('rejects %s with a reason', (_name, raw, reason) => {
     const r = parseAgentMessage(raw);
     expect(r.ok).toBe(false);

@@ -92,7 +92,9 @@ export const podContainerSpecSchema = z.object({
   cpus: z.number().min(0),
   mem: z.number().min(0),
   /** Volume mounts: pod volume name → path in the container (relative paths are under /mnt/mesos/sandbox). */
-  volumeMounts: z.array(z.object({ name: z.string(), mountPath: z.string(), readOnly: z.boolean().default(false) })).default([]),
+  volumeMounts: z
+    .array(z.object({ name: z.string(), mountPath: z.string(), readOnly: z.boolean().default(false) }))
+    .default([]),
 });
 export type PodContainerSpec = z.infer<typeof podContainerSpecSchema>;
 
@@ -102,6 +104,20 @@ export const podVolumeSpecSchema = z.object({
   host: z.string().optional(),
 });
 export type PodVolumeSpec = z.infer<typeof podVolumeSpecSchema>;
+
+/**
+ * A mount of an app's task (Marathon's `container.volumes`): a host path, or a named volume local
+ * to the node that outlives the task (a persistent volume; removed with its app).
+ */
+export const mountSpecSchema = z.object({
+  target: z.string().min(1),
+  source: z.discriminatedUnion('type', [
+    z.object({ type: z.literal('host'), path: z.string().min(1) }),
+    z.object({ type: z.literal('volume'), name: z.string().min(1) }),
+  ]),
+  readOnly: z.boolean().default(false),
+});
+export type MountSpec = z.infer<typeof mountSpecSchema>;
 
 /** What an agent needs to start one task; built by control from the app version and the placement. */
 export const taskSpecSchema = z.object({
@@ -131,6 +147,10 @@ export const taskSpecSchema = z.object({
   /** Set for a pod instance: its containers (then `image`/`cmd`/`args` are unused) and volumes. */
   containers: z.array(podContainerSpecSchema).optional(),
   volumes: z.array(podVolumeSpecSchema).optional(),
+  /** An app task's mounts (host paths and persistent volumes). */
+  mounts: z.array(mountSpecSchema).optional(),
+  /** Marathon's `container.docker.parameters` (docker run options, e.g. cap-add). */
+  dockerParameters: z.array(z.object({ key: z.string(), value: z.string() })).optional(),
 });
 export type TaskSpec = z.infer<typeof taskSpecSchema>;
 

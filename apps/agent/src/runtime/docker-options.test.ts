@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import { makeTaskSpec } from '../../test/factories';
 import {
+  applyDockerParameters,
   CHECKS_LABEL,
   CONTAINER_NAME_LABEL,
   containerName,
@@ -515,5 +516,51 @@ describe('observedPodFromInspect', () => {
     ).toMatchObject({
       state: 'TASK_KILLED',
     });
+  });
+});
+
+describe('mounts and docker parameters', () => {
+  it('binds host paths and labels persistent volumes with their app and node', () => {
+    const opts = dockerCreateOptions(
+      makeTaskSpec({
+        appId: '/db',
+        mounts: [
+          { target: '/data', source: { type: 'volume', name: 'atoll-db-data' }, readOnly: false },
+          { target: '/etc/x', source: { type: 'host', path: '/srv/x' }, readOnly: true },
+        ],
+      }),
+      'node-1',
+    );
+    expect(opts.HostConfig?.Mounts).toEqual([
+      expect.objectContaining({
+        Type: 'volume',
+        Source: 'atoll-db-data',
+        Target: '/data',
+        VolumeOptions: expect.objectContaining({
+          Labels: { 'io.atoll.app-id': '/db', 'io.atoll.node-id': 'node-1' },
+        }),
+      }),
+      { Type: 'bind', Source: '/srv/x', Target: '/etc/x', ReadOnly: true },
+    ]);
+  });
+
+  it('applies the docker run options Marathon passed through, and ignores the rest', () => {
+    const hostConfig: Docker.HostConfig = {};
+    const labels = applyDockerParameters(hostConfig, [
+      { key: 'cap-add', value: 'NET_ADMIN' },
+      { key: 'cap-add', value: 'IPC_LOCK' },
+      { key: 'ulimit', value: 'nofile=1024:2048' },
+      { key: 'sysctl', value: 'net.ipv4.ip_forward=1' },
+      { key: 'shm-size', value: '64m' },
+      { key: 'label', value: 'team=data' },
+      { key: 'volume-driver', value: 'rexray' },
+    ]);
+    expect(hostConfig).toEqual({
+      CapAdd: ['NET_ADMIN', 'IPC_LOCK'],
+      Ulimits: [{ Name: 'nofile', Soft: 1024, Hard: 2048 }],
+      Sysctls: { 'net.ipv4.ip_forward': '1' },
+      ShmSize: 64 * 1024 * 1024,
+    });
+    expect(labels).toEqual({ team: 'data' });
   });
 });

@@ -102,12 +102,14 @@ export function dockerCreateOptions(spec: TaskSpec, nodeId: string): Docker.Cont
   if (spec.cpus > 0) hostConfig.NanoCpus = Math.round(spec.cpus * 1e9);
   if (spec.mem > 0) hostConfig.Memory = Math.round(Math.max(spec.mem, DOCKER_MIN_MEMORY_MB) * MiB);
   if (Object.keys(bindings).length > 0) hostConfig.PortBindings = bindings;
+  if (spec.mounts && spec.mounts.length > 0) hostConfig.Mounts = dockerMounts(spec, nodeId);
+  const extraLabels = applyDockerParameters(hostConfig, spec.dockerParameters ?? []);
 
   const options: Docker.ContainerCreateOptions = {
     name: containerName(spec.taskId),
     Image: spec.image,
     Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
-    Labels: dockerLabels(spec, nodeId),
+    Labels: { ...extraLabels, ...dockerLabels(spec, nodeId) },
     StopTimeout: Math.ceil(spec.killGracePeriodSeconds),
     HostConfig: hostConfig,
     ...dockerCommand(spec),
@@ -115,6 +117,93 @@ export function dockerCreateOptions(spec: TaskSpec, nodeId: string): Docker.Cont
   if (Object.keys(exposed).length > 0) options.ExposedPorts = exposed;
   if (spec.user) options.User = spec.user;
   return options;
+}
+
+/**
+ * The task's mounts: host paths are bound; a persistent volume is a named volume, created by
+ * Docker on first use and labelled with its app and node so it can be removed with the app.
+ */
+export function dockerMounts(spec: TaskSpec, nodeId: string): Docker.MountConfig {
+  return (spec.mounts ?? []).map((m) =>
+    m.source.type === 'host'
+      ? { Type: 'bind' as const, Source: m.source.path, Target: m.target, ReadOnly: m.readOnly }
+      : {
+          Type: 'volume' as const,
+          Source: m.source.name,
+          Target: m.target,
+          ReadOnly: m.readOnly,
+          VolumeOptions: {
+            // NoCopy false: a new volume starts with what the image has at that path (as docker run -v).
+            NoCopy: false,
+            Labels: { [containerLabels.appId]: spec.appId, [containerLabels.nodeId]: nodeId },
+            DriverConfig: { Name: 'local', Options: {} },
+          },
+        },
+  );
+}
+
+/** `docker run` options Marathon passed through (`container.docker.parameters`) that Atoll knows. */
+export const SUPPORTED_DOCKER_PARAMETERS = [
+  'cap-add',
+  'cap-drop',
+  'ulimit',
+  'sysctl',
+  'shm-size',
+  'label',
+  'init',
+] as const;
+
+/**
+ * Applies `container.docker.parameters` to the host config: cap-add, cap-drop, ulimit
+ * (`nofile=1024:2048`), sysctl (`k=v`), shm-size (bytes or `64m`), init (`true`); `label`
+ * (`k=v`) is returned as extra container labels. Other keys are ignored (and logged by the agent).
+ */
+export function applyDockerParameters(
+  hostConfig: Docker.HostConfig,
+  params: ReadonlyArray<{ key: string; value: string }>,
+): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const { key, value } of params) {
+    const [k, v = ''] = splitOnce(value, '=');
+    switch (key) {
+      case 'cap-add':
+        (hostConfig.CapAdd ??= []).push(value);
+        break;
+      case 'cap-drop':
+        (hostConfig.CapDrop ??= []).push(value);
+        break;
+      case 'ulimit': {
+        const [soft, hard = soft] = v.split(':');
+        (hostConfig.Ulimits ??= []).push({ Name: k, Soft: Number(soft), Hard: Number(hard) });
+        break;
+      }
+      case 'sysctl':
+        hostConfig.Sysctls = { ...hostConfig.Sysctls, [k]: v };
+        break;
+      case 'shm-size':
+        hostConfig.ShmSize = parseBytes(value);
+        break;
+      case 'init':
+        hostConfig.Init = value !== 'false';
+        break;
+      case 'label':
+        labels[k] = v;
+        break;
+    }
+  }
+  return labels;
+}
+
+function splitOnce(s: string, sep: string): [string, string?] {
+  const i = s.indexOf(sep);
+  return i < 0 ? [s] : [s.slice(0, i), s.slice(i + 1)];
+}
+
+function parseBytes(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)([kmg]?)b?$/i.exec(v.trim());
+  if (!m) return 0;
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Math.round(Number(m[1]) * unit);
 }
 
 type PortMapLike = Record<string, Array<{ HostPort?: string }> | null | undefined> | null | undefined;

@@ -17,6 +17,7 @@ import {
   podVolumeName,
   pullFailureMessage,
   resolvePorts,
+  SUPPORTED_DOCKER_PARAMETERS,
 } from './docker-options';
 import {
   EXEC_OUTPUT_LIMIT,
@@ -111,6 +112,14 @@ export class DockerRuntime implements Runtime {
   async launch(spec: TaskSpec, nodeId: string): Promise<LaunchResult> {
     if (spec.containers !== undefined) return this.launchPod(spec, nodeId);
     if (!spec.image) throw new Error('the docker runtime needs an image');
+    const ignored = (spec.dockerParameters ?? []).filter(
+      (p) => !(SUPPORTED_DOCKER_PARAMETERS as readonly string[]).includes(p.key),
+    );
+    if (ignored.length > 0)
+      this.log.warn(
+        { taskId: spec.taskId, ignored: ignored.map((p) => p.key) },
+        'docker parameters not supported; ignored',
+      );
     const options = dockerCreateOptions(spec, nodeId);
     await this.ensureImage(spec.image, spec.forcePullImage);
     let container: Docker.Container;
@@ -206,6 +215,22 @@ export class DockerRuntime implements Runtime {
       }
     }
     return infos.sort((a, b) => podIndexOf(a) - podIndexOf(b));
+  }
+
+  /** The persistent volumes of a deleted app on this node. */
+  async removeAppData(appId: string): Promise<void> {
+    if (this.nodeId === undefined) return;
+    const res = await this.docker.listVolumes({
+      filters: { label: [`${containerLabels.nodeId}=${this.nodeId}`, `${containerLabels.appId}=${appId}`] },
+    });
+    for (const v of res.Volumes ?? []) {
+      try {
+        await this.docker.getVolume(v.Name).remove();
+        this.log.info({ appId, volume: v.Name }, 'removed a persistent volume of a deleted app');
+      } catch (err) {
+        if (statusOf(err) !== 404) this.log.warn({ err, volume: v.Name }, 'removing a volume failed');
+      }
+    }
   }
 
   private async removePodVolumes(taskId: string, nodeId: string): Promise<void> {
@@ -480,7 +505,9 @@ export class DockerRuntime implements Runtime {
     if (cached && this.running.has(taskId)) return cached;
     this.targets.delete(taskId);
     if (!this.running.has(taskId)) return undefined;
-    const container = (await this.find(taskId)) ?? (await this.podContainers(taskId).then((p) => (p[0] ? this.docker.getContainer(p[0].Id) : undefined)));
+    const container =
+      (await this.find(taskId)) ??
+      (await this.podContainers(taskId).then((p) => (p[0] ? this.docker.getContainer(p[0].Id) : undefined)));
     if (!container) return undefined;
     const info = await container.inspect();
     if (!info.State.Running || !info.State.Pid) return undefined;

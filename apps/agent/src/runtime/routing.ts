@@ -48,6 +48,10 @@ export class RoutingRuntime implements Runtime {
     await Promise.all(this.holders(taskId).map((r) => r.kill(taskId, gracePeriodSeconds)));
   }
 
+  async removeAppData(appId: string): Promise<void> {
+    await Promise.all([this.images, this.processes].map((r) => r.removeAppData?.(appId)));
+  }
+
   async remove(taskId: string): Promise<void> {
     await Promise.all(this.holders(taskId).map((r) => r.remove(taskId)));
     this.owner.delete(taskId);

@@ -77,6 +77,8 @@ export interface Runtime extends TaskIo {
   kill(taskId: string, gracePeriodSeconds: number): Promise<void>;
   /** Forget a task: remove its container or sandbox (after it ended; used by garbage collection). */
   remove(taskId: string): Promise<void>;
+  /** Remove what an app keeps on the node beyond its tasks (persistent volumes), once the app is deleted. */
+  removeAppData?(appId: string): Promise<void>;
   /** All tasks of the attached node, running and ended-but-not-removed. */
   list(): Promise<ObservedTask[]>;
   /**

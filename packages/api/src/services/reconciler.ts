@@ -6,6 +6,7 @@ import {
   isTerminal,
   podImage,
   type AppDefinition,
+  type MountSpec,
   type Pod,
   type TaskPort,
   type TaskSpec,
@@ -90,6 +91,8 @@ export function buildTaskSpec(
     labels: { ...def.labels, [containerLabels.appId]: def.id, [containerLabels.taskId]: task.id },
     forcePullImage: docker?.forcePullImage ?? false,
     privileged: docker?.privileged ?? false,
+    ...(def.container && def.container.volumes.length > 0 ? { mounts: appMounts(def) } : {}),
+    ...(docker && docker.parameters.length > 0 ? { dockerParameters: docker.parameters } : {}),
     killGracePeriodSeconds: def.taskKillGracePeriodSeconds ?? 3,
     healthChecks: def.healthChecks.map((hc) => ({
       protocol: hc.protocol,
@@ -117,6 +120,50 @@ export function buildTaskSpec(
       };
     }),
   };
+}
+
+/** The node-local name of an app's persistent volume: `atoll-<app path>-<volume>`. */
+export function persistentVolumeName(appId: string, containerPath: string): string {
+  const clean = (x: string) => x.replace(/^\/+|\/+$/g, '').replace(/[^a-zA-Z0-9_.-]+/g, '_');
+  return `atoll-${clean(appId)}-${clean(containerPath)}`;
+}
+
+/**
+ * Marathon's `container.volumes` as mounts:
+ * - a persistent volume (`{containerPath: "data", persistent: {size}}`) is a named volume on the
+ *   node, kept across the app's tasks there and removed with the app; a relative containerPath is
+ *   mounted under the sandbox (`/mnt/mesos/sandbox/data`), as Mesos did;
+ * - `{containerPath, hostPath}` binds an absolute host path, or, when hostPath names a persistent
+ *   volume of the app (`"hostPath": "data"`), mounts that volume at containerPath (Marathon's
+ *   documented way to put a persistent volume at an absolute path);
+ * - external volumes (DVDI) are not supported and are left out.
+ */
+export function appMounts(def: AppDefinition): MountSpec[] {
+  const volumes = def.container?.volumes ?? [];
+  const persistent = new Set(volumes.filter((v) => v.persistent && !v.hostPath).map((v) => v.containerPath));
+  const out: MountSpec[] = [];
+  for (const v of volumes) {
+    const readOnly = v.mode === 'RO';
+    if (v.persistent && !v.hostPath) {
+      const target = v.containerPath.startsWith('/')
+        ? v.containerPath
+        : `/mnt/mesos/sandbox/${v.containerPath}`;
+      out.push({
+        target,
+        source: { type: 'volume', name: persistentVolumeName(def.id, v.containerPath) },
+        readOnly,
+      });
+    } else if (v.hostPath && persistent.has(v.hostPath)) {
+      out.push({
+        target: v.containerPath,
+        source: { type: 'volume', name: persistentVolumeName(def.id, v.hostPath) },
+        readOnly,
+      });
+    } else if (v.hostPath?.startsWith('/')) {
+      out.push({ target: v.containerPath, source: { type: 'host', path: v.hostPath }, readOnly });
+    }
+  }
+  return out;
 }
 
 /** A pod instance: one task whose containers share the instance's ports, network and volumes. */
