@@ -15,6 +15,8 @@ export interface CliIO {
   env: Env;
   /** Reads a secret from the terminal without echo; absent when there is no terminal. */
   readSecret?: ((prompt: string) => Promise<string>) | undefined;
+  /** Reads a line typed at the terminal (a yes/no answer); absent when standard input is not one. */
+  readLine?: ((prompt: string) => Promise<string>) | undefined;
   hostname?: (() => string) | undefined;
   fetch?: FetchFn | undefined;
   /** Standard input as a stream (interactive `task exec`); absent in tests that do not give one. */

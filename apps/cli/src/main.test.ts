@@ -56,6 +56,7 @@ describe('buildProgram', () => {
       'task',
       'deployment',
       'queue',
+      'package',
     ]);
   });
 

@@ -4,12 +4,13 @@ import { registerClusterCommands } from './commands/cluster';
 import { registerDeploymentCommands } from './commands/deployment';
 import { registerGroupCommands } from './commands/group';
 import { registerJoinTokenCommands, registerNodeCommands } from './commands/node';
+import { registerPackageCommands } from './commands/package';
 import { registerPodCommands } from './commands/pod';
 import { registerQueueCommands } from './commands/queue';
 import { registerTaskCommands, registerTaskIoCommands } from './commands/task';
 import { CommandContext, type CliIO } from './context';
 import { reportError } from './errors';
-import { readHidden } from './prompt';
+import { readHidden, readLine } from './prompt';
 
 export type { CliIO } from './context';
 
@@ -44,6 +45,7 @@ export function buildProgram(io: CliIO): Command {
   registerTaskIoCommands(program, ctx);
   registerDeploymentCommands(program, ctx);
   registerQueueCommands(program, ctx);
+  registerPackageCommands(program, ctx);
 
   return program;
 }
@@ -66,6 +68,7 @@ export function processIO(): CliIO {
     stderr: process.stderr,
     env: process.env,
     readSecret: stdin.isTTY ? (prompt) => readHidden(prompt, stdin, process.stderr) : undefined,
+    readLine: stdin.isTTY ? (prompt) => readLine(prompt, stdin, process.stderr) : undefined,
     readStdin: () => readAll(stdin),
     stdin,
     // A terminal that reports no size (0×0, e.g. a bare pty) has none to pass on.

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { CliError } from './errors';
-import { readHidden } from './prompt';
+import { isYes, readHidden, readLine } from './prompt';
 
 class FakeTty extends EventEmitter {
   isRaw = false;
@@ -40,5 +41,29 @@ describe('readHidden', () => {
     const err = await prompt('ab\u0003').result.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CliError);
     expect((err as CliError).exitCode).toBe(130);
+  });
+});
+
+describe('readLine', () => {
+  it('reads one typed line', async () => {
+    const input = new PassThrough();
+    const output = new PassThrough();
+    const answer = readLine('Continue? [y/N] ', input, output);
+    input.write('yes\r');
+    expect(await answer).toBe('yes');
+  });
+
+  it('answers an empty line at the end of input', async () => {
+    const input = new PassThrough();
+    const answer = readLine('Continue? [y/N] ', input, new PassThrough());
+    input.end();
+    expect(await answer).toBe('');
+  });
+});
+
+describe('isYes', () => {
+  it('takes y and yes in any case, nothing else', () => {
+    for (const yes of ['y', 'Y', 'yes', ' YES ']) expect(isYes(yes), yes).toBe(true);
+    for (const no of ['', 'n', 'no', 'yep', 'y es']) expect(isYes(no), no).toBe(false);
   });
 });

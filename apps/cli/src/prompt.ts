@@ -1,3 +1,4 @@
+import { createInterface } from 'node:readline';
 import { CliError } from './errors';
 
 interface TtyInput extends NodeJS.EventEmitter {
@@ -51,4 +52,39 @@ export function readHidden(
     input.on('data', onData);
     input.resume();
   });
+}
+
+/**
+ * Reads one line typed at a terminal, echoed (a yes/no answer). Ctrl-C cancels with exit code
+ * 130; Ctrl-D (end of input) answers an empty line.
+ */
+export function readLine(
+  prompt: string,
+  input: NodeJS.ReadableStream,
+  output: NodeJS.WritableStream,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input, output, terminal: true });
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      rl.close();
+      fn();
+    };
+    rl.on('SIGINT', () => {
+      output.write('\n');
+      settle(() => reject(new CliError('cancelled', { exitCode: 130 })));
+    });
+    rl.on('close', () => {
+      if (!settled) output.write('\n');
+      settle(() => resolve(''));
+    });
+    rl.question(prompt, (answer) => settle(() => resolve(answer)));
+  });
+}
+
+/** True for an answer that means yes: `y` or `yes`, in any case. */
+export function isYes(answer: string): boolean {
+  return /^y(es)?$/i.test(answer.trim());
 }

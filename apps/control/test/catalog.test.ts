@@ -364,6 +364,15 @@ describe.skipIf(skip)('the package catalog', () => {
       service: { image: REDIS_IMAGE },
       resources: { mem: 160, disk: 64 },
     });
+    // With the stored options (read back from jsonb in another key order) nothing changes.
+    const noop = await api<{ change: string[]; create: string[] }>(
+      'POST',
+      '/api/v1/packages/upgrade/preview',
+      {
+        appId: '/redis',
+      },
+    );
+    expect(noop).toMatchObject({ change: [], create: [] });
 
     await api('POST', '/api/v1/packages/uninstall', { packageName: 'redis' });
     await until(

@@ -141,7 +141,8 @@ export function renderPackage(input: RenderInput): Rendered {
     DCOS_PACKAGE_NAME: pkg.metadata.name,
     DCOS_PACKAGE_VERSION: pkg.metadata.version,
     DCOS_PACKAGE_SOURCE: input.source,
-    DCOS_PACKAGE_OPTIONS: b64(userOptions),
+    // Keys sorted: the same options give the same label, whatever order they were stored in.
+    DCOS_PACKAGE_OPTIONS: b64(sortKeys(userOptions)),
     DCOS_PACKAGE_DEFINITION: b64({
       ...pkg.metadata,
       config: pkg.config,
@@ -167,6 +168,16 @@ export function renderPackage(input: RenderInput): Rendered {
     label(definition);
   }
   return { definition, mergedOptions };
+}
+
+function sortKeys(v: Json): Json {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (!isObject(v)) return v;
+  return Object.fromEntries(
+    Object.keys(v)
+      .sort()
+      .map((k) => [k, sortKeys(v[k]!)]),
+  );
 }
 
 function b64raw(text: string): string {

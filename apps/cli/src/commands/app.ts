@@ -218,10 +218,25 @@ export async function readDefinition(
   io: CliIO,
   kind: 'app' | 'group' | 'pod' = 'app',
 ): Promise<Record<string, unknown>> {
+  return readJsonObject(file, io, {
+    what: 'the definition',
+    mustHold: `one ${kind} definition (a JSON object)`,
+  });
+}
+
+/**
+ * Reads a JSON object from a file, or from standard input for `-`. Errors name the file (or
+ * standard input): `what` says what was to be read, `mustHold` what the file must hold.
+ */
+export async function readJsonObject(
+  file: string,
+  io: CliIO,
+  { what, mustHold }: { what: string; mustHold: string },
+): Promise<Record<string, unknown>> {
   const name = file === '-' ? 'standard input' : file;
   let text: string;
   if (file === '-') {
-    if (!io.readStdin) throw new CliError('cannot read the definition: no standard input');
+    if (!io.readStdin) throw new CliError(`cannot read ${what}: no standard input`);
     text = await io.readStdin();
   } else {
     try {
@@ -239,7 +254,7 @@ export async function readDefinition(
     throw new CliError(`${name} is not valid JSON: ${(err as Error).message}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new CliError(`${name} must hold one ${kind} definition (a JSON object)`);
+    throw new CliError(`${name} must hold ${mustHold}`);
   }
   return value as Record<string, unknown>;
 }
