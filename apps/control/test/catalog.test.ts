@@ -14,6 +14,21 @@ const REDIS_IMAGE = 'atoll-test-redis:latest';
 const fixtures = path.resolve(import.meta.dirname, '../../../../shared/fixtures/universe');
 
 /** A package of two apps (a group) with a dependency and a required option: made for this test. */
+const pairApp = (id: string, cmd: string, dependencies: string[] = []) => ({
+  id,
+  cpus: 0.05,
+  mem: 32,
+  cmd,
+  dependencies,
+  container: { type: 'DOCKER', docker: { image: '{{service.image}}' } },
+  healthChecks: [
+    { protocol: 'COMMAND', command: { value: 'true' }, intervalSeconds: 2, gracePeriodSeconds: 10 },
+  ],
+});
+const template = (apps: unknown[]) =>
+  Buffer.from(JSON.stringify({ id: '/{{service.name}}', apps })).toString('base64');
+
+/** A package of two apps (a group) with a dependency and a required option: made for this test. */
 const pairPackage = {
   packagingVersion: '4.0',
   name: 'pair',
@@ -41,34 +56,25 @@ const pairPackage = {
   },
   resource: {},
   marathon: {
-    v2AppMustacheTemplate: Buffer.from(
-      JSON.stringify({
-        id: '/{{service.name}}',
-        apps: [
-          {
-            id: 'db',
-            cpus: 0.05,
-            mem: 32,
-            cmd: 'exec sleep 3600',
-            container: { type: 'DOCKER', docker: { image: '{{service.image}}' } },
-            healthChecks: [
-              { protocol: 'COMMAND', command: { value: 'true' }, intervalSeconds: 2, gracePeriodSeconds: 10 },
-            ],
-          },
-          {
-            id: 'web',
-            cpus: 0.05,
-            mem: 32,
-            cmd: 'echo {{service.greeting}}; exec sleep 3600',
-            dependencies: ['../db'],
-            container: { type: 'DOCKER', docker: { image: '{{service.image}}' } },
-            healthChecks: [
-              { protocol: 'COMMAND', command: { value: 'true' }, intervalSeconds: 2, gracePeriodSeconds: 10 },
-            ],
-          },
-        ],
-      }),
-    ).toString('base64'),
+    v2AppMustacheTemplate: template([
+      pairApp('db', 'exec sleep 3600'),
+      pairApp('web', 'echo {{service.greeting}}; exec sleep 3600', ['../db']),
+    ]),
+  },
+};
+
+/** Its next version adds a cache app. */
+const pairV2 = {
+  ...pairPackage,
+  version: '2.0.0',
+  releaseVersion: 1,
+  upgradesFrom: ['1.0.0'],
+  marathon: {
+    v2AppMustacheTemplate: template([
+      pairApp('db', 'exec sleep 3600'),
+      pairApp('web', 'echo {{service.greeting}}; exec sleep 3600', ['../db']),
+      pairApp('cache', 'exec sleep 3600', ['../db']),
+    ]),
   },
 };
 
@@ -137,6 +143,7 @@ describe.skipIf(skip)('the package catalog', () => {
         toIndexEntry({ pkg: await loadPackageDir(path.join(fixtures, 'jenkins-200')), releaseVersion: 200 }),
         toIndexEntry({ pkg: await loadPackageDir(path.join(fixtures, 'nginx-6')), releaseVersion: 6 }),
         pairPackage,
+        pairV2,
       ],
     };
     repoServer = createServer((req, res) => {
@@ -249,7 +256,7 @@ describe.skipIf(skip)('the package catalog', () => {
     expect(r.body.data.errors).toEqual([expect.objectContaining({ path: 'options.service.greeting' })]);
   });
 
-  it('installs a group package as one deployment in dependency order, and uninstall removes only its apps', async () => {
+  it('installs a group package as one deployment in dependency order, upgrades it to its next version, and uninstall removes only its apps', async () => {
     await api('POST', '/v2/apps', {
       id: '/bystander',
       cpus: 0.05,
@@ -257,7 +264,11 @@ describe.skipIf(skip)('the package catalog', () => {
       cmd: 'exec sleep 3600',
       container: { type: 'DOCKER', docker: { image: TEST_IMAGE } },
     });
-    const r = await cosmos('install', { packageName: 'pair', options: { service: { greeting: 'hi' } } });
+    const r = await cosmos('install', {
+      packageName: 'pair',
+      packageVersion: '1.0.0',
+      options: { service: { greeting: 'hi' } },
+    });
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ packageName: 'pair', appId: '/pair', postInstallNotes: 'pair is up' });
     const deployments = await api<Array<{ id: string; affectedApps: string[]; steps: unknown[] }>>(
@@ -267,6 +278,10 @@ describe.skipIf(skip)('the package catalog', () => {
     const d = deployments.find((x) => x.id === r.body.deploymentId);
     expect(d?.affectedApps.sort()).toEqual(['/pair/db', '/pair/web']);
     expect(d?.steps).toHaveLength(2);
+    expect((await cosmos('list-versions', { packageName: 'pair' })).body.results).toEqual({
+      '1.0.0': '0',
+      '2.0.0': '1',
+    });
     const installed = await until(
       'pair running healthy',
       () => api<Installed[]>('GET', '/api/v1/packages/installed'),
@@ -289,6 +304,29 @@ describe.skipIf(skip)('the package catalog', () => {
     const again = await cosmos('install', { packageName: 'pair', options: { service: { greeting: 'hi' } } });
     expect(again.status).toBe(409);
 
+    // Upgrade to the next version: a preview first, then the new app is created and the others roll.
+    const preview = await api<{ create: string[]; change: string[]; remove: string[]; toVersion: string }>(
+      'POST',
+      '/api/v1/packages/upgrade/preview',
+      { appId: '/pair', packageVersion: '2.0.0' },
+    );
+    expect(preview).toMatchObject({
+      toVersion: '2.0.0',
+      create: ['/pair/cache'],
+      change: ['/pair/db', '/pair/web'],
+      remove: [],
+    });
+    await api('POST', '/api/v1/packages/upgrade', { appId: '/pair', packageVersion: '2.0.0' });
+    await until(
+      'pair 2.0.0 running healthy',
+      () => api<Installed[]>('GET', '/api/v1/packages/installed?appId=/pair'),
+      (xs) =>
+        xs[0]?.status === 'Running' &&
+        xs[0].apps.length === 3 &&
+        xs[0].apps.every((a) => a.tasksHealthy === 1) &&
+        (xs[0] as Installed & { packageVersion: string }).packageVersion === '2.0.0',
+    );
+
     const un = await cosmos('uninstall', { packageName: 'pair' });
     expect(un.status).toBe(200);
     expect(un.body.results).toEqual([expect.objectContaining({ packageName: 'pair', appId: '/pair' })]);
@@ -296,10 +334,11 @@ describe.skipIf(skip)('the package catalog', () => {
       'the package apps gone',
       () => api<{ apps: Array<{ id: string }> }>('GET', '/v2/apps'),
       (x) => x.apps.map((a) => a.id).join() === '/bystander',
+      60_000,
     );
     expect((await api<unknown[]>('GET', '/api/v1/packages/installed')).length).toBe(0);
     await api('DELETE', '/v2/apps/bystander?force=true');
-  }, 120_000);
+  }, 240_000);
 
   it('removing a repository hides its packages', async () => {
     const removed = await cosmos('repository/delete', { name: 'test-universe' });
