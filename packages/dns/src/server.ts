@@ -28,7 +28,7 @@ export interface DnsServer {
 
 /** The host's resolvers from /etc/resolv.conf, leaving out `exclude` (our own address: no loops). */
 export function hostResolvers(exclude: string[] = [], file = '/etc/resolv.conf'): string[] {
-  let text = '';
+  let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {
