@@ -11,6 +11,7 @@ import {
   type TaskSpec,
   type TaskState,
 } from '@atoll/spec';
+import { hostResolvers, startDnsServer, type DnsServer, type DnsView } from '@atoll/dns';
 import WebSocket, { type RawData } from 'ws';
 import { backoffDelay, reconnectBackoff } from './backoff';
 import type { AgentConfig } from './env';
@@ -113,6 +114,9 @@ export class Agent {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private gcTimer: NodeJS.Timeout | undefined;
+  /** The cluster's names as control last sent them; null until the first view arrives. */
+  private dnsView: DnsView | null = null;
+  private dns: DnsServer | null = null;
   private metricsTimer: NodeJS.Timeout | undefined;
   private metrics: MetricsCollector | undefined;
   private collecting = false;
@@ -177,6 +181,7 @@ export class Agent {
     }
     this.gcTimer = setInterval(() => void this.collectGarbage(), this.gcIntervalMs);
     this.gcTimer.unref();
+    await this.startDns(runtime);
     this.metrics = new MetricsCollector({ diskPath: this.config.stateDir });
     this.metricsTimer = setInterval(() => void this.sendMetrics(), this.config.metricsIntervalMs ?? 10_000);
     this.metricsTimer.unref();
@@ -204,6 +209,7 @@ export class Agent {
       if (session.ws.readyState !== WebSocket.CLOSED) session.ws.terminate();
     }
     await Promise.race([Promise.allSettled([...this.taskOps.values()]), sleep(5_000)]);
+    await this.dns?.close();
     await this.runtime?.close();
     this.log.info('agent stopped; tasks left running');
   }
@@ -313,6 +319,9 @@ export class Agent {
         return;
       case 'forgetApp':
         this.forgetApp(msg.appId);
+        return;
+      case 'dnsView':
+        this.dnsView = msg.view;
         return;
       case 'logOpen':
       case 'logClose':
@@ -734,6 +743,42 @@ export class Agent {
         this.log.info({ taskId }, 'removed ended task');
       });
     }
+  }
+
+  /**
+   * The node's DNS server (DC/OS's DNS proxy): cluster names from control's view, the rest
+   * forwarded to the host's resolvers. On the Docker bridge's gateway by default, where bridge and
+   * host-network containers both reach it; containers started from then on use it as resolver
+   * (only on port 53: Docker's `Dns` option takes addresses, not ports). A failure to bind (port 53
+   * taken, no permission) leaves containers on Docker's default resolver and says so.
+   */
+  private async startDns(runtime: Runtime): Promise<void> {
+    const cfg = this.config.dns;
+    if (!cfg?.enabled) return;
+    const address = cfg.address ?? (await runtime.bridgeGateway?.()) ?? null;
+    if (!address) {
+      this.log.info('no DNS address (no Docker bridge and no ATOLL_DNS_ADDRESS): the node DNS server is off');
+      return;
+    }
+    try {
+      this.dns = await startDnsServer({
+        view: () => this.dnsView,
+        upstreams: hostResolvers([address]),
+        address,
+        port: cfg.port,
+      });
+    } catch (err) {
+      this.log.warn(
+        { err, address, port: cfg.port },
+        'the node DNS server could not start; containers use Docker’s resolver',
+      );
+      return;
+    }
+    if (this.dns.port === 53) runtime.setDnsServers?.([address]);
+    this.log.info(
+      { address, port: this.dns.port },
+      'node DNS server answering; containers resolve cluster names through it',
+    );
   }
 
   /**

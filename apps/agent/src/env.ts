@@ -38,6 +38,11 @@ export interface AgentConfig {
   imagePullTimeoutMs: number;
   /** PATH given to exec-runtime tasks (they do not inherit the agent's environment). */
   execPath: string;
+  /**
+   * The node's DNS server (answers cluster names, forwards the rest; the resolver of the
+   * containers the agent starts). Address: the Docker bridge's gateway unless given.
+   */
+  dns: { enabled: boolean; address: string | undefined; port: number };
 }
 
 export const runtimeChoices = ['auto', 'docker', 'exec'] as const;
@@ -166,6 +171,9 @@ const schema = {
     .positive('must be more than 0')
     .default(60),
   PATH: z.string().min(1).default(DEFAULT_PATH),
+  ATOLL_DNS: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
+  ATOLL_DNS_ADDRESS: z.ipv4({ error: 'must be an IPv4 address' }).optional(),
+  ATOLL_DNS_PORT: z.coerce.number({ error: 'must be a port' }).int().min(0).max(65535).default(53),
 };
 
 /**
@@ -213,5 +221,10 @@ export function loadAgentConfig(env: Record<string, string | undefined> = proces
     dockerSocketPath: parsed.ATOLL_DOCKER_SOCKET,
     imagePullTimeoutMs: Math.round(parsed.ATOLL_IMAGE_PULL_TIMEOUT_SECONDS * 1000),
     execPath: parsed.PATH,
+    dns: {
+      enabled: parsed.ATOLL_DNS === 'on',
+      address: parsed.ATOLL_DNS_ADDRESS,
+      port: parsed.ATOLL_DNS_PORT,
+    },
   };
 }

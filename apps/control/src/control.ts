@@ -1,10 +1,13 @@
 import { existsSync } from 'node:fs';
+import { isIPv4 } from 'node:net';
+import os from 'node:os';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import {
   authService,
   ChangeBus,
+  DnsPublisher,
   MetricsStore,
   ReconcileLoop,
   StreamRelay,
@@ -12,9 +15,12 @@ import {
   type Services,
 } from '@atoll/api';
 import { applyMigrations, createDb, type Db } from '@atoll/db';
+import { hostResolvers, startDnsServer, type DnsServer } from '@atoll/dns';
 import pino, { type Logger } from 'pino';
 import type pg from 'pg';
 import { AgentGateway } from './gateway/gateway';
+import { startEdgeServer, type EdgeServer } from './routes/edge';
+import { ServiceProxy } from './routes/service-proxy';
 import { buildServer, type NextRequestHandler } from './server';
 
 export const ATOLL_VERSION = '0.1.0';
@@ -35,6 +41,15 @@ export interface ControlOptions {
   logLevel?: string;
   /** The first admin's password (ATOLL_ADMIN_PASSWORD); generated when absent. */
   adminPassword?: string;
+  /** The edge port (HAPROXY_0_VHOST routing, no login): a port (0: any free one), or off (null/absent). */
+  edgePort?: number | null;
+  /** Address of the edge port (default: `bind`). */
+  edgeBind?: string;
+  /** Control's DNS server for clients outside the cluster: a port (0: any free one) or off (null). */
+  dnsPort?: number | null;
+  dnsBind?: string;
+  /** Atoll's own DNS suffix (`<app>.<group>.<suffix>`). */
+  dnsSuffix?: string;
 }
 
 export interface Control {
@@ -44,7 +59,24 @@ export interface Control {
   /** The first admin, created before the server answered (the password only when generated here). */
   admin: { created: boolean; username: string; generatedPassword?: string };
   isLeader(): boolean;
+  /** The edge port's URL and port, or null when it is off. */
+  edge: { url: string; port: number } | null;
+  /** Control's DNS server (UDP and TCP on one port), or null when off. */
+  dns: DnsServer | null;
   stop(): Promise<void>;
+}
+
+/**
+ * Control's addresses for leader.mesos: its public URL's host when that is an IPv4 address;
+ * otherwise (a name, or loopback) the host's first external IPv4 address, then loopback.
+ */
+function controlIps(publicUrl: string): string[] {
+  const host = new URL(publicUrl).hostname;
+  if (isIPv4(host) && !host.startsWith('127.')) return [host];
+  const external = Object.values(os.networkInterfaces())
+    .flat()
+    .find((i) => i && i.family === 'IPv4' && !i.internal);
+  return [external?.address ?? (isIPv4(host) ? host : '127.0.0.1')];
 }
 
 export const consoleDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../console');
@@ -85,23 +117,56 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
     agents: { send: () => false, isConnected: () => false },
     streams: new StreamRelay(() => services.agents),
     metrics: new MetricsStore(db, log),
+    dns: undefined as unknown as DnsPublisher,
     poke: () => loop?.poke(),
     now: () => new Date(),
   };
   services.metrics.start();
+  services.dns = new DnsPublisher(services, {
+    controlIps: () => controlIps(config.publicUrl),
+    ...(opts.dnsSuffix ? { suffix: opts.dnsSuffix } : {}),
+  });
   const gateway = new AgentGateway(services);
   services.agents = gateway;
 
   // Before the server answers, so a login right after start never races the first admin.
   const admin = await authService.ensureFirstAdmin(services, opts.adminPassword);
   const consoleHandler = opts.console ? await loadConsole(log) : null;
-  const server = await buildServer({ services, gateway, consoleHandler });
+  let dns: DnsServer | null = null;
+  const serviceProxy = new ServiceProxy(services);
+  const server = await buildServer({
+    services,
+    gateway,
+    consoleHandler,
+    dnsPort: () => dns?.port ?? null,
+    serviceProxy,
+  });
   await server.listen({ host: opts.bind, port: opts.port });
   const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   const host = opts.bind === '0.0.0.0' || opts.bind === '::' ? '127.0.0.1' : opts.bind;
   const url = `http://${host}:${port}`;
   if (!opts.publicUrl) config.publicUrl = url;
+  let edge: EdgeServer | null = null;
+  if (opts.edgePort !== undefined && opts.edgePort !== null) {
+    edge = await startEdgeServer(serviceProxy, { bind: opts.edgeBind ?? opts.bind, port: opts.edgePort });
+    log.info({ url: edge.url }, 'edge port answering (HAPROXY_0_VHOST routing)');
+  }
+  await services.dns.start();
+  if (opts.dnsPort !== null) {
+    const bindAddress = opts.dnsBind ?? (opts.bind === '::' ? '0.0.0.0' : opts.bind);
+    try {
+      dns = await startDnsServer({
+        view: () => services.dns.view,
+        upstreams: hostResolvers([bindAddress]),
+        address: bindAddress,
+        port: opts.dnsPort ?? 8053,
+      });
+      log.info({ address: dns.address, port: dns.port }, 'DNS server answering (UDP and TCP)');
+    } catch (err) {
+      log.error({ err }, 'the DNS server could not start; cluster names are served by the agents only');
+    }
+  }
 
   // Leader election through a session-scoped advisory lock on a dedicated connection: if this
   // process dies, PostgreSQL releases the lock and another replica takes over.
@@ -144,8 +209,13 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
     db,
     admin,
     isLeader: () => leader,
+    edge: edge ? { url: edge.url, port: edge.port } : null,
+    dns,
     async stop() {
       stopped = true;
+      await edge?.close();
+      services.dns.close();
+      await dns?.close();
       clearInterval(electionTimer);
       await loop?.stop();
       clearInterval(rollupTimer);

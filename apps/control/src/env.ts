@@ -12,15 +12,44 @@ export function loadControlConfig(env: Record<string, string | undefined> = proc
       ATOLL_BIND: z.string().min(1).default('127.0.0.1'),
       ATOLL_PORT: z.coerce.number().int().min(0).max(65535).default(7700),
       ATOLL_DATA_DIR: z.string().min(1).default('.atoll'),
-      ATOLL_ADMIN_PASSWORD: z.string().min(8, 'ATOLL_ADMIN_PASSWORD must have at least 8 characters').optional(),
+      ATOLL_ADMIN_PASSWORD: z
+        .string()
+        .min(8, 'ATOLL_ADMIN_PASSWORD must have at least 8 characters')
+        .optional(),
       ATOLL_PUBLIC_URL: z.string().url('ATOLL_PUBLIC_URL must be a URL').optional(),
       ATOLL_CLUSTER_NAME: z.string().min(1).default('atoll'),
       /** Run one agent beside control (what `npm start` does on one machine). */
-      ATOLL_LOCAL_AGENT: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+      ATOLL_LOCAL_AGENT: z
+        .enum(['true', 'false'])
+        .default('true')
+        .transform((v) => v === 'true'),
       /** Serve the console (needs `next build` output in apps/console/.next). */
-      ATOLL_CONSOLE: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+      ATOLL_CONSOLE: z
+        .enum(['true', 'false'])
+        .default('true')
+        .transform((v) => v === 'true'),
       ATOLL_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).default(2000),
       ATOLL_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(500).default(6000),
+      ATOLL_DNS_PORT: z
+        .union([z.literal('off'), z.coerce.number().int().min(0).max(65535)], {
+          error: 'ATOLL_DNS_PORT must be a port number or off',
+        })
+        .default(8053),
+      ATOLL_DNS_BIND: z.string().min(1).optional(),
+      ATOLL_DNS_SUFFIX: z
+        .string()
+        .regex(
+          /^[a-z0-9-]+(\.[a-z0-9-]+)*$/,
+          'ATOLL_DNS_SUFFIX must be a domain such as atoll or cluster.local',
+        )
+        .default('atoll'),
+      /** marathon-lb's HAPROXY_0_VHOST routing on its own port (no login): a port, 0 for any free one, or off. */
+      ATOLL_EDGE_PORT: z
+        .union([z.literal('off'), z.coerce.number().int().min(0).max(65535)], {
+          error: 'ATOLL_EDGE_PORT must be a port number or off',
+        })
+        .default('off'),
+      ATOLL_EDGE_BIND: z.string().min(1).optional(),
       ATOLL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     },
     runtimeEnv: env,

@@ -40,6 +40,11 @@ async function main(): Promise<void> {
     console: env.ATOLL_CONSOLE,
     log,
     ...(env.ATOLL_ADMIN_PASSWORD ? { adminPassword: env.ATOLL_ADMIN_PASSWORD } : {}),
+    edgePort: env.ATOLL_EDGE_PORT === 'off' ? null : env.ATOLL_EDGE_PORT,
+    ...(env.ATOLL_EDGE_BIND ? { edgeBind: env.ATOLL_EDGE_BIND } : {}),
+    dnsPort: env.ATOLL_DNS_PORT === 'off' ? null : env.ATOLL_DNS_PORT,
+    ...(env.ATOLL_DNS_BIND ? { dnsBind: env.ATOLL_DNS_BIND } : {}),
+    dnsSuffix: env.ATOLL_DNS_SUFFIX,
   });
   const admin = control.admin;
 

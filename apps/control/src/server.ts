@@ -3,15 +3,23 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyWebsocket from '@fastify/websocket';
 import { appRouter, authService, createContextInner, type AuthUser, type Services } from '@atoll/api';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { fastifyTRPCOpenApiPlugin, generateOpenApiDocument } from 'trpc-to-openapi';
 import type { AgentGateway } from './gateway/gateway';
 import { registerDcosAuthRoutes } from './routes/dcos-auth';
 import { registerMarathonRoutes } from './routes/marathon';
 import { registerCosmosRoutes } from './routes/cosmos';
+import { registerMesosDnsRoutes } from './routes/mesos-dns';
 import { registerInstallRoutes } from './routes/install';
 import { registerPrometheusRoute } from './routes/prometheus';
 import { registerTaskIoRoutes } from './routes/task-io';
+import { registerServiceProxyRoutes, ServiceProxy } from './routes/service-proxy';
 
 export const SESSION_COOKIE = 'atoll_session';
 
@@ -30,18 +38,30 @@ export interface ServerDeps {
   consoleHandler: NextRequestHandler | null;
   /** Secure cookies when served over HTTPS. */
   secureCookies?: boolean;
+  /** The /service/<name>/ proxy (shared with the edge port); one is made when absent. */
+  serviceProxy?: ServiceProxy;
+  /** The port control's DNS server answers on, for Mesos-DNS's /v1/config. */
+  dnsPort?: () => number | null;
 }
 
 /** Routes anyone may call; everything else answers 401 without credentials. */
 function isPublic(method: string, path: string): boolean {
   if (path === '/health' || path === '/agent/v1') return true;
   // What a new host fetches before it has any credential (see routes/install.ts).
-  if ((method === 'GET' && ['/install/agent.sh', '/install/atoll-agent.mjs', '/install/node'].includes(path)) || (method === 'POST' && path === '/install/token-check')) return true;
-  if (method === 'POST' && (path === '/api/trpc/auth.login' || path === '/api/v1/auth/login' || path === '/acs/api/v1/auth/login')) {
+  if (
+    (method === 'GET' && ['/install/agent.sh', '/install/atoll-agent.mjs', '/install/node'].includes(path)) ||
+    (method === 'POST' && path === '/install/token-check')
+  )
+    return true;
+  if (
+    method === 'POST' &&
+    (path === '/api/trpc/auth.login' || path === '/api/v1/auth/login' || path === '/acs/api/v1/auth/login')
+  ) {
     return true;
   }
   // The console's login page and its static assets (no cluster data in either).
-  if (method === 'GET' && (path === '/login' || path.startsWith('/_next/static/') || path === '/favicon.ico')) return true;
+  if (method === 'GET' && (path === '/login' || path.startsWith('/_next/static/') || path === '/favicon.ico'))
+    return true;
   return false;
 }
 
@@ -65,7 +85,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       authorization: req.headers.authorization,
     });
     if (req.user || isPublic(req.method, path)) return;
-    if (req.method === 'GET' && deps.consoleHandler && wantsHtml(req) && !path.startsWith('/api/') && !path.startsWith('/v2/')) {
+    if (
+      req.method === 'GET' &&
+      deps.consoleHandler &&
+      wantsHtml(req) &&
+      !path.startsWith('/api/') &&
+      !path.startsWith('/v2/')
+    ) {
       return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`);
     }
     return reply.code(401).send({ message: 'authentication required', code: 'UNAUTHORIZED' });
@@ -105,7 +131,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       router: appRouter,
       createContext,
       onError: ({ error, path }) => {
-        if (error.code === 'INTERNAL_SERVER_ERROR') services.log.error({ err: error, path }, 'tRPC procedure failed');
+        if (error.code === 'INTERNAL_SERVER_ERROR')
+          services.log.error({ err: error, path }, 'tRPC procedure failed');
       },
     } satisfies FastifyTRPCPluginOptions<typeof appRouter>['trpcOptions'],
   });
@@ -114,7 +141,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     title: 'Atoll API',
     version: services.config.version,
     baseUrl: `${services.config.publicUrl}/api/v1`,
-    securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, cookie: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE } },
+    securitySchemes: {
+      bearer: { type: 'http', scheme: 'bearer' },
+      cookie: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE },
+    },
   });
   app.get('/api/v1/openapi.json', async () => openApi);
   // trpc-to-openapi's Fastify adapter hands the Fastify request and reply to createContext.
@@ -127,7 +157,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerDcosAuthRoutes(app, services);
   registerMarathonRoutes(app, services);
   registerCosmosRoutes(app, services);
+  registerMesosDnsRoutes(app, services, () => ({ port: deps.dnsPort?.() ?? null }));
   registerTaskIoRoutes(app, services);
+  const serviceProxy = deps.serviceProxy ?? new ServiceProxy(services);
+  registerServiceProxyRoutes(app, serviceProxy);
+  // Proxied WebSockets are no longer the HTTP server's connections: end them before it closes.
+  app.addHook('preClose', async () => serviceProxy.close());
   registerPrometheusRoute(app, services);
   registerInstallRoutes(app, services);
   deps.gateway.register(app);

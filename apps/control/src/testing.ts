@@ -69,6 +69,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
     console: opts.console ?? false,
     log,
     adminPassword,
+    dnsPort: 0,
   });
   const admin = await control.db.prisma.user.findUniqueOrThrow({ where: { username: 'admin' } });
   const { token } = await authService.createApiToken(control.services, admin.id, 'test');
@@ -80,7 +81,8 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
       ? Array.from({ length: opts.agents }, (_, i) => ({ hostname: `node-${i + 1}` }))
       : (opts.agents ?? [{}]);
   const stateDirs: string[] = [];
-  for (let i = 0; i < agentOpts.length; i++) stateDirs.push(await mkdtemp(path.join(os.tmpdir(), 'atoll-agent-')));
+  for (let i = 0; i < agentOpts.length; i++)
+    stateDirs.push(await mkdtemp(path.join(os.tmpdir(), 'atoll-agent-')));
 
   const cluster: TestCluster = {
     url: control.url,
@@ -103,9 +105,15 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
           ATOLL_RUNTIME: opts.runtime ?? 'docker',
           ATOLL_LOG_LEVEL: process.env.ATOLL_TEST_LOG ?? 'warn',
           ATOLL_PORT_RANGE: `${range[0]}-${range[1]}`,
+          // One node DNS server per host: tests that need it turn it on for one agent.
+          ATOLL_DNS: 'off',
           ...(o.hostname ? { ATOLL_NODE_HOSTNAME: o.hostname } : {}),
           ...(o.attributes
-            ? { ATOLL_NODE_ATTRIBUTES: Object.entries(o.attributes).map(([k, v]) => `${k}=${v}`).join(',') }
+            ? {
+                ATOLL_NODE_ATTRIBUTES: Object.entries(o.attributes)
+                  .map(([k, v]) => `${k}=${v}`)
+                  .join(','),
+              }
             : {}),
           ...o.env,
         },
@@ -116,7 +124,9 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
     },
     async nodeIdOf(index) {
       try {
-        const identity = JSON.parse(await readFile(path.join(stateDirs[index]!, 'node.json'), 'utf8')) as { nodeId?: string };
+        const identity = JSON.parse(await readFile(path.join(stateDirs[index]!, 'node.json'), 'utf8')) as {
+          nodeId?: string;
+        };
         return identity.nodeId ?? null;
       } catch {
         return null;
@@ -158,7 +168,8 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
 
 async function removeAllApps(control: Control): Promise<void> {
   const apps = await control.db.prisma.app.findMany({ select: { id: true, deleting: true } });
-  for (const app of apps) if (!app.deleting) await appsService.deleteApp(control.services, app.id, { force: true });
+  for (const app of apps)
+    if (!app.deleting) await appsService.deleteApp(control.services, app.id, { force: true });
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline && (await control.db.prisma.app.count()) > 0) {
     await new Promise((r) => setTimeout(r, 200));
@@ -169,7 +180,11 @@ async function removeAllApps(control: Control): Promise<void> {
 async function killExecTasks(stateDir: string): Promise<void> {
   let records: Array<{ pid: number }>;
   try {
-    records = (JSON.parse(await readFile(path.join(stateDir, 'exec', 'tasks.json'), 'utf8')) as { tasks: Array<{ pid: number }> }).tasks;
+    records = (
+      JSON.parse(await readFile(path.join(stateDir, 'exec', 'tasks.json'), 'utf8')) as {
+        tasks: Array<{ pid: number }>;
+      }
+    ).tasks;
   } catch {
     return;
   }
@@ -193,9 +208,23 @@ async function removeContainers(nodeIds: string[]): Promise<void> {
   for (const nodeId of nodeIds) {
     const label = `${containerLabels.nodeId}=${nodeId}`;
     const list = await docker.listContainers({ all: true, filters: { label: [label] } });
-    await Promise.all(list.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+    await Promise.all(
+      list.map((c) =>
+        docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => undefined),
+      ),
+    );
     // Pod instances' ephemeral volumes carry the node label too.
     const { Volumes } = await docker.listVolumes({ filters: { label: [label] } });
-    await Promise.all((Volumes ?? []).map((v) => docker.getVolume(v.Name).remove().catch(() => undefined)));
+    await Promise.all(
+      (Volumes ?? []).map((v) =>
+        docker
+          .getVolume(v.Name)
+          .remove()
+          .catch(() => undefined),
+      ),
+    );
   }
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ChangeBus } from './bus';
 import type { AgentDispatcher } from './services/agents';
 import type { StreamRelay } from './services/agent-streams';
+import type { DnsPublisher } from './services/dns';
 import type { MetricsStore } from './services/metrics';
 
 export interface AuthUser {
@@ -32,6 +33,8 @@ export interface Services {
   metrics: MetricsStore;
   /** Task log streams and exec sessions relayed to and from agents. */
   streams: StreamRelay;
+  /** The cluster's DNS names, kept current and pushed to the agents. */
+  dns: DnsPublisher;
   /** Asks the reconciler to run soon (debounced); a no-op on non-leaders. */
   poke: () => void;
   now: () => Date;

@@ -11,7 +11,9 @@ import { authRouter } from './routers/auth';
 import { catalogRouter } from './routers/catalog';
 import { clusterRouter } from './routers/cluster';
 import { metricsRouter } from './routers/metrics';
+import { networkRouter } from './routers/network';
 import { nodesRouter } from './routers/nodes';
+import { servicesRouter } from './routers/services';
 
 export const appRouter = router({
   auth: authRouter,
@@ -25,6 +27,8 @@ export const appRouter = router({
   cluster: clusterRouter,
   metrics: metricsRouter,
   catalog: catalogRouter,
+  network: networkRouter,
+  services: servicesRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -232,6 +232,22 @@ export const forgetAppSchema = z.object({
   appId: z.string(),
 });
 
+/**
+ * The cluster's DNS names (see packages/dns): pushed to every agent when they change, so the
+ * agent's DNS server answers its containers from it.
+ */
+export const dnsViewSchema = z.object({
+  ttl: z.number().int().nonnegative(),
+  suffix: z.string(),
+  a: z.record(z.string(), z.array(z.string())),
+  srv: z.record(z.string(), z.array(z.object({ target: z.string(), port: z.number().int() }))),
+});
+
+export const dnsViewMessageSchema = z.object({
+  type: z.literal('dnsView'),
+  view: dnsViewSchema,
+});
+
 export const errorMessageSchema = z.object({
   type: z.literal('error'),
   code: z.string(),
@@ -289,6 +305,7 @@ export const controlMessageSchema = z.discriminatedUnion('type', [
   launchTaskSchema,
   killTaskSchema,
   forgetAppSchema,
+  dnsViewMessageSchema,
   errorMessageSchema,
   logOpenSchema,
   logCloseSchema,

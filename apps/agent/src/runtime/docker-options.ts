@@ -78,7 +78,11 @@ export function dockerLabels(spec: TaskSpec, nodeId: string): Record<string, str
 }
 
 /** `docker create` options for a task; pure, so the mapping from TaskSpec is tested without Docker. */
-export function dockerCreateOptions(spec: TaskSpec, nodeId: string): Docker.ContainerCreateOptions {
+export function dockerCreateOptions(
+  spec: TaskSpec,
+  nodeId: string,
+  opts: { dns?: string[] } = {},
+): Docker.ContainerCreateOptions {
   if (!spec.image) throw new Error('a docker task needs an image');
   const exposed: Record<string, object> = {};
   const bindings: Docker.PortMap = {};
@@ -103,6 +107,8 @@ export function dockerCreateOptions(spec: TaskSpec, nodeId: string): Docker.Cont
   if (spec.mem > 0) hostConfig.Memory = Math.round(Math.max(spec.mem, DOCKER_MIN_MEMORY_MB) * MiB);
   if (Object.keys(bindings).length > 0) hostConfig.PortBindings = bindings;
   if (spec.mounts && spec.mounts.length > 0) hostConfig.Mounts = dockerMounts(spec, nodeId);
+  // The node's DNS server: cluster names resolve in the task with no setup.
+  if (opts.dns && opts.dns.length > 0) hostConfig.Dns = opts.dns;
   const extraLabels = applyDockerParameters(hostConfig, spec.dockerParameters ?? []);
 
   const options: Docker.ContainerCreateOptions = {

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { Writable, type Duplex, type Readable } from 'node:stream';
 import { containerLabels, type TaskSpec } from '@atoll/spec';
 import Docker from 'dockerode';
@@ -85,6 +86,8 @@ export class DockerRuntime implements Runtime {
   private eventsRetry: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Resolvers given to new containers (the agent's DNS server, once it answers). */
+  private dnsServers: string[] = [];
 
   constructor(opts: DockerRuntimeOptions) {
     this.docker = opts.docker ?? new Docker({ socketPath: opts.socketPath ?? '/var/run/docker.sock' });
@@ -120,7 +123,7 @@ export class DockerRuntime implements Runtime {
         { taskId: spec.taskId, ignored: ignored.map((p) => p.key) },
         'docker parameters not supported; ignored',
       );
-    const options = dockerCreateOptions(spec, nodeId);
+    const options = dockerCreateOptions(spec, nodeId, { dns: this.dnsServers });
     await this.ensureImage(spec.image, spec.forcePullImage);
     let container: Docker.Container;
     try {
@@ -215,6 +218,28 @@ export class DockerRuntime implements Runtime {
       }
     }
     return infos.sort((a, b) => podIndexOf(a) - podIndexOf(b));
+  }
+
+  /** The Docker bridge's gateway address: reachable from bridge and host-network containers. */
+  async bridgeGateway(): Promise<string | null> {
+    try {
+      const info = (await this.docker.getNetwork('bridge').inspect()) as {
+        IPAM?: { Config?: Array<{ Gateway?: string; Subnet?: string }> };
+        Options?: Record<string, string>;
+      };
+      const configured = info.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
+      if (configured) return configured;
+      // Older engines leave the gateway out: it is the bridge interface's own address.
+      const ifname = info.Options?.['com.docker.network.bridge.name'] ?? 'docker0';
+      const own = os.networkInterfaces()[ifname]?.find((a) => a.family === 'IPv4')?.address;
+      return own ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  setDnsServers(servers: string[]): void {
+    this.dnsServers = servers;
   }
 
   /** The persistent volumes of a deleted app on this node. */

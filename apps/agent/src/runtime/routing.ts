@@ -48,6 +48,14 @@ export class RoutingRuntime implements Runtime {
     await Promise.all(this.holders(taskId).map((r) => r.kill(taskId, gracePeriodSeconds)));
   }
 
+  async bridgeGateway(): Promise<string | null> {
+    return (await this.images.bridgeGateway?.()) ?? null;
+  }
+
+  setDnsServers(servers: string[]): void {
+    this.images.setDnsServers?.(servers);
+  }
+
   async removeAppData(appId: string): Promise<void> {
     await Promise.all([this.images, this.processes].map((r) => r.removeAppData?.(appId)));
   }

@@ -79,6 +79,10 @@ export interface Runtime extends TaskIo {
   remove(taskId: string): Promise<void>;
   /** Remove what an app keeps on the node beyond its tasks (persistent volumes), once the app is deleted. */
   removeAppData?(appId: string): Promise<void>;
+  /** Where containers reach the node's DNS server (Docker: the bridge's gateway), if anywhere. */
+  bridgeGateway?(): Promise<string | null>;
+  /** Resolvers for the containers started from now on. */
+  setDnsServers?(servers: string[]): void;
   /** All tasks of the attached node, running and ended-but-not-removed. */
   list(): Promise<ObservedTask[]>;
   /**

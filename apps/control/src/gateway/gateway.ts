@@ -57,7 +57,9 @@ export class AgentGateway implements AgentDispatcher {
     // failing step is logged; it never breaks the chain or escapes as an unhandled rejection.
     let queue: Promise<void> = Promise.resolve();
     const enqueue = (step: () => Promise<void>) => {
-      const next = queue.then(step).catch((err: unknown) => log.error({ err, nodeId }, 'handling an agent message failed'));
+      const next = queue
+        .then(step)
+        .catch((err: unknown) => log.error({ err, nodeId }, 'handling an agent message failed'));
       this.pending.add(next);
       void next.finally(() => this.pending.delete(next));
       queue = next;
@@ -74,7 +76,11 @@ export class AgentGateway implements AgentDispatcher {
         armWatchdog(this.s.config.heartbeatTimeoutMs);
         if (msg.type === 'hello') {
           if (msg.protocolVersion !== PROTOCOL_VERSION) {
-            reply({ type: 'error', code: 'PROTOCOL', message: `protocol version ${msg.protocolVersion} is not supported; control speaks ${PROTOCOL_VERSION}` });
+            reply({
+              type: 'error',
+              code: 'PROTOCOL',
+              message: `protocol version ${msg.protocolVersion} is not supported; control speaks ${PROTOCOL_VERSION}`,
+            });
             socket.close(4000, 'protocol version');
             return;
           }
@@ -92,6 +98,7 @@ export class AgentGateway implements AgentDispatcher {
               ...(r.credential ? { credential: r.credential } : {}),
             });
             for (const k of r.kills) reply(k);
+            this.s.dns.sendTo(r.nodeId);
             log.info({ nodeId, hostname: msg.hostname, tasks: msg.tasks.length }, 'agent connected');
             this.s.poke();
           } catch (err) {

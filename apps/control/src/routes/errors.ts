@@ -10,7 +10,10 @@ export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
     if (err.code === 'INVALID_INPUT') {
       return reply.code(422).send({
         message: 'Object is not valid',
-        details: (err.issues ?? []).map((i) => ({ path: '/' + i.path.replace(/\./g, '/'), errors: [i.message] })),
+        details: (err.issues ?? []).map((i) => ({
+          path: '/' + i.path.replace(/\./g, '/'),
+          errors: [i.message],
+        })),
       });
     }
     return reply.code(err.httpStatus).send({ message: err.message, ...err.data });

@@ -1,4 +1,12 @@
-import { appsService, AppError, deploymentsService, groupsService, podsService, queueService, type Services } from '@atoll/api';
+import {
+  appsService,
+  AppError,
+  deploymentsService,
+  groupsService,
+  podsService,
+  queueService,
+  type Services,
+} from '@atoll/api';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sendError } from './errors';
 
@@ -26,7 +34,11 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services): void 
     elected: true,
     leader: new URL(s.config.publicUrl).host,
     frameworkId: s.config.clusterName,
-    marathon_config: { master: 'atoll', hostname: new URL(s.config.publicUrl).hostname, task_launch_timeout: 300000 },
+    marathon_config: {
+      master: 'atoll',
+      hostname: new URL(s.config.publicUrl).hostname,
+      task_launch_timeout: 300000,
+    },
     http_config: { http_port: Number(new URL(s.config.publicUrl).port || 80) },
   }));
 
@@ -37,7 +49,9 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services): void 
     handle(async (req) => {
       const q = req.query as { embed?: string | string[]; id?: string; cmd?: string; label?: string };
       const embed = ([] as string[]).concat(q.embed ?? []);
-      let apps = (await appsService.listApps(s, { embedTasks: embed.includes('apps.tasks') })).filter((a) => !podsService.isPod(a));
+      let apps = (await appsService.listApps(s, { embedTasks: embed.includes('apps.tasks') })).filter(
+        (a) => !podsService.isPod(a),
+      );
       if (q.id) apps = apps.filter((a) => a.id.includes(q.id!));
       if (q.cmd) apps = apps.filter((a) => typeof a.cmd === 'string' && a.cmd.includes(q.cmd!));
       return { apps: apps.map(withoutAtoll) };
@@ -80,7 +94,10 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services): void 
     handle(async (req, reply) => {
       const body = requireObject(req.body);
       const q = req.query as { partialUpdate?: string; force?: string };
-      const r = await appsService.updateApp(s, wildcard(req), body, { partial: q.partialUpdate !== 'false', force: q.force === 'true' });
+      const r = await appsService.updateApp(s, wildcard(req), body, {
+        partial: q.partialUpdate !== 'false',
+        force: q.force === 'true',
+      });
       return reply
         .code(r.created ? 201 : 200)
         .header('Marathon-Deployment-Id', r.deploymentId)
@@ -95,14 +112,22 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services): void 
       const m = /^(.*)\/tasks\/([^/]+)$/.exec(path);
       const q = req.query as { scale?: string; force?: string };
       if (m) {
-        const [task] = await appsService.killTasks(s, [decodeURIComponent(m[2]!)], { scale: q.scale === 'true' });
+        const [task] = await appsService.killTasks(s, [decodeURIComponent(m[2]!)], {
+          scale: q.scale === 'true',
+        });
         return { task };
       }
       const tasksMatch = /^(.*)\/tasks$/.exec(path);
       if (tasksMatch) {
         const tasks = await appsService.listTasks(s, { appId: tasksMatch[1]! });
         if (tasks.length === 0) return { tasks: [] };
-        return { tasks: await appsService.killTasks(s, tasks.map((t) => t.id), { scale: q.scale === 'true' }) };
+        return {
+          tasks: await appsService.killTasks(
+            s,
+            tasks.map((t) => t.id),
+            { scale: q.scale === 'true' },
+          ),
+        };
       }
       return appsService.deleteApp(s, path, { force: q.force === 'true' });
     }),
@@ -119,18 +144,29 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services): void 
   );
 
   // Groups: path prefixes of apps, created and changed as a whole.
-  app.get('/v2/groups', handle(async () => groupsService.getGroup(s, '/')));
-  app.get('/v2/groups/*', handle(async (req) => groupsService.getGroup(s, wildcard(req))));
+  app.get(
+    '/v2/groups',
+    handle(async () => groupsService.getGroup(s, '/')),
+  );
+  app.get(
+    '/v2/groups/*',
+    handle(async (req) => groupsService.getGroup(s, wildcard(req))),
+  );
   app.post(
     '/v2/groups',
-    handle(async (req, reply) => reply.code(201).send(await groupsService.createGroup(s, requireObject(req.body)))),
+    handle(async (req, reply) =>
+      reply.code(201).send(await groupsService.createGroup(s, requireObject(req.body))),
+    ),
   );
   app.post(
     '/v2/groups/*',
     handle(async (req, reply) => {
       const body = requireObject(req.body);
       const base = wildcard(req);
-      const id = typeof body.id === 'string' && body.id.startsWith('/') ? body.id : `${base}/${String(body.id ?? '')}`.replace(/\/+$/, '');
+      const id =
+        typeof body.id === 'string' && body.id.startsWith('/')
+          ? body.id
+          : `${base}/${String(body.id ?? '')}`.replace(/\/+$/, '');
       return reply.code(201).send(await groupsService.createGroup(s, { ...body, id }));
     }),
   );
@@ -138,7 +174,9 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services): void 
     '/v2/groups/*',
     handle(async (req) => {
       const q = req.query as { force?: string };
-      return groupsService.updateGroup(s, wildcard(req), requireObject(req.body), { force: q.force === 'true' });
+      return groupsService.updateGroup(s, wildcard(req), requireObject(req.body), {
+        force: q.force === 'true',
+      });
     }),
   );
   app.delete(
@@ -154,15 +192,23 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services): void 
     '/v2/pods',
     handle(async (req, reply) => {
       const { pod, deploymentId } = await podsService.createPod(s, requireObject(req.body));
-      return reply.code(201).header('Location', `/v2/pods${pod.id}`).header('Marathon-Deployment-Id', deploymentId).send(pod);
+      return reply
+        .code(201)
+        .header('Location', `/v2/pods${pod.id}`)
+        .header('Marathon-Deployment-Id', deploymentId)
+        .send(pod);
     }),
   );
-  app.get('/v2/pods', handle(async () => podsService.listPods(s)));
+  app.get(
+    '/v2/pods',
+    handle(async () => podsService.listPods(s)),
+  );
   app.get(
     '/v2/pods/*',
     handle(async (req) => {
       const path = wildcard(req);
-      if (path === '/::status') return Promise.all((await podsService.listPods(s)).map((p) => podsService.podStatus(s, p.id)));
+      if (path === '/::status')
+        return Promise.all((await podsService.listPods(s)).map((p) => podsService.podStatus(s, p.id)));
       const m = /^(.*)::status$/.exec(path);
       return m ? podsService.podStatus(s, m[1]!) : podsService.getPod(s, path);
     }),
@@ -171,8 +217,12 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services): void 
     '/v2/pods/*',
     handle(async (req, reply) => {
       const q = req.query as { force?: string };
-      const r = await podsService.updatePod(s, wildcard(req), requireObject(req.body), { force: q.force === 'true' });
-      return reply.header('Marathon-Deployment-Id', r.deploymentId).send(await podsService.getPod(s, wildcard(req)));
+      const r = await podsService.updatePod(s, wildcard(req), requireObject(req.body), {
+        force: q.force === 'true',
+      });
+      return reply
+        .header('Marathon-Deployment-Id', r.deploymentId)
+        .send(await podsService.getPod(s, wildcard(req)));
     }),
   );
   app.delete(
@@ -206,7 +256,10 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services): void 
     }),
   );
 
-  app.get('/v2/deployments', handle(async () => deploymentsService.listDeployments(s)));
+  app.get(
+    '/v2/deployments',
+    handle(async () => deploymentsService.listDeployments(s)),
+  );
 
   app.delete(
     '/v2/deployments/:id',
@@ -225,12 +278,20 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services): void 
     const wanted = new Set(([] as string[]).concat(q.event_type ?? []));
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    });
     const send = (e: { eventType: string }) => {
       if (wanted.size > 0 && !wanted.has(e.eventType)) return;
       res.write(`event: ${e.eventType}\ndata: ${JSON.stringify(e)}\n\n`);
     };
-    send({ eventType: 'event_stream_attached', remoteAddress: req.ip, timestamp: new Date().toISOString() } as { eventType: string });
+    send({
+      eventType: 'event_stream_attached',
+      remoteAddress: req.ip,
+      timestamp: new Date().toISOString(),
+    } as { eventType: string });
     const off = s.bus.subscribeEvents(send);
     const keepAlive = setInterval(() => res.write(':\n\n'), 15_000);
     req.raw.on('close', () => {
@@ -239,7 +300,10 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services): void 
     });
   });
 
-  app.get('/v2/queue', handle(async () => ({ queue: await queueService.listQueue(s) })));
+  app.get(
+    '/v2/queue',
+    handle(async () => ({ queue: await queueService.listQueue(s) })),
+  );
 
   app.delete(
     '/v2/queue/*',

@@ -92,6 +92,8 @@ function ServiceDetail() {
   const [dialog, setDialog] = useState<Dialogs>(null);
 
   const app = useQuery(trpc.apps.get.queryOptions({ id }, { enabled: id !== '' }));
+  // Whether the service answers under /service/<name>/ (DCOS_SERVICE_NAME, a vhost or a web port).
+  const serviceLink = useQuery(trpc.services.link.queryOptions({ appId: id }, { enabled: id !== '' }));
   const deployments = useAppDeployments(id);
   const closeDialog = async () => {
     setDialog(null);
@@ -203,6 +205,18 @@ function ServiceDetail() {
         }
         actions={
           <>
+            {serviceLink.data && (
+              <a
+                href={serviceLink.data.path}
+                target="_blank"
+                rel="noopener noreferrer"
+                title={`Open ${serviceLink.data.path} in a new tab`}
+                className="inline-flex h-8 items-center justify-center gap-1.5 rounded-md border border-line bg-surface px-3 text-sm font-medium whitespace-nowrap text-fg transition-colors hover:bg-surface-2"
+                data-testid="open-service"
+              >
+                Open service ↗
+              </a>
+            )}
             <Button onClick={() => router.push(editHref(a.id))} disabled={deleting} data-testid="edit-button">
               Edit
             </Button>
