@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerAppCommands } from './commands/app';
 import { registerClusterCommands } from './commands/cluster';
 import { registerDeploymentCommands } from './commands/deployment';
+import { registerDnsCommands } from './commands/dns';
 import { registerGroupCommands } from './commands/group';
 import { registerJoinTokenCommands, registerNodeCommands } from './commands/node';
 import { registerPackageCommands } from './commands/package';
@@ -46,6 +47,7 @@ export function buildProgram(io: CliIO): Command {
   registerDeploymentCommands(program, ctx);
   registerQueueCommands(program, ctx);
   registerPackageCommands(program, ctx);
+  registerDnsCommands(program, ctx);
 
   return program;
 }

@@ -14,6 +14,7 @@ import {
   IconEvents,
   IconMonitor,
   IconMoon,
+  IconNetwork,
   IconNodes,
   IconServices,
   IconSettings,
@@ -29,6 +30,7 @@ const nav = [
   { href: '/deployments', label: 'Deployments', key: 'p', icon: IconDeployments, testId: 'nav-deployments' },
   { href: '/catalog', label: 'Catalog', key: 'c', icon: IconCatalog, testId: 'nav-catalog' },
   { href: '/nodes', label: 'Nodes', key: 'n', icon: IconNodes, testId: 'nav-nodes' },
+  { href: '/networking', label: 'Networking', key: 'w', icon: IconNetwork, testId: 'nav-networking' },
   { href: '/events', label: 'Events', key: 'e', icon: IconEvents, testId: 'nav-events' },
   { href: '/settings', label: 'Settings', key: 't', icon: IconSettings, testId: 'nav-settings' },
 ] as const;
