@@ -24,8 +24,12 @@ export function spawnLocalAgent(opts: {
   env?: Record<string, string>;
   /** Pipe the agent's output through (npm start) or keep it quiet (tests). */
   inheritOutput?: boolean;
+  /** Run it in this network namespace (tests: a node with its own address). */
+  netns?: string;
 }): LocalAgent {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), agentMain], {
+  const argv = [process.execPath, '--import', import.meta.resolve('tsx'), agentMain];
+  const [cmd, ...args] = opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...argv] : argv;
+  const child = spawn(cmd!, args, {
     env: {
       ...process.env,
       ATOLL_CONTROL_URL: opts.controlUrl,

@@ -17,6 +17,11 @@ export interface TestAgentOptions {
   portRange?: [number, number];
   /** More agent settings (ATOLL_*), e.g. ATOLL_RESERVED_CPUS. */
   env?: Record<string, string>;
+  /**
+   * Run the agent inside this network namespace (`ip netns exec`), so the node has its own address;
+   * it reaches control at `controlHost` (control must then bind 0.0.0.0).
+   */
+  netns?: { name: string; controlHost: string };
 }
 
 export interface TestCluster {
@@ -97,7 +102,8 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
       // Disjoint port ranges per agent index, so agents on one machine never hand out the same port.
       const range = o.portRange ?? [21000 + index * 1000, 21999 + index * 1000];
       const agent = spawnLocalAgent({
-        controlUrl: control.url,
+        controlUrl: o.netns ? control.url.replace(/\/\/[^:/]+/, `//${o.netns.controlHost}`) : control.url,
+        ...(o.netns ? { netns: o.netns.name } : {}),
         joinToken,
         stateDir: stateDirs[index]!,
         log,
