@@ -1,0 +1,95 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestCluster, type TestCluster } from '@atoll/control/testing';
+import { e2eMissing, IMAGE, launchBrowser, shots } from './support';
+
+const missing = await e2eMissing();
+
+describe.skipIf(missing !== null)('networking in the console, end to end', () => {
+  let cluster: TestCluster;
+  let browser: Browser;
+  let page: Page;
+  const api = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
+    const res = await fetch(cluster.url + p, {
+      method,
+      headers: {
+        authorization: `Bearer ${cluster.token}`,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+
+  beforeAll(async () => {
+    await mkdir(shots, { recursive: true });
+    cluster = await startTestCluster({ agent: true, console: true });
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.setDefaultTimeout(60_000);
+    const deadline = Date.now() + 60_000;
+    while (!(await api<Array<{ connected: boolean }>>('GET', '/api/v1/nodes')).some((n) => n.connected)) {
+      if (Date.now() > deadline) throw new Error('no node connected');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await page.goto(`${cluster.url}/`);
+    await page.waitForURL(/\/login/);
+    await page.getByTestId('login-username').fill('admin');
+    await page.getByTestId('login-password').fill(cluster.adminPassword);
+    await page.getByTestId('login-submit').click();
+    await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await cluster?.stop();
+  });
+
+  it('resolves a service name on the Networking page, and opens the service through /service/<name>/', async () => {
+    await api('POST', '/v2/apps', {
+      id: '/net/web',
+      cpus: 0.05,
+      mem: 32,
+      cmd: 'mkdir -p /www && echo hello-through-control > /www/index.html && exec httpd -f -p 8080 -h /www',
+      container: {
+        type: 'DOCKER',
+        docker: { image: IMAGE },
+        portMappings: [{ containerPort: 8080, hostPort: 0 }],
+      },
+      networks: [{ mode: 'container/bridge' }],
+      labels: { DCOS_SERVICE_NAME: 'web' },
+      healthChecks: [
+        { protocol: 'HTTP', path: '/', portIndex: 0, intervalSeconds: 1, gracePeriodSeconds: 10 },
+      ],
+    });
+    await page.getByTestId('nav-networking').click();
+    await page.waitForURL(/\/networking/);
+    await page.getByTestId('resolve-name').fill('web-net.marathon.mesos');
+    await page.getByTestId('resolve-submit').click();
+    await expect
+      .poll(() => page.getByTestId('resolve-answer').locator('[data-kind]').getAttribute('data-kind'), {
+        timeout: 60_000,
+      })
+      .toBe('a');
+    await expect
+      .poll(async () => (await page.getByTestId('dns-records').textContent()) ?? '')
+      .toContain('_web-net._tcp.marathon.mesos');
+    await page.screenshot({ path: path.join(shots, 'networking.png'), fullPage: true });
+
+    await page.getByTestId('resolve-name').fill('nothing-here.marathon.mesos');
+    await page.getByTestId('resolve-submit').click();
+    await expect
+      .poll(() => page.getByTestId('resolve-answer').locator('[data-kind]').getAttribute('data-kind'))
+      .toBe('nxdomain');
+
+    await page.goto(`${cluster.url}/services/detail?id=/net/web`);
+    const link = page.getByTestId('open-service');
+    await expect.poll(() => link.getAttribute('href')).toBe('/service/web/');
+    // The browser's session reaches the task through control.
+    const body = await page.evaluate(async () => (await fetch('/service/web/')).text());
+    expect(body).toContain('hello-through-control');
+    await api('DELETE', '/v2/apps/net/web?force=true');
+  });
+});
