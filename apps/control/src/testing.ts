@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -233,4 +234,40 @@ async function removeContainers(nodeIds: string[]): Promise<void> {
       ),
     );
   }
+}
+
+/** Polls control until `count` nodes are connected (tests start agents and go on at once). */
+export async function waitForNodes(
+  cluster: Pick<TestCluster, 'url' | 'token'>,
+  count = 1,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${cluster.url}/api/v1/nodes`, {
+      headers: { authorization: `Bearer ${cluster.token}` },
+    });
+    const nodes = res.ok ? ((await res.json()) as Array<{ connected: boolean }>) : [];
+    if (nodes.filter((n) => n.connected).length >= count) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} connected node(s)`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** One Redis command over its inline protocol (the catalog's tests install a real Redis); the reply, trimmed. */
+export function redisCommand(port: number, command = 'PING', host = '127.0.0.1'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, host);
+    let out = '';
+    sock.setTimeout(5_000, () => sock.destroy(new Error('timeout')));
+    sock.on('connect', () => sock.write(`${command}\r\n`));
+    sock.on('data', (d) => {
+      out += d.toString();
+      // A bulk reply ($n) has a second line.
+      const bulk = out.startsWith('$') && !out.startsWith('$-1');
+      if (out.endsWith('\r\n') && (!bulk || out.split('\r\n').length >= 3)) sock.end();
+    });
+    sock.on('close', () => resolve(out.trim()));
+    sock.on('error', reject);
+  });
 }

@@ -4,7 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '../src/testing';
 
-const fixturesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../shared/fixtures/marathon');
+const fixturesDir = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../../shared/fixtures/marathon',
+);
 const fixture = (name: string): unknown => JSON.parse(readFileSync(path.join(fixturesDir, name), 'utf8'));
 
 // Control with a real PostgreSQL database and no agent: the API's shapes, auth and errors.
@@ -14,7 +17,11 @@ describe('control API without agents', () => {
     const headers = new Headers(init.headers);
     if (init.auth !== null) headers.set('authorization', init.auth ?? `Bearer ${cluster.token}`);
     if (init.json !== undefined) headers.set('content-type', 'application/json');
-    return fetch(cluster.url + p, { ...init, headers, ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : {}) });
+    return fetch(cluster.url + p, {
+      ...init,
+      headers,
+      ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : {}),
+    });
   };
 
   beforeAll(async () => {
@@ -42,9 +49,17 @@ describe('control API without agents', () => {
   });
 
   it('DC/OS login gives a token that works as token= and as Bearer', async () => {
-    const bad = await call('/acs/api/v1/auth/login', { method: 'POST', auth: null, json: { uid: 'admin', password: 'wrong' } });
+    const bad = await call('/acs/api/v1/auth/login', {
+      method: 'POST',
+      auth: null,
+      json: { uid: 'admin', password: 'wrong' },
+    });
     expect(bad.status).toBe(401);
-    const res = await call('/acs/api/v1/auth/login', { method: 'POST', auth: null, json: { uid: 'admin', password: cluster.adminPassword } });
+    const res = await call('/acs/api/v1/auth/login', {
+      method: 'POST',
+      auth: null,
+      json: { uid: 'admin', password: cluster.adminPassword },
+    });
     expect(res.status).toBe(200);
     const { token } = (await res.json()) as { token: string };
     expect((await call('/v2/apps', { auth: `token=${token}` })).status).toBe(200);
@@ -66,7 +81,13 @@ describe('control API without agents', () => {
     const res = await call('/v2/apps', { method: 'POST', json: fixture('01-simple-cmd-app.json') });
     expect(res.status).toBe(201);
     const app = (await res.json()) as Record<string, unknown>;
-    expect(app).toMatchObject({ id: '/simple', instances: 2, tasksRunning: 0, tasksStaged: 0, cmd: 'sleep 1000' });
+    expect(app).toMatchObject({
+      id: '/simple',
+      instances: 2,
+      tasksRunning: 0,
+      tasksStaged: 0,
+      cmd: 'sleep 1000',
+    });
     expect(typeof app.version).toBe('string');
     expect(app.deployments).toHaveLength(1);
     const list = (await (await call('/v2/apps')).json()) as { apps: Array<{ id: string }> };
@@ -88,7 +109,9 @@ describe('control API without agents', () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as { version: string; deploymentId: string };
     expect(body.deploymentId).toMatch(/[0-9a-f-]{36}/);
-    const { app } = (await (await call('/v2/apps/simple')).json()) as { app: { instances: number; version: string } };
+    const { app } = (await (await call('/v2/apps/simple')).json()) as {
+      app: { instances: number; version: string };
+    };
     expect(app.instances).toBe(0);
     expect(app.version).toBe(body.version);
     const { versions } = (await (await call('/v2/apps/simple/versions')).json()) as { versions: string[] };
@@ -118,14 +141,24 @@ describe('control API without agents', () => {
     };
     expect(group.id).toBe('/sleep-group');
     expect(group.groups[0]?.id).toBe('/sleep-group/sleep');
-    expect(group.groups[0]?.apps.map((a) => a.id)).toEqual(['/sleep-group/sleep/goodnight-1', '/sleep-group/sleep/goodnight-2']);
+    expect(group.groups[0]?.apps.map((a) => a.id)).toEqual([
+      '/sleep-group/sleep/goodnight-1',
+      '/sleep-group/sleep/goodnight-2',
+    ]);
     const scaled = await call('/v2/groups/sleep-group?force=true', { method: 'PUT', json: { scaleBy: 2 } });
     expect(scaled.status).toBe(200);
-    const { app } = (await (await call('/v2/apps/sleep-group/sleep/goodnight-1')).json()) as { app: { instances: number } };
+    const { app } = (await (await call('/v2/apps/sleep-group/sleep/goodnight-1')).json()) as {
+      app: { instances: number };
+    };
     expect(app.instances).toBe(2);
-    const bad = await call('/v2/groups', { method: 'POST', json: { id: '/bad', apps: [{ id: 'x', cmd: 'y', cpus: -1 }] } });
+    const bad = await call('/v2/groups', {
+      method: 'POST',
+      json: { id: '/bad', apps: [{ id: 'x', cmd: 'y', cpus: -1 }] },
+    });
     expect(bad.status).toBe(422);
-    expect(((await bad.json()) as { details: Array<{ path: string }> }).details.map((d) => d.path)).toContain('/apps/0/cpus');
+    expect(((await bad.json()) as { details: Array<{ path: string }> }).details.map((d) => d.path)).toContain(
+      '/apps/0/cpus',
+    );
     const removed = await call('/v2/groups/sleep-group?force=true', { method: 'DELETE' });
     expect(removed.status).toBe(200);
     expect((await call('/v2/groups/nope')).status).toBe(404);
@@ -152,7 +185,10 @@ describe('control API without agents', () => {
     await call('/v2/apps', { method: 'POST', json: { id: '/events/probe', cmd: 'sleep 1', instances: 0 } });
     await read(/event: api_post_event\ndata: .*\n\n/);
     controller.abort();
-    const data = JSON.parse(/event: api_post_event\ndata: (.*)\n\n/.exec(text)![1]!) as { eventType: string; appDefinition: { id: string } };
+    const data = JSON.parse(/event: api_post_event\ndata: (.*)\n\n/.exec(text)![1]!) as {
+      eventType: string;
+      appDefinition: { id: string };
+    };
     expect(data.eventType).toBe('api_post_event');
     expect(data.appDefinition.id).toBe('/events/probe');
     expect(text).not.toMatch(/event: deployment_info/);
@@ -167,7 +203,11 @@ describe('control API without agents', () => {
   ])('fixture %s posts as it is (201) and reads back normalised', async (name) => {
     const res = await call('/v2/apps', { method: 'POST', json: fixture(name) });
     expect(res.status).toBe(201);
-    const app = (await res.json()) as { id: string; networks: unknown[]; container?: { docker?: Record<string, unknown> } };
+    const app = (await res.json()) as {
+      id: string;
+      networks: unknown[];
+      container?: { docker?: Record<string, unknown> };
+    };
     expect(app.networks.length).toBeGreaterThan(0);
     expect(app.container?.docker ?? {}).not.toHaveProperty('network');
     await call(`/v2/apps${app.id}?force=true`, { method: 'DELETE' });
@@ -183,11 +223,20 @@ describe('control API without agents', () => {
     expect(list.map((p) => p.id)).toContain('/simple-pod');
     const apps = (await (await call('/v2/apps')).json()) as { apps: Array<{ id: string }> };
     expect(apps.apps.map((a) => a.id)).not.toContain('/simple-pod');
-    const status = (await (await call('/v2/pods/simple-pod::status')).json()) as { id: string; status: string; spec: { id: string } };
+    const status = (await (await call('/v2/pods/simple-pod::status')).json()) as {
+      id: string;
+      status: string;
+      spec: { id: string };
+    };
     expect(status).toMatchObject({ id: '/simple-pod', spec: { id: '/simple-pod' } });
-    const bad = await call('/v2/pods', { method: 'POST', json: { id: '/bad-pod', containers: [{ name: 'a', resources: { cpus: 0.1, mem: 16 } }] } });
+    const bad = await call('/v2/pods', {
+      method: 'POST',
+      json: { id: '/bad-pod', containers: [{ name: 'a', resources: { cpus: 0.1, mem: 16 } }] },
+    });
     expect(bad.status).toBe(422);
-    expect(((await bad.json()) as { details: Array<{ path: string }> }).details.map((d) => d.path)).toContain('/containers/0/image');
+    expect(((await bad.json()) as { details: Array<{ path: string }> }).details.map((d) => d.path)).toContain(
+      '/containers/0/image',
+    );
     const removed = await call('/v2/pods/simple-pod?force=true', { method: 'DELETE' });
     expect(removed.status).toBe(202);
   });
@@ -208,9 +257,14 @@ describe('control API without agents', () => {
   });
 
   it('the OpenAPI document lists the REST forms of the procedures', async () => {
-    const doc = (await (await call('/api/v1/openapi.json')).json()) as { openapi: string; paths: Record<string, unknown> };
+    const doc = (await (await call('/api/v1/openapi.json')).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+    };
     expect(doc.openapi).toMatch(/^3\./);
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/nodes', '/apps', '/apps/scale', '/tasks', '/auth/login']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/nodes', '/apps', '/apps/scale', '/tasks', '/auth/login']),
+    );
   });
 
   it('REST /api/v1 serves the same procedures, with field errors as 4xx', async () => {
@@ -223,7 +277,11 @@ describe('control API without agents', () => {
   });
 
   it('tRPC login sets an httpOnly session cookie that authenticates', async () => {
-    const res = await call('/api/trpc/auth.login', { method: 'POST', auth: null, json: { username: 'admin', password: cluster.adminPassword } });
+    const res = await call('/api/trpc/auth.login', {
+      method: 'POST',
+      auth: null,
+      json: { username: 'admin', password: cluster.adminPassword },
+    });
     expect(res.status).toBe(200);
     const cookie = res.headers.get('set-cookie') ?? '';
     expect(cookie).toMatch(/atoll_session=ses_/);
@@ -235,7 +293,11 @@ describe('control API without agents', () => {
   it('a join token that is revoked or expired is refused by hello (service level)', async () => {
     const { nodesService, agentsService } = await import('@atoll/api');
     const s = cluster.control.services;
-    const t = await nodesService.createJoinToken(s, { singleUse: true, expiresInSeconds: 60, attributes: {} });
+    const t = await nodesService.createJoinToken(s, {
+      singleUse: true,
+      expiresInSeconds: 60,
+      attributes: {},
+    });
     await nodesService.revokeJoinToken(s, t.id);
     const hello = {
       type: 'hello' as const,
@@ -250,14 +312,30 @@ describe('control API without agents', () => {
       tasks: [],
     };
     await expect(agentsService.handleHello(s, hello)).rejects.toThrow(/revoked/);
-    const single = await nodesService.createJoinToken(s, { singleUse: true, expiresInSeconds: 60, attributes: { rack: 'r1' } });
+    const single = await nodesService.createJoinToken(s, {
+      singleUse: true,
+      expiresInSeconds: 60,
+      attributes: { rack: 'r1' },
+    });
     const joined = await agentsService.handleHello(s, { ...hello, joinToken: single.token });
     expect(joined.credential).toMatch(/^node_/);
-    await expect(agentsService.handleHello(s, { ...hello, joinToken: single.token })).rejects.toThrow(/already used/);
-    const again = await agentsService.handleHello(s, { ...hello, joinToken: undefined, nodeId: joined.nodeId, credential: joined.credential });
+    await expect(agentsService.handleHello(s, { ...hello, joinToken: single.token })).rejects.toThrow(
+      /already used/,
+    );
+    const again = await agentsService.handleHello(s, {
+      ...hello,
+      joinToken: undefined,
+      nodeId: joined.nodeId,
+      credential: joined.credential,
+    });
     expect(again.nodeId).toBe(joined.nodeId);
     await expect(
-      agentsService.handleHello(s, { ...hello, joinToken: undefined, nodeId: joined.nodeId, credential: 'node_wrong' }),
+      agentsService.handleHello(s, {
+        ...hello,
+        joinToken: undefined,
+        nodeId: joined.nodeId,
+        credential: 'node_wrong',
+      }),
     ).rejects.toThrow(/credential/);
   });
 });

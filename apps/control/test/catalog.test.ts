@@ -1,12 +1,11 @@
 import { createServer, type Server } from 'node:http';
-import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { loadPackageDir, toIndexEntry } from '@atoll/catalog';
 import { containerLabels } from '@atoll/spec';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCluster, type TestCluster } from '../src/testing';
+import { redisCommand, startTestCluster, waitForNodes, type TestCluster } from '../src/testing';
 import { restClient, skipWithoutDocker, TEST_IMAGE, until } from './support';
 
 const skip = await skipWithoutDocker('catalog tests');
@@ -89,27 +88,6 @@ interface Installed {
   apps: Array<{ id: string; tasksHealthy: number }>;
 }
 
-/** One Redis command (inline protocol); the reply's lines, trimmed. */
-async function redis(port: number, command = 'PING'): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(port, '127.0.0.1');
-    let out = '';
-    sock.setTimeout(5_000, () => sock.destroy(new Error('timeout')));
-    sock.on('connect', () => sock.write(`${command}\r\n`));
-    sock.on('data', (d) => {
-      out += d.toString();
-      // A bulk reply ($n) has a second line.
-      if (
-        out.endsWith('\r\n') &&
-        !(out.startsWith('$') && !out.startsWith('$-1') && out.split('\r\n').length < 3)
-      )
-        sock.end();
-    });
-    sock.on('close', () => resolve(out.trim()));
-    sock.on('error', reject);
-  });
-}
-
 /** The catalog through Cosmos's REST API and Atoll's, with a real control, agent and Docker. */
 describe.skipIf(skip)('the package catalog', () => {
   let cluster: TestCluster;
@@ -153,11 +131,7 @@ describe.skipIf(skip)('the package catalog', () => {
     await new Promise<void>((r) => repoServer.listen(0, '127.0.0.1', r));
     repoUrl = `http://127.0.0.1:${(repoServer.address() as AddressInfo).port}/repo.json`;
     cluster = await startTestCluster({ agent: true });
-    await until(
-      'a connected node',
-      () => api<Array<{ connected: boolean }>>('GET', '/api/v1/nodes'),
-      (ns) => ns.some((n) => n.connected),
-    );
+    await waitForNodes(cluster);
   }, 120_000);
 
   afterAll(async () => {
@@ -358,9 +332,9 @@ describe.skipIf(skip)('the package catalog', () => {
       (xs) => xs[0]?.status === 'Running' && xs[0].apps[0]?.tasksHealthy === 1,
     );
     const { tasks } = await api<{ tasks: Array<{ ports: number[] }> }>('GET', '/v2/apps/redis/tasks');
-    expect(await redis(tasks[0]!.ports[0]!)).toBe('+PONG');
+    expect(await redisCommand(tasks[0]!.ports[0]!)).toBe('+PONG');
     // Its data lives on the package's persistent volume and outlives the task.
-    expect(await redis(tasks[0]!.ports[0]!, 'SET atoll kept')).toBe('+OK');
+    expect(await redisCommand(tasks[0]!.ports[0]!, 'SET atoll kept')).toBe('+OK');
 
     const preview = await api<{ change: string[]; to: { mem: number } }>(
       'POST',
@@ -390,7 +364,7 @@ describe.skipIf(skip)('the package catalog', () => {
     );
     expect(upgraded.app.mem).toBe(160);
     const after = await api<{ tasks: Array<{ ports: number[] }> }>('GET', '/v2/apps/redis/tasks');
-    expect(await redis(after.tasks[0]!.ports[0]!, 'GET atoll')).toBe('$4\r\nkept');
+    expect(await redisCommand(after.tasks[0]!.ports[0]!, 'GET atoll')).toBe('$4\r\nkept');
     const docker = new Docker();
     const volumes = async () =>
       (await docker.listVolumes({ filters: { label: [`${containerLabels.appId}=/redis`] } })).Volumes ?? [];

@@ -18,14 +18,22 @@ interface Task {
 describe.skipIf(skip)('a cluster with one docker agent', () => {
   let cluster: TestCluster;
   const docker = new Docker();
-  const api = restClient(() => cluster.url, () => cluster.token);
-  const tasksOf = async (appId: string) => (await api<{ tasks: Task[] }>('GET', `/v2/apps${appId}/tasks`)).tasks;
+  const api = restClient(
+    () => cluster.url,
+    () => cluster.token,
+  );
+  const tasksOf = async (appId: string) =>
+    (await api<{ tasks: Task[] }>('GET', `/v2/apps${appId}/tasks`)).tasks;
   const containersOf = async (appId: string) =>
     docker.listContainers({ all: false, filters: { label: [`io.atoll.app-id=${appId}`] } });
 
   beforeAll(async () => {
     cluster = await startTestCluster({ agent: true });
-    await until('the agent to join', () => api<Array<{ connected: boolean }>>('GET', '/api/v1/nodes'), (n) => n.length === 1 && n[0]!.connected);
+    await until(
+      'the agent to join',
+      () => api<Array<{ connected: boolean }>>('GET', '/api/v1/nodes'),
+      (n) => n.length === 1 && n[0]!.connected,
+    );
   });
   afterAll(async () => {
     await cluster?.stop();
@@ -37,32 +45,61 @@ describe.skipIf(skip)('a cluster with one docker agent', () => {
     cpus: 0.1,
     mem: 32,
     cmd: 'httpd -f -p 8080 -h /',
-    container: { type: 'DOCKER', docker: { image: IMAGE }, portMappings: [{ containerPort: 8080, hostPort: 0 }] },
+    container: {
+      type: 'DOCKER',
+      docker: { image: IMAGE },
+      portMappings: [{ containerPort: 8080, hostPort: 0 }],
+    },
     networks: [{ mode: 'container/bridge' }],
   };
 
   it('deploys 3 instances that answer on their published ports', async () => {
     await api('POST', '/v2/apps', app);
-    const tasks = await until('3 running tasks', () => tasksOf(app.id), (t) => t.length === 3 && t.every((x) => x.state === 'TASK_RUNNING'));
+    const tasks = await until(
+      '3 running tasks',
+      () => tasksOf(app.id),
+      (t) => t.length === 3 && t.every((x) => x.state === 'TASK_RUNNING'),
+    );
     expect(new Set(tasks.map((t) => t.ports[0])).size).toBe(3);
     expect(await containersOf(app.id)).toHaveLength(3);
     const res = await fetch(`http://127.0.0.1:${tasks[0]!.ports[0]}/`);
     expect(res.status).toBeLessThan(500);
-    const { app: view } = await api<{ app: { tasksRunning: number; deployments: unknown[] } }>('GET', `/v2/apps${app.id}`);
+    const { app: view } = await api<{ app: { tasksRunning: number; deployments: unknown[] } }>(
+      'GET',
+      `/v2/apps${app.id}`,
+    );
     expect(view.tasksRunning).toBe(3);
-    await until('the deployment to finish', () => api<unknown[]>('GET', '/v2/deployments'), (d) => d.length === 0);
+    await until(
+      'the deployment to finish',
+      () => api<unknown[]>('GET', '/v2/deployments'),
+      (d) => d.length === 0,
+    );
   });
 
   it('gives each task Marathon environment variables', async () => {
     const [c] = await containersOf(app.id);
     const env = (await docker.getContainer(c!.Id).inspect()).Config.Env;
-    expect(env).toEqual(expect.arrayContaining([`MARATHON_APP_ID=${app.id}`, expect.stringMatching(/^PORT0=\d+$/), expect.stringMatching(/^HOST=/)]));
+    expect(env).toEqual(
+      expect.arrayContaining([
+        `MARATHON_APP_ID=${app.id}`,
+        expect.stringMatching(/^PORT0=\d+$/),
+        expect.stringMatching(/^HOST=/),
+      ]),
+    );
   });
 
   it('scales down to 2', async () => {
     await api('PUT', `/v2/apps${app.id}`, { instances: 2 });
-    await until('2 tasks', () => tasksOf(app.id), (t) => t.length === 2 && t.every((x) => x.state === 'TASK_RUNNING'));
-    await until('2 containers', () => containersOf(app.id), (c) => c.length === 2);
+    await until(
+      '2 tasks',
+      () => tasksOf(app.id),
+      (t) => t.length === 2 && t.every((x) => x.state === 'TASK_RUNNING'),
+    );
+    await until(
+      '2 containers',
+      () => containersOf(app.id),
+      (c) => c.length === 2,
+    );
   });
 
   it('replaces a container killed behind the agent’s back', async () => {
@@ -73,7 +110,8 @@ describe.skipIf(skip)('a cluster with one docker agent', () => {
     const after = await until(
       'a replacement task',
       () => tasksOf(app.id),
-      (t) => t.length === 2 && t.every((x) => x.state === 'TASK_RUNNING') && !t.some((x) => x.id === victimTask),
+      (t) =>
+        t.length === 2 && t.every((x) => x.state === 'TASK_RUNNING') && !t.some((x) => x.id === victimTask),
     );
     expect(after.filter((t) => before.some((b) => b.id === t.id))).toHaveLength(1);
   });
@@ -83,7 +121,11 @@ describe.skipIf(skip)('a cluster with one docker agent', () => {
     const containersBefore = await containersOf(app.id);
     await cluster.agent!.stop();
     await cluster.startAgent();
-    await until('the agent to reconnect', () => api<Array<{ connected: boolean; lastHeartbeatAt: string }>>('GET', '/api/v1/nodes'), (n) => n[0]!.connected);
+    await until(
+      'the agent to reconnect',
+      () => api<Array<{ connected: boolean; lastHeartbeatAt: string }>>('GET', '/api/v1/nodes'),
+      (n) => n[0]!.connected,
+    );
     // Give control a moment to process the hello; then nothing may have changed.
     await new Promise((r) => setTimeout(r, 1500));
     const after = await tasksOf(app.id);
@@ -94,10 +136,20 @@ describe.skipIf(skip)('a cluster with one docker agent', () => {
   });
 
   it('an app that does not fit says why', async () => {
-    await api('POST', '/v2/apps', { id: '/it/huge', cmd: 'sleep 100', cpus: 4096, mem: 16, container: { docker: { image: IMAGE } } });
+    await api('POST', '/v2/apps', {
+      id: '/it/huge',
+      cmd: 'sleep 100',
+      cpus: 4096,
+      mem: 16,
+      container: { docker: { image: IMAGE } },
+    });
     const view = await until(
       'a placement issue',
-      () => api<Array<{ id: string; atoll: { placementIssue: string | null; status: string } }>>('GET', '/api/v1/apps'),
+      () =>
+        api<Array<{ id: string; atoll: { placementIssue: string | null; status: string } }>>(
+          'GET',
+          '/api/v1/apps',
+        ),
       (apps) => !!apps.find((a) => a.id === '/it/huge')?.atoll.placementIssue,
     );
     const huge = view.find((a) => a.id === '/it/huge')!;
@@ -146,7 +198,9 @@ describe.skipIf(skip)('a cluster with one docker agent', () => {
     const body = await until(
       'the web container to serve what the writer wrote',
       async () => {
-        const res = await fetch(`http://127.0.0.1:${tasks[0]!.ports[0]}/`, { signal: AbortSignal.timeout(2000) }).catch(() => null);
+        const res = await fetch(`http://127.0.0.1:${tasks[0]!.ports[0]}/`, {
+          signal: AbortSignal.timeout(2000),
+        }).catch(() => null);
         return res?.ok ? await res.text() : '';
       },
       (t) => t.includes('from-writer'),
@@ -154,12 +208,30 @@ describe.skipIf(skip)('a cluster with one docker agent', () => {
     expect(body.trim()).toBe('from-writer');
     expect(await docker.listContainers({ filters: { label: ['io.atoll.app-id=/it/pod'] } })).toHaveLength(2);
     await api('DELETE', '/v2/pods/it/pod?force=true');
-    await until('no running pod container', () => docker.listContainers({ filters: { label: ['io.atoll.app-id=/it/pod'] } }), (c) => c.length === 0, 60_000);
+    await until(
+      'no running pod container',
+      () => docker.listContainers({ filters: { label: ['io.atoll.app-id=/it/pod'] } }),
+      (c) => c.length === 0,
+      60_000,
+    );
   });
 
   it('deleting the app leaves no container', async () => {
     await api('DELETE', `/v2/apps${app.id}`);
-    await until('the app to be gone', async () => (await fetch(`${cluster.url}/v2/apps${app.id}`, { headers: { authorization: `Bearer ${cluster.token}` } })).status, (s) => s === 404);
-    await until('no container', () => containersOf(app.id), (c) => c.length === 0);
+    await until(
+      'the app to be gone',
+      async () =>
+        (
+          await fetch(`${cluster.url}/v2/apps${app.id}`, {
+            headers: { authorization: `Bearer ${cluster.token}` },
+          })
+        ).status,
+      (s) => s === 404,
+    );
+    await until(
+      'no container',
+      () => containersOf(app.id),
+      (c) => c.length === 0,
+    );
   });
 });

@@ -41,7 +41,11 @@ describe.skipIf(skip)('control killed with SIGKILL mid-deployment', () => {
       },
       stdio: 'ignore',
     });
-    await until('control to answer', async () => (await fetch(`${url()}/health`).catch(() => null))?.ok ?? false, (ok) => ok);
+    await until(
+      'control to answer',
+      async () => (await fetch(`${url()}/health`).catch(() => null))?.ok ?? false,
+      (ok) => ok,
+    );
   };
   const api = restClient(url, () => token);
 
@@ -64,16 +68,30 @@ describe.skipIf(skip)('control killed with SIGKILL mid-deployment', () => {
       log: pino({ level: 'silent' }),
       env: { ATOLL_RUNTIME: 'docker', ATOLL_PORT_RANGE: '24000-24999', ATOLL_LOG_LEVEL: 'warn' },
     });
-    await until('the node', () => api<Array<{ connected: boolean }>>('GET', '/api/v1/nodes'), (n) => n[0]?.connected === true);
+    await until(
+      'the node',
+      () => api<Array<{ connected: boolean }>>('GET', '/api/v1/nodes'),
+      (n) => n[0]?.connected === true,
+    );
   });
 
   afterAll(async () => {
     await api('DELETE', '/v2/apps/restart/web?force=true').catch(() => undefined);
-    await until('the app to be gone', async () => (await fetch(`${url()}/v2/apps/restart/web`, { headers: { authorization: `Bearer ${token}` } })).status, (s) => s === 404, 30_000).catch(() => undefined);
+    await until(
+      'the app to be gone',
+      async () =>
+        (await fetch(`${url()}/v2/apps/restart/web`, { headers: { authorization: `Bearer ${token}` } }))
+          .status,
+      (s) => s === 404,
+      30_000,
+    ).catch(() => undefined);
     await agent?.stop();
     control?.kill('SIGKILL');
     const docker = new Docker();
-    const left = await docker.listContainers({ all: true, filters: { label: ['io.atoll.app-id=/restart/web'] } });
+    const left = await docker.listContainers({
+      all: true,
+      filters: { label: ['io.atoll.app-id=/restart/web'] },
+    });
     await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true })));
     await database?.drop();
     await rm(stateDir, { recursive: true, force: true });
@@ -85,16 +103,35 @@ describe.skipIf(skip)('control killed with SIGKILL mid-deployment', () => {
     cpus: 0.05,
     mem: 16,
     cmd: `mkdir -p /www && echo ${body} > /www/index.html && exec httpd -f -p 8080 -h /www`,
-    container: { type: 'DOCKER', docker: { image: IMAGE }, portMappings: [{ containerPort: 8080, hostPort: 0 }] },
+    container: {
+      type: 'DOCKER',
+      docker: { image: IMAGE },
+      portMappings: [{ containerPort: 8080, hostPort: 0 }],
+    },
     networks: [{ mode: 'container/bridge' }],
-    healthChecks: [{ protocol: 'HTTP', path: '/', portIndex: 0, gracePeriodSeconds: 10, intervalSeconds: 1, timeoutSeconds: 1, maxConsecutiveFailures: 3, delaySeconds: 0 }],
+    healthChecks: [
+      {
+        protocol: 'HTTP',
+        path: '/',
+        portIndex: 0,
+        gracePeriodSeconds: 10,
+        intervalSeconds: 1,
+        timeoutSeconds: 1,
+        maxConsecutiveFailures: 3,
+        delaySeconds: 0,
+      },
+    ],
     // One new task at a time: a deployment long enough to interrupt.
     upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 0.34 },
   });
 
   it('finishes the deployment after a restart', async () => {
     await api('POST', '/v2/apps', web('v1'));
-    await until('the first deployment', () => api<unknown[]>('GET', '/v2/deployments'), (d) => d.length === 0);
+    await until(
+      'the first deployment',
+      () => api<unknown[]>('GET', '/v2/deployments'),
+      (d) => d.length === 0,
+    );
     await api('PUT', '/v2/apps/restart/web', web('v2'));
     await until(
       'the deployment to be under way',
@@ -104,11 +141,20 @@ describe.skipIf(skip)('control killed with SIGKILL mid-deployment', () => {
     control!.kill('SIGKILL');
     await new Promise<void>((r) => control!.once('exit', () => r()));
     await startControl();
-    await until('the deployment to finish', () => api<unknown[]>('GET', '/v2/deployments'), (d) => d.length === 0);
-    const { tasks } = await api<{ tasks: Array<{ state: string; ports: number[] }> }>('GET', '/v2/apps/restart/web/tasks');
+    await until(
+      'the deployment to finish',
+      () => api<unknown[]>('GET', '/v2/deployments'),
+      (d) => d.length === 0,
+    );
+    const { tasks } = await api<{ tasks: Array<{ state: string; ports: number[] }> }>(
+      'GET',
+      '/v2/apps/restart/web/tasks',
+    );
     expect(tasks).toHaveLength(3);
     for (const t of tasks) {
-      const body = await (await fetch(`http://127.0.0.1:${t.ports[0]}/`, { signal: AbortSignal.timeout(5000) })).text();
+      const body = await (
+        await fetch(`http://127.0.0.1:${t.ports[0]}/`, { signal: AbortSignal.timeout(5000) })
+      ).text();
       expect(body.trim()).toBe('v2');
     }
   });

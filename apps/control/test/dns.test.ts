@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCluster, type TestCluster } from '../src/testing';
+import { startTestCluster, waitForNodes, type TestCluster } from '../src/testing';
 import { restClient, skipWithoutDocker, TEST_IMAGE, until } from './support';
 
 const run = promisify(execFile);
@@ -39,11 +39,7 @@ describe.skipIf(skip)('cluster DNS', () => {
 
   beforeAll(async () => {
     cluster = await startTestCluster({ agents: [{ hostname: 'dns-node', env: { ATOLL_DNS: 'on' } }] });
-    await until(
-      'a connected node',
-      () => api<Array<{ connected: boolean }>>('GET', '/api/v1/nodes'),
-      (ns) => ns.some((n) => n.connected),
-    );
+    await waitForNodes(cluster);
   }, 120_000);
 
   afterAll(async () => {

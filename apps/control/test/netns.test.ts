@@ -1,7 +1,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCluster, type TestCluster } from '../src/testing';
+import { startTestCluster, waitForNodes, type TestCluster } from '../src/testing';
 import { restClient, skipWithoutDocker, TEST_IMAGE, until } from './support';
 
 const run = promisify(execFile);
@@ -60,11 +60,7 @@ describe.skipIf(skip)('nodes with their own addresses (network namespaces)', () 
         netns: { name: n.ns, controlHost: n.hostIp },
       })),
     });
-    await until(
-      'two connected nodes',
-      () => api<Array<{ connected: boolean; address: string }>>('GET', '/api/v1/nodes'),
-      (ns) => ns.filter((n) => n.connected).length === 2,
-    );
+    await waitForNodes(cluster, 2);
   }, 120_000);
 
   afterAll(async () => {

@@ -1,44 +1,20 @@
 import { mkdir } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import Docker from 'dockerode';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCluster, type TestCluster } from '@atoll/control/testing';
-import { e2eMissing, launchBrowser, shots } from './support';
+import { redisCommand, startTestCluster, waitForNodes, type TestCluster } from '@atoll/control/testing';
+import { apiOf, e2eMissing, launchBrowser, login, shots } from './support';
 
 const missing = await e2eMissing();
 /** Debian's redis-server in a FROM scratch image (scripts/test-image.sh). */
 const REDIS_IMAGE = 'atoll-test-redis:latest';
 
-function redisPing(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(port, '127.0.0.1');
-    let out = '';
-    sock.setTimeout(5_000, () => sock.destroy(new Error('timeout')));
-    sock.on('connect', () => sock.write('PING\r\n'));
-    sock.on('data', (d) => {
-      out += d.toString();
-      if (out.includes('\r\n')) sock.end();
-    });
-    sock.on('close', () => resolve(out.trim()));
-    sock.on('error', reject);
-  });
-}
-
 describe.skipIf(missing !== null)('the catalog in the console, end to end', () => {
   let cluster: TestCluster;
   let browser: Browser;
   let page: Page;
-  const api = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
-    const res = await fetch(cluster.url + p, {
-      method,
-      headers: { authorization: `Bearer ${cluster.token}`, 'content-type': 'application/json' },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  };
+  const api = apiOf(() => cluster);
 
   beforeAll(async () => {
     await mkdir(shots, { recursive: true });
@@ -46,17 +22,8 @@ describe.skipIf(missing !== null)('the catalog in the console, end to end', () =
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.setDefaultTimeout(60_000);
-    const deadline = Date.now() + 60_000;
-    while (!(await api<Array<{ connected: boolean }>>('GET', '/api/v1/nodes')).some((n) => n.connected)) {
-      if (Date.now() > deadline) throw new Error('no node connected');
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    await page.goto(`${cluster.url}/`);
-    await page.waitForURL(/\/login/);
-    await page.getByTestId('login-username').fill('admin');
-    await page.getByTestId('login-password').fill(cluster.adminPassword);
-    await page.getByTestId('login-submit').click();
-    await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+    await waitForNodes(cluster);
+    await login(page, cluster);
   });
   afterAll(async () => {
     await browser?.close();
@@ -106,7 +73,7 @@ describe.skipIf(missing !== null)('the catalog in the console, end to end', () =
     await page.screenshot({ path: path.join(shots, 'catalog-installed.png'), fullPage: true });
 
     const { tasks } = await api<{ tasks: Array<{ ports: number[] }> }>('GET', '/v2/apps/redis/tasks');
-    expect(await redisPing(tasks[0]!.ports[0]!)).toBe('+PONG');
+    expect(await redisCommand(tasks[0]!.ports[0]!)).toBe('+PONG');
     const app = await api<{ app: { cpus: number; mem: number; container: { docker: { image: string } } } }>(
       'GET',
       '/v2/apps/redis',

@@ -2,8 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCluster, type TestCluster } from '@atoll/control/testing';
-import { e2eMissing, IMAGE, launchBrowser, shots } from './support';
+import { startTestCluster, waitForNodes, type TestCluster } from '@atoll/control/testing';
+import { apiOf, e2eMissing, IMAGE, launchBrowser, login, shots } from './support';
 
 const missing = await e2eMissing();
 
@@ -11,18 +11,7 @@ describe.skipIf(missing !== null)('networking in the console, end to end', () =>
   let cluster: TestCluster;
   let browser: Browser;
   let page: Page;
-  const api = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
-    const res = await fetch(cluster.url + p, {
-      method,
-      headers: {
-        authorization: `Bearer ${cluster.token}`,
-        ...(body ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  };
+  const api = apiOf(() => cluster);
 
   beforeAll(async () => {
     await mkdir(shots, { recursive: true });
@@ -30,17 +19,8 @@ describe.skipIf(missing !== null)('networking in the console, end to end', () =>
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.setDefaultTimeout(60_000);
-    const deadline = Date.now() + 60_000;
-    while (!(await api<Array<{ connected: boolean }>>('GET', '/api/v1/nodes')).some((n) => n.connected)) {
-      if (Date.now() > deadline) throw new Error('no node connected');
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    await page.goto(`${cluster.url}/`);
-    await page.waitForURL(/\/login/);
-    await page.getByTestId('login-username').fill('admin');
-    await page.getByTestId('login-password').fill(cluster.adminPassword);
-    await page.getByTestId('login-submit').click();
-    await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+    await waitForNodes(cluster);
+    await login(page, cluster);
   });
   afterAll(async () => {
     await browser?.close();

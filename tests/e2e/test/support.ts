@@ -57,3 +57,29 @@ export async function fillEditor(page: Page, testId: string, value: unknown): Pr
   await page.keyboard.press('Delete');
   await editor.fill(JSON.stringify(value));
 }
+
+/** A JSON client of control's REST APIs with the admin's token; throws on non-2xx with the body. */
+export function apiOf(cluster: () => { url: string; token: string }) {
+  return async <T>(method: string, p: string, body?: unknown): Promise<T> => {
+    const res = await fetch(cluster().url + p, {
+      method,
+      headers: {
+        authorization: `Bearer ${cluster().token}`,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+}
+
+/** Logs the browser in as the admin through the login page. */
+export async function login(page: Page, cluster: { url: string; adminPassword: string }): Promise<void> {
+  await page.goto(`${cluster.url}/`);
+  await page.waitForURL(/\/login/);
+  await page.getByTestId('login-username').fill('admin');
+  await page.getByTestId('login-password').fill(cluster.adminPassword);
+  await page.getByTestId('login-submit').click();
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+}
