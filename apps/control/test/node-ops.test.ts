@@ -182,6 +182,12 @@ describe.skipIf(skip)('node operations', () => {
   }, 120_000);
 
   it('decommission replaces the tasks elsewhere and refuses the agent afterwards', async () => {
+    // The earlier tests' apps are deleted first: their tasks, while being killed, would count as replaced.
+    await until(
+      'earlier apps gone',
+      () => api<{ apps: unknown[] }>('GET', '/v2/apps'),
+      (x) => x.apps.length === 0,
+    );
     await api('POST', '/v2/apps', app('/decom/web', 3, { constraints: [['hostname', 'UNIQUE']] }));
     const before = await running('/decom/web', 3);
     const target = before[0]!.agentId;
