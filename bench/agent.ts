@@ -73,7 +73,8 @@ function freePort(): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(EXPORTER)) throw new Error(`${EXPORTER} is missing: apt-get install -y prometheus-node-exporter`);
+  if (!existsSync(EXPORTER))
+    throw new Error(`${EXPORTER} is missing: apt-get install -y prometheus-node-exporter`);
   const bundle = await bundleAgent();
   const cluster = await startTestCluster({ agents: 0 });
   const stateDir = await mkdtemp(path.join(os.tmpdir(), 'atoll-bench-agent-'));
@@ -102,7 +103,9 @@ async function main(): Promise<void> {
       if (s % 10 === 0) await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     };
     for (let i = 0; i < 200; i++) {
-      const nodes = (await (await fetch(`${cluster.url}/api/v1/nodes`, { headers: auth })).json()) as Array<{ connected: boolean }>;
+      const nodes = (await (await fetch(`${cluster.url}/api/v1/nodes`, { headers: auth })).json()) as Array<{
+        connected: boolean;
+      }>;
       if (nodes[0]?.connected) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -115,11 +118,20 @@ async function main(): Promise<void> {
     const res = await fetch(`${cluster.url}/v2/apps`, {
       method: 'POST',
       headers: auth,
-      body: JSON.stringify({ id: '/bench/twenty', instances: 20, cpus: 0.01, mem: 8, cmd: 'exec sleep 100000', container: { docker: { image: IMAGE } } }),
+      body: JSON.stringify({
+        id: '/bench/twenty',
+        instances: 20,
+        cpus: 0.01,
+        mem: 8,
+        cmd: 'exec sleep 100000',
+        container: { docker: { image: IMAGE } },
+      }),
     });
     if (res.status !== 201) throw new Error(`deploy failed: ${res.status} ${await res.text()}`);
     for (;;) {
-      const { tasks } = (await (await fetch(`${cluster.url}/v2/apps/bench/twenty/tasks`, { headers: auth })).json()) as { tasks: Array<{ state: string }> };
+      const { tasks } = (await (
+        await fetch(`${cluster.url}/v2/apps/bench/twenty/tasks`, { headers: auth })
+      ).json()) as { tasks: Array<{ state: string }> };
       if (tasks.filter((t) => t.state === 'TASK_RUNNING').length === 20) break;
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -127,20 +139,32 @@ async function main(): Promise<void> {
     console.log(`measuring ${WINDOW_S} s with 20 containers…`);
     const busy = await measure(pids, WINDOW_S, scrape);
 
-    const row = (name: string, a: { rssMiB: number; cpuPercent: number }, b: { rssMiB: number; cpuPercent: number }) =>
+    const row = (
+      name: string,
+      a: { rssMiB: number; cpuPercent: number },
+      b: { rssMiB: number; cpuPercent: number },
+    ) =>
       `${name.padEnd(30)} ${a.rssMiB.toFixed(1).padStart(9)} ${a.cpuPercent.toFixed(2).padStart(8)} ${b.rssMiB.toFixed(1).padStart(9)} ${b.cpuPercent.toFixed(2).padStart(8)}`;
     console.log('');
     console.log(`${''.padEnd(30)} ${'idle'.padStart(18)} ${'20 containers'.padStart(18)}`);
-    console.log(`${'process'.padEnd(30)} ${'RSS MiB'.padStart(9)} ${'CPU %'.padStart(8)} ${'RSS MiB'.padStart(9)} ${'CPU %'.padStart(8)}`);
-    console.log(row(`atoll-agent (bundle) ${AGENT_NODE_FLAGS.join(' ')}`.slice(0, 30), idle.agent!, busy.agent!));
+    console.log(
+      `${'process'.padEnd(30)} ${'RSS MiB'.padStart(9)} ${'CPU %'.padStart(8)} ${'RSS MiB'.padStart(9)} ${'CPU %'.padStart(8)}`,
+    );
+    console.log(
+      row(`atoll-agent (bundle) ${AGENT_NODE_FLAGS.join(' ')}`.slice(0, 30), idle.agent!, busy.agent!),
+    );
     console.log(row('prometheus-node-exporter', idle.exporter!, busy.exporter!));
     console.log('');
-    console.log(`agent / node-exporter RSS: idle ${(idle.agent!.rssMiB / idle.exporter!.rssMiB).toFixed(2)}×, 20 containers ${(busy.agent!.rssMiB / busy.exporter!.rssMiB).toFixed(2)}×`);
+    console.log(
+      `agent / node-exporter RSS: idle ${(idle.agent!.rssMiB / idle.exporter!.rssMiB).toFixed(2)}×, 20 containers ${(busy.agent!.rssMiB / busy.exporter!.rssMiB).toFixed(2)}×`,
+    );
     console.log(
       `agent / node-exporter CPU: idle ${(idle.agent!.cpuPercent / Math.max(idle.exporter!.cpuPercent, 0.001)).toFixed(2)}×, 20 containers ${(busy.agent!.cpuPercent / Math.max(busy.exporter!.cpuPercent, 0.001)).toFixed(2)}×`,
     );
     const mb = idle.agent!.rssMiB * 1.048576;
-    console.log(`targets: idle RSS ${mb.toFixed(1)} MB (≤ 60 MB: ${mb <= 60 ? 'met' : 'NOT met'}); CPU with 20 containers ${busy.agent!.cpuPercent.toFixed(2)}% of a core (≤ 1%: ${busy.agent!.cpuPercent <= 1 ? 'met' : 'NOT met'})`);
+    console.log(
+      `targets: idle RSS ${mb.toFixed(1)} MB (≤ 60 MB: ${mb <= 60 ? 'met' : 'NOT met'}); CPU with 20 containers ${busy.agent!.cpuPercent.toFixed(2)}% of a core (≤ 1%: ${busy.agent!.cpuPercent <= 1 ? 'met' : 'NOT met'})`,
+    );
     await fetch(`${cluster.url}/v2/apps/bench/twenty?force=true`, { method: 'DELETE', headers: auth });
     for (let i = 0; i < 200; i++) {
       const r = await fetch(`${cluster.url}/v2/apps/bench/twenty`, { headers: auth });

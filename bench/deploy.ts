@@ -18,7 +18,9 @@ async function main(): Promise<void> {
   try {
     // Wait for the node.
     for (let i = 0; i < 100; i++) {
-      const nodes = (await (await fetch(`${cluster.url}/api/v1/nodes`, { headers: auth })).json()) as Array<{ connected: boolean }>;
+      const nodes = (await (await fetch(`${cluster.url}/api/v1/nodes`, { headers: auth })).json()) as Array<{
+        connected: boolean;
+      }>;
       if (nodes[0]?.connected) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -27,7 +29,9 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       // docker run -d: the baseline (returns once the container is started).
       let t0 = performance.now();
-      const id = execFileSync('docker', ['run', '-d', '-p', '0:8080', IMAGE, 'httpd', '-f', '-p', '8080']).toString().trim();
+      const id = execFileSync('docker', ['run', '-d', '-p', '0:8080', IMAGE, 'httpd', '-f', '-p', '8080'])
+        .toString()
+        .trim();
       docker.push(performance.now() - t0);
       execFileSync('docker', ['rm', '-f', id]);
 
@@ -47,7 +51,9 @@ async function main(): Promise<void> {
       });
       if (res.status !== 201) throw new Error(`deploy failed: ${res.status} ${await res.text()}`);
       for (;;) {
-        const { tasks } = (await (await fetch(`${cluster.url}/v2/apps${appId}/tasks`, { headers: auth })).json()) as {
+        const { tasks } = (await (
+          await fetch(`${cluster.url}/v2/apps${appId}/tasks`, { headers: auth })
+        ).json()) as {
           tasks: Array<{ state: string }>;
         };
         if (tasks[0]?.state === 'TASK_RUNNING') break;
@@ -62,8 +68,12 @@ async function main(): Promise<void> {
     const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
     const a = median(atoll);
     const d = median(docker);
-    console.log(`deploy → RUNNING (median of ${ROUNDS}): atoll ${a.toFixed(0)} ms, docker run -d ${d.toFixed(0)} ms, ratio ${(a / d).toFixed(2)}×`);
-    console.log(`agent idle RSS: ${(rssKb / 1024).toFixed(1)} MiB (pid ${pid}, run through tsx, not bundled)`);
+    console.log(
+      `deploy → RUNNING (median of ${ROUNDS}): atoll ${a.toFixed(0)} ms, docker run -d ${d.toFixed(0)} ms, ratio ${(a / d).toFixed(2)}×`,
+    );
+    console.log(
+      `agent idle RSS: ${(rssKb / 1024).toFixed(1)} MiB (pid ${pid}, run through tsx, not bundled)`,
+    );
   } finally {
     await cluster.stop();
   }

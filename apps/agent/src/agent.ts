@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import {
   isTerminal,
   parseControlMessage,
@@ -26,6 +27,7 @@ import { selectRuntime } from './runtime/select';
 import type { ObservedTask, Runtime, TaskExit } from './runtime/types';
 import { MetricsCollector } from './metrics/collector';
 import { AgentStreams } from './streams';
+import { VipManager } from './vip/manager';
 import { AGENT_VERSION } from './version';
 
 export interface AgentOptions {
@@ -123,6 +125,9 @@ export class Agent {
   private lastHeardMs = 0;
   /** Log streams and exec sessions control opened on this node's tasks. */
   private readonly streams: AgentStreams;
+  /** The node's VIP load balancer (control's `vipView`), and the timer of its `vipStats`. */
+  private vips: VipManager | undefined;
+  private vipStatsTimer: NodeJS.Timeout | undefined;
   private started = false;
   private stopped = false;
 
@@ -182,6 +187,7 @@ export class Agent {
     this.gcTimer = setInterval(() => void this.collectGarbage(), this.gcIntervalMs);
     this.gcTimer.unref();
     await this.startDns(runtime);
+    await this.startVips();
     this.metrics = new MetricsCollector({ diskPath: this.config.stateDir });
     this.metricsTimer = setInterval(() => void this.sendMetrics(), this.config.metricsIntervalMs ?? 10_000);
     this.metricsTimer.unref();
@@ -196,7 +202,10 @@ export class Agent {
     clearInterval(this.heartbeatTimer);
     clearInterval(this.gcTimer);
     clearInterval(this.metricsTimer);
+    clearInterval(this.vipStatsTimer);
     this.streams.closeAll();
+    // VIP addresses first: a slow shutdown must not leave them on the host.
+    await this.vips?.stop();
     for (const m of this.monitors.values()) m.stop();
     this.monitors.clear();
     const session = this.session;
@@ -323,6 +332,9 @@ export class Agent {
       case 'dnsView':
         this.dnsView = msg.view;
         return;
+      case 'vipView':
+        void this.vips?.apply(msg.vips);
+        return;
       case 'logOpen':
       case 'logClose':
       case 'execOpen':
@@ -391,6 +403,7 @@ export class Agent {
     }
     // Health and readiness as last known: changes while disconnected were not delivered.
     for (const m of this.monitors.values()) for (const msg of m.snapshot()) this.send(msg);
+    if (this.vips) this.send(this.vips.stats());
     this.startHeartbeat(session, msg.heartbeatIntervalMs);
   }
 
@@ -779,6 +792,31 @@ export class Agent {
       { address, port: this.dns.port },
       'node DNS server answering; containers resolve cluster names through it',
     );
+  }
+
+  /**
+   * The node's VIP load balancer: VIP addresses on `lo`, a userspace proxy per VIP, counters sent
+   * to control every `vip.statsIntervalMs` (with the mode, so the console says how VIPs run here).
+   */
+  private async startVips(): Promise<void> {
+    const cfg = this.config.vip ?? {
+      enabled: true,
+      balance: 'round-robin',
+      statsIntervalMs: 5_000,
+      connectTimeoutMs: 2_000,
+    };
+    this.vips = new VipManager({
+      strategy: cfg.balance,
+      log: this.log.child({ component: 'vip' }),
+      connectTimeoutMs: cfg.connectTimeoutMs,
+      disabled: !cfg.enabled,
+      stateFile: path.join(this.config.stateDir, 'vip-addresses.json'),
+    });
+    await this.vips.start();
+    this.vipStatsTimer = setInterval(() => {
+      if (this.vips) this.send(this.vips.stats());
+    }, cfg.statsIntervalMs);
+    this.vipStatsTimer.unref();
   }
 
   /**

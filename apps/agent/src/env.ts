@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createEnv } from '@t3-oss/env-core';
 import { z } from 'zod';
+import { balanceStrategies, type BalanceStrategy } from './vip/balancer';
 
 /**
  * The agent's whole configuration, read once at start. This is the only file that looks at
@@ -43,6 +44,11 @@ export interface AgentConfig {
    * containers the agent starts). Address: the Docker bridge's gateway unless given.
    */
   dns: { enabled: boolean; address: string | undefined; port: number };
+  /**
+   * VIP load balancing (see vip/manager.ts): on by default; the balancing strategy, how often the
+   * counters go to control, and how long a backend has to accept before the next one is tried.
+   */
+  vip?: { enabled: boolean; balance: BalanceStrategy; statsIntervalMs: number; connectTimeoutMs: number };
 }
 
 export const runtimeChoices = ['auto', 'docker', 'exec'] as const;
@@ -174,6 +180,19 @@ const schema = {
   ATOLL_DNS: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
   ATOLL_DNS_ADDRESS: z.ipv4({ error: 'must be an IPv4 address' }).optional(),
   ATOLL_DNS_PORT: z.coerce.number({ error: 'must be a port' }).int().min(0).max(65535).default(53),
+  ATOLL_VIP: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
+  ATOLL_VIP_BALANCE: z
+    .enum(balanceStrategies, { error: 'must be round-robin or least-connections' })
+    .default('round-robin'),
+  ATOLL_VIP_STATS_INTERVAL_SECONDS: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .positive('must be more than 0')
+    .default(5),
+  ATOLL_VIP_CONNECT_TIMEOUT_MS: z.coerce
+    .number({ error: 'must be a number of milliseconds' })
+    .int()
+    .positive('must be more than 0')
+    .default(2000),
 };
 
 /**
@@ -225,6 +244,12 @@ export function loadAgentConfig(env: Record<string, string | undefined> = proces
       enabled: parsed.ATOLL_DNS === 'on',
       address: parsed.ATOLL_DNS_ADDRESS,
       port: parsed.ATOLL_DNS_PORT,
+    },
+    vip: {
+      enabled: parsed.ATOLL_VIP === 'on',
+      balance: parsed.ATOLL_VIP_BALANCE,
+      statsIntervalMs: Math.round(parsed.ATOLL_VIP_STATS_INTERVAL_SECONDS * 1000),
+      connectTimeoutMs: parsed.ATOLL_VIP_CONNECT_TIMEOUT_MS,
     },
   };
 }

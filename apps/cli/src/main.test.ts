@@ -58,6 +58,7 @@ describe('buildProgram', () => {
       'queue',
       'package',
       'dns',
+      'vip',
     ]);
   });
 

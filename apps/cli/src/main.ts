@@ -9,6 +9,7 @@ import { registerPackageCommands } from './commands/package';
 import { registerPodCommands } from './commands/pod';
 import { registerQueueCommands } from './commands/queue';
 import { registerTaskCommands, registerTaskIoCommands } from './commands/task';
+import { registerVipCommands } from './commands/vip';
 import { CommandContext, type CliIO } from './context';
 import { reportError } from './errors';
 import { readHidden, readLine } from './prompt';
@@ -48,6 +49,7 @@ export function buildProgram(io: CliIO): Command {
   registerQueueCommands(program, ctx);
   registerPackageCommands(program, ctx);
   registerDnsCommands(program, ctx);
+  registerVipCommands(program, ctx);
 
   return program;
 }

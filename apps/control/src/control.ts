@@ -7,10 +7,12 @@ import path from 'node:path';
 import {
   authService,
   ChangeBus,
+  DEFAULT_VIP_CIDR,
   DnsPublisher,
   MetricsStore,
   ReconcileLoop,
   StreamRelay,
+  VipPublisher,
   type ClusterConfig,
   type Services,
 } from '@atoll/api';
@@ -50,6 +52,8 @@ export interface ControlOptions {
   dnsBind?: string;
   /** Atoll's own DNS suffix (`<app>.<group>.<suffix>`). */
   dnsSuffix?: string;
+  /** The range named VIPs get their addresses from (default: ATOLL_VIP_CIDR, else 11.0.0.0/8). */
+  vipCidr?: string;
 }
 
 export interface Control {
@@ -118,6 +122,7 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
     streams: new StreamRelay(() => services.agents),
     metrics: new MetricsStore(db, log),
     dns: undefined as unknown as DnsPublisher,
+    vips: undefined as unknown as VipPublisher,
     poke: () => loop?.poke(),
     now: () => new Date(),
   };
@@ -126,6 +131,13 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
     controlIps: () => controlIps(config.publicUrl),
     ...(opts.dnsSuffix ? { suffix: opts.dnsSuffix } : {}),
   });
+  // Named VIPs: their names go into the DNS view (…l4lb.thisdcos.directory, ….vip).
+  services.vips = new VipPublisher(services, {
+    cidr: opts.vipCidr ?? process.env.ATOLL_VIP_CIDR ?? DEFAULT_VIP_CIDR,
+    ...(opts.dnsSuffix ? { dnsSuffix: opts.dnsSuffix } : {}),
+    onNamesChanged: () => services.dns.schedule(),
+  });
+  services.dns.vips = () => services.vips.dnsVips();
   const gateway = new AgentGateway(services);
   services.agents = gateway;
 
@@ -152,6 +164,7 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
     edge = await startEdgeServer(serviceProxy, { bind: opts.edgeBind ?? opts.bind, port: opts.edgePort });
     log.info({ url: edge.url }, 'edge port answering (HAPROXY_0_VHOST routing)');
   }
+  await services.vips.start();
   await services.dns.start();
   if (opts.dnsPort !== null) {
     const bindAddress = opts.dnsBind ?? (opts.bind === '::' ? '0.0.0.0' : opts.bind);
@@ -214,6 +227,7 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
     async stop() {
       stopped = true;
       await edge?.close();
+      services.vips.close();
       services.dns.close();
       await dns?.close();
       clearInterval(electionTimer);

@@ -5,6 +5,7 @@ import type { AgentDispatcher } from './services/agents';
 import type { StreamRelay } from './services/agent-streams';
 import type { DnsPublisher } from './services/dns';
 import type { MetricsStore } from './services/metrics';
+import type { VipPublisher } from './services/vips';
 
 export interface AuthUser {
   id: string;
@@ -35,6 +36,8 @@ export interface Services {
   streams: StreamRelay;
   /** The cluster's DNS names, kept current and pushed to the agents. */
   dns: DnsPublisher;
+  /** The cluster's VIPs (pushed to the agents) and the agents' VIP counters. */
+  vips: VipPublisher;
   /** Asks the reconciler to run soon (debounced); a no-op on non-leaders. */
   poke: () => void;
   now: () => Date;

@@ -19,6 +19,7 @@ export * as groupsService from './services/groups';
 export * as podsService from './services/pods';
 export * as catalogService from './services/catalog';
 export { DnsPublisher } from './services/dns';
+export { VipPublisher, DEFAULT_VIP_CIDR } from './services/vips';
 export * as agentsService from './services/agents';
 export { type AgentDispatcher, AgentWriteBatcher } from './services/agents';
 export { reconcile, ReconcileLoop, buildTaskSpec, taskEnvironment, newTaskId } from './services/reconciler';

@@ -188,6 +188,66 @@ export const execExitSchema = z.object({
   error: z.string().optional(),
 });
 
+// ---- VIPs: layer-4 load balancing in every agent ---------------------------------------------
+
+export const vipProtocolSchema = z.enum(['tcp', 'udp']);
+export type VipProtocol = z.infer<typeof vipProtocolSchema>;
+
+/** One endpoint of a VIP: a running (and, with health checks, healthy) task's host and host port. */
+export const vipBackendSchema = z.object({
+  taskId: z.string().min(1),
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535),
+});
+export type VipBackend = z.infer<typeof vipBackendSchema>;
+
+/**
+ * One VIP address (`ip:port/protocol`) and where its connections go. `name` is the VIP's name from
+ * a `VIP_n: "/name:port"` label (null for an `ip:port` label); apps sharing a name share the VIP.
+ */
+export const vipEntrySchema = z.object({
+  name: z.string().nullable(),
+  ip: z.ipv4(),
+  port: z.number().int().min(1).max(65535),
+  protocol: vipProtocolSchema,
+  appIds: z.array(z.string()),
+  backends: z.array(vipBackendSchema),
+});
+export type VipEntry = z.infer<typeof vipEntrySchema>;
+
+/** Per-backend counters of one VIP on one node, since the agent started balancing it. */
+export const vipBackendStatsSchema = z.object({
+  taskId: z.string(),
+  host: z.string(),
+  port: z.number().int(),
+  activeConnections: z.number().int().min(0),
+  totalConnections: z.number().int().min(0),
+  /** Connections to this backend that failed (connect refused, timed out, reset before connecting). */
+  errors: z.number().int().min(0),
+});
+export type VipBackendStats = z.infer<typeof vipBackendStatsSchema>;
+
+/**
+ * The agent's VIP counters (every few seconds while it balances VIPs). `mode` says how: 'userspace',
+ * 'userspace (ipvs available, not used)', or 'off: <why>' (no permission to add addresses, disabled).
+ */
+export const vipStatsMessageSchema = z.object({
+  type: z.literal('vipStats'),
+  at: z.string(),
+  mode: z.string(),
+  vips: z.array(
+    z.object({
+      ip: z.string(),
+      port: z.number().int(),
+      protocol: vipProtocolSchema,
+      /** Connections that no backend accepted (every backend tried failed, or none). */
+      failed: z.number().int().min(0),
+      backends: z.array(vipBackendStatsSchema),
+    }),
+  ),
+});
+export type VipStatsMessage = z.infer<typeof vipStatsMessageSchema>;
+
 export const agentMessageSchema = z.discriminatedUnion('type', [
   helloSchema,
   heartbeatSchema,
@@ -200,6 +260,7 @@ export const agentMessageSchema = z.discriminatedUnion('type', [
   execStartedSchema,
   execOutputSchema,
   execExitSchema,
+  vipStatsMessageSchema,
 ]);
 export type AgentMessage = z.infer<typeof agentMessageSchema>;
 
@@ -247,6 +308,13 @@ export const dnsViewMessageSchema = z.object({
   type: z.literal('dnsView'),
   view: dnsViewSchema,
 });
+
+/** Every VIP of the cluster with its current backends: pushed to every agent when it changes. */
+export const vipViewMessageSchema = z.object({
+  type: z.literal('vipView'),
+  vips: z.array(vipEntrySchema),
+});
+export type VipViewMessage = z.infer<typeof vipViewMessageSchema>;
 
 export const errorMessageSchema = z.object({
   type: z.literal('error'),
@@ -306,6 +374,7 @@ export const controlMessageSchema = z.discriminatedUnion('type', [
   killTaskSchema,
   forgetAppSchema,
   dnsViewMessageSchema,
+  vipViewMessageSchema,
   errorMessageSchema,
   logOpenSchema,
   logCloseSchema,

@@ -27,7 +27,7 @@ describe.skipIf(missing !== null)('networking in the console, end to end', () =>
     await cluster?.stop();
   });
 
-  it('resolves a service name on the Networking page, and opens the service through /service/<name>/', async () => {
+  it('shows the VIP and resolves a service name on the Networking page, and opens the service through /service/<name>/', async () => {
     await api('POST', '/v2/apps', {
       id: '/net/web',
       cpus: 0.05,
@@ -36,7 +36,7 @@ describe.skipIf(missing !== null)('networking in the console, end to end', () =>
       container: {
         type: 'DOCKER',
         docker: { image: IMAGE },
-        portMappings: [{ containerPort: 8080, hostPort: 0 }],
+        portMappings: [{ containerPort: 8080, hostPort: 0, labels: { VIP_0: '/net-web:80' } }],
       },
       networks: [{ mode: 'container/bridge' }],
       labels: { DCOS_SERVICE_NAME: 'web' },
@@ -56,6 +56,11 @@ describe.skipIf(missing !== null)('networking in the console, end to end', () =>
     await expect
       .poll(async () => (await page.getByTestId('dns-records').textContent()) ?? '')
       .toContain('_web-net._tcp.marathon.mesos');
+    // The VIP, its mode and its healthy backend.
+    await expect
+      .poll(async () => (await page.getByTestId('vip-table').textContent()) ?? '', { timeout: 60_000 })
+      .toMatch(/net-web[\s\S]*11\.\d+\.\d+\.\d+:80/);
+    expect(await page.getByTestId('vip-mode').textContent()).toContain('userspace');
     await page.screenshot({ path: path.join(shots, 'networking.png'), fullPage: true });
 
     await page.getByTestId('resolve-name').fill('nothing-here.marathon.mesos');

@@ -99,6 +99,7 @@ export class AgentGateway implements AgentDispatcher {
             });
             for (const k of r.kills) reply(k);
             this.s.dns.sendTo(r.nodeId);
+            this.s.vips.sendTo(r.nodeId);
             log.info({ nodeId, hostname: msg.hostname, tasks: msg.tasks.length }, 'agent connected');
             this.s.poke();
           } catch (err) {
@@ -129,6 +130,9 @@ export class AgentGateway implements AgentDispatcher {
           case 'metrics':
             this.s.metrics.ingest(nodeId, msg);
             break;
+          case 'vipStats':
+            this.s.vips.ingest(nodeId, msg);
+            break;
           case 'logData':
           case 'logEnd':
           case 'execStarted':
@@ -146,6 +150,7 @@ export class AgentGateway implements AgentDispatcher {
         this.sockets.delete(nodeId);
         this.s.streams.nodeGone(nodeId);
         this.s.metrics.nodeGone(nodeId);
+        this.s.vips.nodeGone(nodeId);
         const id = nodeId;
         enqueue(async () => {
           await this.batcher.flush();

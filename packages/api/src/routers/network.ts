@@ -15,7 +15,36 @@ const answer = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('forward'), name: z.string() }),
 ]);
 
-/** Service discovery: what the cluster's DNS answers (the console's resolve box, `atoll dns`). */
+const vipSummary = z.object({
+  name: z.string().nullable(),
+  ip: z.string(),
+  port: z.number(),
+  protocol: z.enum(['tcp', 'udp']),
+  appId: z.string(),
+  appIds: z.array(z.string()),
+  mode: z.string(),
+  dnsNames: z.array(z.string()),
+  backends: z.array(
+    z.object({
+      taskId: z.string(),
+      host: z.string(),
+      port: z.number(),
+      healthy: z.boolean(),
+      activeConnections: z.number(),
+      totalConnections: z.number(),
+      errors: z.number(),
+    }),
+  ),
+  totalConnections: z.number(),
+  activeConnections: z.number(),
+  errors: z.number(),
+  failedConnections: z.number(),
+});
+
+/**
+ * Service discovery: what the cluster's DNS answers (the console's resolve box, `atoll dns`), and
+ * the VIPs the agents balance (the console's Networking page, `atoll vip list`).
+ */
 export const networkRouter = router({
   resolve: protectedProcedure
     .meta({
@@ -59,4 +88,17 @@ export const networkRouter = router({
       }),
     )
     .query(({ ctx }) => ctx.dns.view),
+  vips: protectedProcedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/network/vips',
+        tags,
+        protect: true,
+        summary: 'Every VIP with its backends and their connection counters (summed over nodes)',
+      },
+    })
+    .input(z.void())
+    .output(z.array(vipSummary))
+    .query(({ ctx }) => ctx.vips.list()),
 });

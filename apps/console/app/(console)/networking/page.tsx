@@ -18,6 +18,7 @@ import {
   tdClass,
   thClass,
 } from '../../../components/ui';
+import { VipTable } from '../../../components/vips';
 import { useTRPC } from '../../../lib/trpc';
 import type { RouterOutputs } from '../../../lib/types';
 import { useUrlParams } from '../../../lib/url-state';
@@ -40,6 +41,7 @@ function Networking() {
         subtitle="Service discovery: the names the cluster's DNS answers (Mesos-DNS's and Atoll's), and virtual IPs"
       />
       <div className="space-y-4">
+        <VipTable />
         <ResolveBox />
         <Records />
       </div>
