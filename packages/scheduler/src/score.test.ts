@@ -85,3 +85,16 @@ describe('scoreNode', () => {
     expect(winner === 'stacked' ? stacked > empty : empty > stacked).toBe(true);
   });
 });
+
+describe('stickinessBonus', () => {
+  it('sends an instance back to the node holding its unused volume, over a better bin-packing fit', () => {
+    const plan = makePlanState(
+      makeNode({ id: 'fuller', allocations: [makeAllocation({ cpus: 3, memMb: 3000 })] }),
+      makeNode({ id: 'volume' }),
+    );
+    const plain = makeDemand({ cpus: 0.5, memMb: 512 });
+    expect(scoreNode(plan.nodes[0]!, plain)).toBeGreaterThan(scoreNode(plan.nodes[1]!, plain));
+    const sticky = makeDemand({ cpus: 0.5, memMb: 512, preferNodes: ['volume'] });
+    expect(scoreNode(plan.nodes[1]!, sticky)).toBeGreaterThan(scoreNode(plan.nodes[0]!, sticky));
+  });
+});

@@ -27,7 +27,15 @@ export function stackingPenalty(state: NodeState, demand: Demand): number {
   return instancesOf(state, demand.appId) / Math.max(1, demand.count);
 }
 
+/**
+ * Bonus of a node that holds the app's unused persistent data: larger than any bin-packing or
+ * stacking difference (each at most 1), so a replacement goes back to its volume when it fits.
+ */
+export function stickinessBonus(state: NodeState, demand: Demand): number {
+  return demand.preferNodes?.includes(state.node.id) ? 2 : 0;
+}
+
 /** Higher is better. */
 export function scoreNode(state: NodeState, demand: Demand): number {
-  return binPackScore(state, demand) - stackingPenalty(state, demand);
+  return binPackScore(state, demand) - stackingPenalty(state, demand) + stickinessBonus(state, demand);
 }

@@ -36,6 +36,11 @@ export interface Demand {
   /** hostPort 0 = any free port from the node's range. */
   ports: Array<{ hostPort: number; protocol: string }>;
   constraints: Constraint[];
+  /**
+   * Nodes this app would rather land on: they hold its persistent volumes with no instance using
+   * them (Marathon's resident tasks). A preference, not a constraint: a full node is passed over.
+   */
+  preferNodes?: readonly string[];
 }
 
 export interface Placement {

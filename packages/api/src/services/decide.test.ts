@@ -421,3 +421,42 @@ describe('node modes and drains', () => {
     expect(r.launches.map((l) => l.nodeId)).toEqual(['n2']);
   });
 });
+
+describe('resident apps (persistent volumes)', () => {
+  const resident = {
+    def: {
+      container: {
+        type: 'DOCKER',
+        docker: { image: 'redis:7' },
+        volumes: [{ containerPath: 'data', mode: 'RW', persistent: { size: 64 } }],
+      },
+    },
+  };
+  // n2 is emptier, so plain bin-packing would pick n1 (fuller) — the volume on n2 wins.
+  const nodes = [
+    makeNode({ id: 'n1', cpus: 2, memMb: 1024 }),
+    makeNode({ id: 'n2', hostname: 'h2', address: '10.0.0.2', cpus: 8, memMb: 8192 }),
+  ];
+
+  it('replaces a lost task on the node holding its unused volume', () => {
+    const r = decide(
+      input({ apps: [makeApp(resident)], tasks: [], nodes, volumeNodes: new Map([['/web', ['n2']]]) }),
+    );
+    expect(r.launches.map((l) => l.nodeId)).toEqual(['n2']);
+  });
+
+  it('without a volume, or with the volume in use, places as usual', () => {
+    expect(
+      decide(input({ apps: [makeApp(resident)], tasks: [], nodes })).launches.map((l) => l.nodeId),
+    ).toEqual(['n1']);
+    const r = decide(
+      input({
+        apps: [makeApp({ ...resident, def: { ...resident.def, instances: 2 } })],
+        tasks: [makeTask({ nodeId: 'n2' })],
+        nodes,
+        volumeNodes: new Map([['/web', ['n2']]]),
+      }),
+    );
+    expect(r.launches.map((l) => l.nodeId)).toEqual(['n1']);
+  });
+});

@@ -86,6 +86,8 @@ export interface ReconcileInput {
   /** Non-terminal tasks only. */
   tasks: TaskStateRow[];
   nodes: NodeState[];
+  /** For apps with persistent volumes: the nodes holding them (where their tasks have run). */
+  volumeNodes?: ReadonlyMap<string, readonly string[]>;
 }
 
 export interface KillDecision {
@@ -288,10 +290,19 @@ export function decide(input: ReconcileInput): ReconcileDecisions {
         out.placementIssues.push({ appId: app.id, issue });
       continue;
     }
-    const plan = place(snapshot, [demandFromApp(def, missing)], {
-      now: now.getTime(),
-      seed: seedFor(app.id),
-    });
+    // A resident app goes back to the nodes holding its volumes that none of its tasks uses.
+    const unusedVolumes = (input.volumeNodes?.get(app.id) ?? []).filter(
+      (n) => !live.some((t) => t.nodeId === n),
+    );
+    const demand = demandFromApp(def, missing);
+    const plan = place(
+      snapshot,
+      [unusedVolumes.length > 0 ? { ...demand, preferNodes: unusedVolumes } : demand],
+      {
+        now: now.getTime(),
+        seed: seedFor(app.id),
+      },
+    );
     const unplaced = plan.unplaced[0];
     const issue: PlacementIssue | null = unplaced
       ? {

@@ -122,6 +122,26 @@ export function buildTaskSpec(
   };
 }
 
+export function hasPersistentVolumes(def: AppDefinition): boolean {
+  return (def.container?.volumes ?? []).some((v) => v.persistent !== undefined && !v.hostPath);
+}
+
+/**
+ * The nodes holding each resident app's persistent volumes: where its tasks have run (live ones
+ * and the recent ended ones the task table keeps). An approximation of Marathon's reservations:
+ * enough to send a replacement back to its data.
+ */
+async function residentVolumeNodes(s: Pick<S, 'db'>, appIds: string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (appIds.length === 0) return out;
+  const { rows } = await s.db.pool.query<{ app_id: string; node_id: string }>(
+    'SELECT DISTINCT app_id, node_id FROM tasks WHERE app_id = ANY($1::text[])',
+    [appIds],
+  );
+  for (const r of rows) out.set(r.app_id, [...(out.get(r.app_id) ?? []), r.node_id]);
+  return out;
+}
+
 /** The node-local name of an app's persistent volume: `atoll-<app path>-<volume>`. */
 export function persistentVolumeName(appId: string, containerPath: string): string {
   const clean = (x: string) => x.replace(/^\/+|\/+$/g, '').replace(/[^a-zA-Z0-9_.-]+/g, '_');
@@ -247,7 +267,12 @@ export async function reconcile(s: S, opts: { leaderSince?: Date } = {}): Promis
     }),
   ]);
   const defs = new Map(apps.map((a) => [a.id, a.definition as unknown as AppDefinition]));
+  const volumeNodes = await residentVolumeNodes(
+    s,
+    apps.filter((a) => hasPersistentVolumes(defs.get(a.id)!)).map((a) => a.id),
+  );
   const decisions = decide({
+    volumeNodes,
     now,
     apps: apps.map((a) => ({ ...a, definition: defs.get(a.id)! })),
     tasks: tasks.map((t) => ({ ...t, ports: t.ports as TaskPort[] })),
