@@ -46,6 +46,8 @@ describe.skipIf(!available)('agent speaking the protocol to a control peer', () 
       ATOLL_CONTROL_URL: control.url,
       ATOLL_JOIN_TOKEN: 'join-secret',
       ATOLL_AGENT_STATE_DIR: stateDir,
+      // One node DNS server per host: these tests do not need it (apps/control/test/dns.test.ts does).
+      ATOLL_DNS: 'off',
       ATOLL_RUNTIME: 'docker',
       ATOLL_NODE_ADDRESS: '127.0.0.1',
       ATOLL_NODE_ATTRIBUTES: 'rack=r1',
@@ -228,6 +230,8 @@ describe('agent on the exec runtime (no Docker needed)', () => {
       ATOLL_CONTROL_URL: control.url,
       ATOLL_JOIN_TOKEN: 'join-secret',
       ATOLL_AGENT_STATE_DIR: stateDir,
+      // One node DNS server per host: these tests do not need it (apps/control/test/dns.test.ts does).
+      ATOLL_DNS: 'off',
       ATOLL_RUNTIME: 'exec',
       ATOLL_LOG_LEVEL: 'silent',
       PATH: process.env.PATH,

@@ -98,6 +98,8 @@ describe.skipIf(!available)('health and readiness checks next to Docker tasks', 
       ATOLL_CONTROL_URL: control.url,
       ATOLL_JOIN_TOKEN: 'join-secret',
       ATOLL_AGENT_STATE_DIR: stateDir,
+      // One node DNS server per host: these tests do not need it (apps/control/test/dns.test.ts does).
+      ATOLL_DNS: 'off',
       ATOLL_RUNTIME: 'docker',
       ATOLL_NODE_ADDRESS: '127.0.0.1',
       ATOLL_NODE_HOSTNAME: 'health-node-1',
@@ -268,6 +270,8 @@ describe('health checks next to plain processes (exec runtime, no Docker needed)
       ATOLL_CONTROL_URL: control.url,
       ATOLL_JOIN_TOKEN: 'join-secret',
       ATOLL_AGENT_STATE_DIR: stateDir,
+      // One node DNS server per host: these tests do not need it (apps/control/test/dns.test.ts does).
+      ATOLL_DNS: 'off',
       ATOLL_RUNTIME: 'exec',
       ATOLL_LOG_LEVEL: 'silent',
       PATH: process.env.PATH,

@@ -52,6 +52,7 @@ describe.skipIf(!available)('two agents side by side on one Docker Engine', () =
           ATOLL_CONTROL_URL: control.url,
           ATOLL_JOIN_TOKEN: 'join-secret',
           ATOLL_AGENT_STATE_DIR: dir,
+          ATOLL_DNS: 'off',
           ATOLL_RUNTIME: 'docker',
           ATOLL_NODE_ADDRESS: '127.0.0.1',
           ATOLL_NODE_HOSTNAME: `side-${i + 1}`,

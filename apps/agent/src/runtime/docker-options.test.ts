@@ -564,3 +564,14 @@ describe('mounts and docker parameters', () => {
     expect(labels).toEqual({ team: 'data' });
   });
 });
+
+describe('the bridge gateway from a subnet', () => {
+  it('is the first host address, as Docker assigns it', async () => {
+    const { firstHost } = await import('./docker');
+    expect(firstHost('172.17.0.0/16')).toBe('172.17.0.1');
+    expect(firstHost('10.200.3.0/24')).toBe('10.200.3.1');
+    expect(firstHost('192.168.1.77/24')).toBe('192.168.1.1');
+    expect(firstHost(undefined)).toBeNull();
+    expect(firstHost('fd00::/64')).toBeNull();
+  });
+});

@@ -69,6 +69,18 @@ function describeError(err: unknown): string {
   return e?.json?.message ?? e?.message ?? String(err);
 }
 
+/** The first host address of an IPv4 subnet (`172.17.0.0/16` → `172.17.0.1`), or null. */
+export function firstHost(subnet: string | undefined): string | null {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(subnet ?? '');
+  if (!m) return null;
+  const bits = Number(m[5]);
+  if (bits > 30) return null;
+  const ip = m.slice(1, 5).reduce((acc, o) => acc * 256 + Number(o), 0);
+  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  const host = ((ip & mask) >>> 0) + 1;
+  return [24, 16, 8, 0].map((shift) => (host >>> shift) & 255).join('.');
+}
+
 /** Tasks as Docker containers, found again by their `io.atoll.*` labels. */
 export class DockerRuntime implements Runtime {
   readonly kind = 'docker' as const;
@@ -229,10 +241,12 @@ export class DockerRuntime implements Runtime {
       };
       const configured = info.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
       if (configured) return configured;
-      // Older engines leave the gateway out: it is the bridge interface's own address.
+      // Older engines leave the gateway out: it is the bridge interface's own address, which
+      // Docker takes as the subnet's first host address. (The interface itself is not listed by
+      // os.networkInterfaces() while no container runs: it has no carrier then.)
       const ifname = info.Options?.['com.docker.network.bridge.name'] ?? 'docker0';
       const own = os.networkInterfaces()[ifname]?.find((a) => a.family === 'IPv4')?.address;
-      return own ?? null;
+      return own ?? firstHost(info.IPAM?.Config?.find((c) => c.Subnet)?.Subnet);
     } catch {
       return null;
     }
