@@ -1,93 +1,40 @@
 import { isIPv4 } from 'node:net';
 import { buildView, lookup, type Answer, type DnsView, type DnsVip } from '@atoll/dns';
+import type { ControlMessage } from '@atoll/spec';
 import type { Services } from '../context';
+import { PushedView } from './pushed-view';
 
 type S = Pick<Services, 'db' | 'bus' | 'agents' | 'log'>;
 
+const viewOpts = (o: { suffix?: string; ttl?: number }) => ({
+  ...(o.suffix ? { suffix: o.suffix } : {}),
+  ...(o.ttl !== undefined ? { ttl: o.ttl } : {}),
+});
+
 /**
- * Keeps the cluster's DNS view (packages/dns) current and sends it to the agents: rebuilt from
- * PostgreSQL shortly after an app or task change (and every few seconds as a safety net), pushed
- * to every connected agent when it changed, and to an agent when it (re)connects. Every replica
- * runs one for the agents it holds; control's own DNS server answers from the same view.
+ * The cluster's DNS view (packages/dns), kept current and pushed to the agents (`dnsView`);
+ * control's own DNS server answers from the same view.
  */
-export class DnsPublisher {
-  private current: DnsView;
-  private currentJson = '';
-  private timer: NodeJS.Timeout | undefined;
-  private interval: NodeJS.Timeout | undefined;
-  private unsubscribe: (() => void) | undefined;
-  private building: Promise<void> | null = null;
-  private again = false;
+export class DnsPublisher extends PushedView<DnsView> {
   /** Extra records (VIPs), supplied by their owner. */
   vips: () => DnsVip[] = () => [];
 
   constructor(
-    private readonly s: S,
+    s: S,
     private readonly opts: { controlIps: () => string[]; suffix?: string; ttl?: number; refreshMs?: number },
   ) {
-    this.current = buildView({ apps: [], tasks: [], controlIps: [], ...this.viewOpts() });
-  }
-
-  get view(): DnsView {
-    return this.current;
-  }
-
-  private viewOpts() {
-    return {
-      ...(this.opts.suffix ? { suffix: this.opts.suffix } : {}),
-      ...(this.opts.ttl !== undefined ? { ttl: this.opts.ttl } : {}),
-    };
-  }
-
-  async start(): Promise<void> {
-    this.unsubscribe = this.s.bus.subscribe((c) => {
-      if (c.kind === 'app' || c.kind === 'task' || c.kind === 'node') this.schedule();
+    super(s, buildView({ apps: [], tasks: [], controlIps: [], ...viewOpts(opts) }), {
+      what: 'DNS view',
+      debounceMs: 150,
+      refreshMs: opts.refreshMs,
     });
-    this.interval = setInterval(() => this.schedule(), this.opts.refreshMs ?? 5_000);
-    this.interval.unref();
-    await this.rebuild();
   }
 
-  close(): void {
-    this.unsubscribe?.();
-    clearTimeout(this.timer);
-    clearInterval(this.interval);
+  protected message(view: DnsView): ControlMessage {
+    return { type: 'dnsView', view };
   }
 
-  /** Debounced: a deployment's burst of task changes makes one rebuild. */
-  schedule(): void {
-    if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.rebuild().catch((err: unknown) => this.s.log.warn({ err }, 'rebuilding the DNS view failed'));
-    }, 150);
-    this.timer.unref();
-  }
-
-  /** Rebuilds now (one at a time; a request during a build runs once more after it). */
-  async rebuild(): Promise<void> {
-    if (this.building) {
-      this.again = true;
-      return this.building;
-    }
-    this.building = (async () => {
-      do {
-        this.again = false;
-        const view = await this.compute();
-        const json = JSON.stringify(view);
-        if (json !== this.currentJson) {
-          this.current = view;
-          this.currentJson = json;
-          await this.broadcast();
-        }
-      } while (this.again);
-    })().finally(() => {
-      this.building = null;
-    });
-    return this.building;
-  }
-
-  private async compute(): Promise<DnsView> {
+  protected async compute(): Promise<DnsView> {
     const [apps, tasks] = await Promise.all([
       this.s.db.pool.query<{ id: string; hc: boolean }>(
         `SELECT id, jsonb_array_length(COALESCE(definition->'healthChecks', '[]'::jsonb)) > 0 AS hc
@@ -120,21 +67,11 @@ export class DnsPublisher {
         })),
       controlIps: this.opts.controlIps().filter((ip) => isIPv4(ip)),
       vips: this.vips(),
-      ...this.viewOpts(),
+      ...viewOpts(this.opts),
     });
   }
 
-  private async broadcast(): Promise<void> {
-    const { rows } = await this.s.db.pool.query<{ id: string }>('SELECT id FROM nodes WHERE connected');
-    for (const n of rows) this.sendTo(n.id);
-  }
-
-  /** Sends the current view to one agent (when it connects). */
-  sendTo(nodeId: string): void {
-    this.s.agents.send(nodeId, { type: 'dnsView', view: this.current });
-  }
-
   resolve(name: string, type = 'A'): Answer {
-    return lookup(this.current, name, type);
+    return lookup(this.view, name, type);
   }
 }

@@ -1,7 +1,8 @@
 import { isIPv4 } from 'node:net';
 import { label, type DnsVip } from '@atoll/dns';
-import type { VipBackend, VipEntry, VipProtocol, VipStatsMessage } from '@atoll/spec';
+import type { ControlMessage, VipBackend, VipEntry, VipProtocol, VipStatsMessage } from '@atoll/spec';
 import type { Services } from '../context';
+import { PushedView } from './pushed-view';
 
 // ---- labels ---------------------------------------------------------------------------------------
 
@@ -358,30 +359,32 @@ export const DEFAULT_VIP_CIDR = '11.0.0.0/8';
  * a stable address from the `vips` table, allocated here on first use. The agents' `vipStats`
  * counters are kept in memory, latest per node, for `network.vips`.
  */
-export class VipPublisher {
+export class VipPublisher extends PushedView<VipEntry[]> {
   private details: VipDetail[] = [];
-  private entries: VipEntry[] = [];
-  private entriesJson = '[]';
   private namesJson = '[]';
   private readonly cidr: Cidr;
   private readonly stats = new Map<string, NodeStats>();
-  private timer: NodeJS.Timeout | undefined;
-  private interval: NodeJS.Timeout | undefined;
-  private unsubscribe: (() => void) | undefined;
-  private building: Promise<void> | null = null;
-  private again = false;
   private lastTouchMs = 0;
 
   constructor(
-    private readonly s: S,
+    s: S,
     private readonly opts: VipPublisherOptions = {},
   ) {
+    super(s, [], { what: 'VIP view', debounceMs: 100, refreshMs: opts.refreshMs });
     this.cidr = parseCidr(opts.cidr ?? DEFAULT_VIP_CIDR);
   }
 
-  /** The view as agents get it. */
-  get view(): VipEntry[] {
-    return this.entries;
+  protected message(vips: VipEntry[]): ControlMessage {
+    return { type: 'vipView', vips };
+  }
+
+  /** The named VIPs changed: the DNS view includes them. */
+  protected override afterRebuild(): void {
+    const names = JSON.stringify(this.dnsVips());
+    if (names !== this.namesJson) {
+      this.namesJson = names;
+      this.opts.onNamesChanged?.();
+    }
   }
 
   /** Named VIPs for the DNS view (`<name>.marathon.l4lb.thisdcos.directory`, `<name>.<suffix>.vip`). */
@@ -391,61 +394,12 @@ export class VipPublisher {
     return [...seen].map(([name, ip]) => ({ name, ip }));
   }
 
-  async start(): Promise<void> {
-    this.unsubscribe = this.s.bus.subscribe((c) => {
-      if (c.kind === 'app' || c.kind === 'task' || c.kind === 'node') this.schedule();
-    });
-    this.interval = setInterval(() => this.schedule(), this.opts.refreshMs ?? 5_000);
-    this.interval.unref();
-    await this.rebuild();
+  protected async compute(): Promise<VipEntry[]> {
+    this.details = await this.computeDetails();
+    return toViewEntries(this.details);
   }
 
-  close(): void {
-    this.unsubscribe?.();
-    clearTimeout(this.timer);
-    clearInterval(this.interval);
-  }
-
-  /** Debounced: a deployment's burst of task changes makes one rebuild. */
-  schedule(): void {
-    if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.rebuild().catch((err: unknown) => this.s.log.warn({ err }, 'rebuilding the VIP view failed'));
-    }, 100);
-    this.timer.unref();
-  }
-
-  /** Rebuilds now (one at a time; a request during a build runs once more after it). */
-  async rebuild(): Promise<void> {
-    if (this.building) {
-      this.again = true;
-      return this.building;
-    }
-    this.building = (async () => {
-      do {
-        this.again = false;
-        this.details = await this.compute();
-        const entries = toViewEntries(this.details);
-        const json = JSON.stringify(entries);
-        const names = JSON.stringify(this.dnsVips());
-        if (json !== this.entriesJson) {
-          this.entries = entries;
-          this.entriesJson = json;
-          await this.broadcast();
-        }
-        if (names !== this.namesJson) {
-          this.namesJson = names;
-          this.opts.onNamesChanged?.();
-        }
-      } while (this.again);
-    })().finally(() => {
-      this.building = null;
-    });
-    return this.building;
-  }
-
-  private async compute(): Promise<VipDetail[]> {
+  private async computeDetails(): Promise<VipDetail[]> {
     const [apps, tasks] = await Promise.all([
       this.s.db.pool.query<{ id: string; definition: DefinitionLike & { healthChecks?: unknown[] } }>(
         `SELECT id, definition FROM apps WHERE NOT deleting`,
@@ -538,16 +492,6 @@ export class VipPublisher {
         }
       }
     }
-  }
-
-  private async broadcast(): Promise<void> {
-    const { rows } = await this.s.db.pool.query<{ id: string }>('SELECT id FROM nodes WHERE connected');
-    for (const n of rows) this.sendTo(n.id);
-  }
-
-  /** Sends the current view to one agent (when it connects). */
-  sendTo(nodeId: string): void {
-    this.s.agents.send(nodeId, { type: 'vipView', vips: this.entries });
   }
 
   /** An agent's counters (the latest replace the previous of that node). */

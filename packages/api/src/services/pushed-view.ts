@@ -1,0 +1,104 @@
+import type { ControlMessage } from '@atoll/spec';
+import type { Services } from '../context';
+
+type S = Pick<Services, 'db' | 'bus' | 'agents' | 'log'>;
+
+/**
+ * A view of the cluster that every agent holds a copy of (the DNS names, the VIPs): rebuilt from
+ * PostgreSQL shortly after an app, task or node change (debounced, and every few seconds as a
+ * safety net), pushed to every connected agent only when it changed, and to an agent when it
+ * (re)connects. Every replica runs one for the agents it holds.
+ */
+export abstract class PushedView<V> {
+  private current: V;
+  private currentJson: string;
+  private timer: NodeJS.Timeout | undefined;
+  private interval: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private building: Promise<void> | null = null;
+  private again = false;
+
+  constructor(
+    protected readonly s: S,
+    initial: V,
+    private readonly pushed: { what: string; debounceMs: number; refreshMs?: number | undefined },
+  ) {
+    this.current = initial;
+    this.currentJson = JSON.stringify(initial);
+  }
+
+  /** The view as the agents have it. */
+  get view(): V {
+    return this.current;
+  }
+
+  /** The view as it is in PostgreSQL now. */
+  protected abstract compute(): Promise<V>;
+
+  /** The message that carries the view to an agent. */
+  protected abstract message(view: V): ControlMessage;
+
+  /** Called after every rebuild, changed or not. */
+  protected afterRebuild(): void {}
+
+  async start(): Promise<void> {
+    this.unsubscribe = this.s.bus.subscribe((c) => {
+      if (c.kind === 'app' || c.kind === 'task' || c.kind === 'node') this.schedule();
+    });
+    this.interval = setInterval(() => this.schedule(), this.pushed.refreshMs ?? 5_000);
+    this.interval.unref();
+    await this.rebuild();
+  }
+
+  close(): void {
+    this.unsubscribe?.();
+    clearTimeout(this.timer);
+    clearInterval(this.interval);
+  }
+
+  /** Debounced: a deployment's burst of task changes makes one rebuild. */
+  schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.rebuild().catch((err: unknown) =>
+        this.s.log.warn({ err }, `rebuilding the ${this.pushed.what} failed`),
+      );
+    }, this.pushed.debounceMs);
+    this.timer.unref();
+  }
+
+  /** Rebuilds now (one at a time; a request during a build runs once more after it). */
+  async rebuild(): Promise<void> {
+    if (this.building) {
+      this.again = true;
+      return this.building;
+    }
+    this.building = (async () => {
+      do {
+        this.again = false;
+        const view = await this.compute();
+        const json = JSON.stringify(view);
+        if (json !== this.currentJson) {
+          this.current = view;
+          this.currentJson = json;
+          await this.broadcast();
+        }
+        this.afterRebuild();
+      } while (this.again);
+    })().finally(() => {
+      this.building = null;
+    });
+    return this.building;
+  }
+
+  private async broadcast(): Promise<void> {
+    const { rows } = await this.s.db.pool.query<{ id: string }>('SELECT id FROM nodes WHERE connected');
+    for (const n of rows) this.sendTo(n.id);
+  }
+
+  /** Sends the current view to one agent (when it connects). */
+  sendTo(nodeId: string): void {
+    this.s.agents.send(nodeId, this.message(this.current));
+  }
+}
