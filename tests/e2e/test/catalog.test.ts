@@ -1,34 +1,25 @@
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import Docker from 'dockerode';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redisCommand, startTestCluster, waitForNodes, type TestCluster } from '@atoll/control/testing';
-import { apiOf, e2eMissing, launchBrowser, login, shots } from './support';
+import { redisCommand, type TestCluster } from '@atoll/control/testing';
+import { apiOf, consoleSession, e2eMissing, shots } from './support';
 
 const missing = await e2eMissing();
 /** Debian's redis-server in a FROM scratch image (scripts/test-image.sh). */
 const REDIS_IMAGE = 'atoll-test-redis:latest';
 
 describe.skipIf(missing !== null)('the catalog in the console, end to end', () => {
+  let session: Awaited<ReturnType<typeof consoleSession>>;
   let cluster: TestCluster;
-  let browser: Browser;
   let page: Page;
   const api = apiOf(() => cluster);
 
   beforeAll(async () => {
-    await mkdir(shots, { recursive: true });
-    cluster = await startTestCluster({ agent: true, console: true });
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.setDefaultTimeout(60_000);
-    await waitForNodes(cluster);
-    await login(page, cluster);
+    session = await consoleSession();
+    ({ cluster, page } = session);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await cluster?.stop();
-  });
+  afterAll(() => session?.close());
 
   it('installs Redis from the catalog with its image pointed at a local build, gets PONG, and uninstalls it without a trace', async () => {
     await page.getByTestId('nav-catalog').click();

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '@atoll/control/testing';
-import { e2eMissing, IMAGE, launchBrowser, shots } from './support';
+import { e2eMissing, IMAGE, launchBrowser, login, shots } from './support';
 
 const missing = await e2eMissing();
 
@@ -42,12 +42,7 @@ describe.skipIf(missing !== null)('metrics charts in the console, end to end', (
     });
     expect(res.status).toBe(201);
 
-    await page.goto(`${cluster.url}/`);
-    await page.waitForURL(/\/login/);
-    await page.getByTestId('login-username').fill('admin');
-    await page.getByTestId('login-password').fill(cluster.adminPassword);
-    await page.getByTestId('login-submit').click();
-    await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+    await login(page, cluster);
 
     const latest = async (testId: string) =>
       Number((await page.getByTestId(testId).getAttribute('data-latest')) || 0);

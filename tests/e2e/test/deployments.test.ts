@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '@atoll/control/testing';
-import { e2eMissing, IMAGE, launchBrowser, shots } from './support';
+import { apiOf, e2eMissing, IMAGE, launchBrowser, login, shots } from './support';
 
 const missing = await e2eMissing();
 
@@ -46,19 +46,7 @@ describe.skipIf(missing !== null)('deployments in the console, end to end', () =
   let browser: Browser;
   let page: Page;
 
-  const api = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
-    const res = await fetch(cluster.url + p, {
-      method,
-      headers: {
-        authorization: `Bearer ${cluster.token}`,
-        ...(body ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
-    const text = await res.text();
-    return (text ? JSON.parse(text) : null) as T;
-  };
+  const api = apiOf(() => cluster);
   const versionsOf = async () =>
     (await api<{ versions: string[] }>('GET', `/v2/apps${ID}/versions`)).versions;
   const deployments = () => api<Array<{ id: string }>>('GET', '/v2/deployments');
@@ -104,12 +92,7 @@ describe.skipIf(missing !== null)('deployments in the console, end to end', () =
   });
 
   it('logs in', async () => {
-    await page.goto(`${cluster.url}/`);
-    await page.waitForURL(/\/login/);
-    await page.getByTestId('login-username').fill('admin');
-    await page.getByTestId('login-password').fill(cluster.adminPassword);
-    await page.getByTestId('login-submit').click();
-    await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+    await login(page, cluster);
   });
 
   it('shows an app created through the API running, with healthy tasks', async () => {

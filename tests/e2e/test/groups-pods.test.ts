@@ -4,7 +4,7 @@ import Docker from 'dockerode';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '@atoll/control/testing';
-import { e2eMissing, IMAGE, launchBrowser, shots, fillEditor } from './support';
+import { e2eMissing, fillEditor, IMAGE, launchBrowser, login, shots } from './support';
 
 const missing = await e2eMissing();
 
@@ -29,12 +29,7 @@ describe.skipIf(missing !== null)('groups and pods in the console, end to end', 
   const appRow = (id: string) => page.locator(`[data-testid="service-row"][data-id="${id}"]`);
 
   it('logs in', async () => {
-    await page.goto(`${cluster.url}/`);
-    await page.waitForURL(/\/login/);
-    await page.getByTestId('login-username').fill('admin');
-    await page.getByTestId('login-password').fill(cluster.adminPassword);
-    await page.getByTestId('login-submit').click();
-    await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+    await login(page, cluster);
   });
 
   it('creates a group of two apps from the dialog and sees them running', async () => {

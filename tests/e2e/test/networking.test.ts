@@ -1,31 +1,22 @@
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCluster, waitForNodes, type TestCluster } from '@atoll/control/testing';
-import { apiOf, e2eMissing, IMAGE, launchBrowser, login, shots } from './support';
+import type { TestCluster } from '@atoll/control/testing';
+import { apiOf, consoleSession, e2eMissing, IMAGE, shots } from './support';
 
 const missing = await e2eMissing();
 
 describe.skipIf(missing !== null)('networking in the console, end to end', () => {
+  let session: Awaited<ReturnType<typeof consoleSession>>;
   let cluster: TestCluster;
-  let browser: Browser;
   let page: Page;
   const api = apiOf(() => cluster);
 
   beforeAll(async () => {
-    await mkdir(shots, { recursive: true });
-    cluster = await startTestCluster({ agent: true, console: true });
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.setDefaultTimeout(60_000);
-    await waitForNodes(cluster);
-    await login(page, cluster);
+    session = await consoleSession();
+    ({ cluster, page } = session);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await cluster?.stop();
-  });
+  afterAll(() => session?.close());
 
   it('shows the VIP and resolves a service name on the Networking page, and opens the service through /service/<name>/', async () => {
     await api('POST', '/v2/apps', {

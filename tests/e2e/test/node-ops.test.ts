@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '@atoll/control/testing';
-import { e2eMissing, IMAGE, launchBrowser, shots } from './support';
+import { apiOf, e2eMissing, IMAGE, launchBrowser, login, shots } from './support';
 
 const missing = await e2eMissing();
 
@@ -11,15 +11,7 @@ describe.skipIf(missing !== null)('node operations in the console, end to end', 
   let cluster: TestCluster;
   let browser: Browser;
   let page: Page;
-  const api = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
-    const res = await fetch(cluster.url + p, {
-      method,
-      headers: { authorization: `Bearer ${cluster.token}`, 'content-type': 'application/json' },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  };
+  const api = apiOf(() => cluster);
 
   beforeAll(async () => {
     await mkdir(shots, { recursive: true });
@@ -64,12 +56,7 @@ describe.skipIf(missing !== null)('node operations in the console, end to end', 
     const tasks = (await api<{ tasks: T[] }>('GET', '/v2/apps/e2e-drain/tasks')).tasks;
     const target = tasks[0]!.agentId;
 
-    await page.goto(`${cluster.url}/`);
-    await page.waitForURL(/\/login/);
-    await page.getByTestId('login-username').fill('admin');
-    await page.getByTestId('login-password').fill(cluster.adminPassword);
-    await page.getByTestId('login-submit').click();
-    await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+    await login(page, cluster);
 
     await page.goto(`${cluster.url}/nodes/${target}`);
     await expect.poll(() => page.getByTestId('node-mode').getAttribute('data-mode')).toBe('ACTIVE');

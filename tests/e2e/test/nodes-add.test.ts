@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '@atoll/control/testing';
-import { e2eMissing, launchBrowser, shots } from './support';
+import { e2eMissing, launchBrowser, login, shots } from './support';
 
 const missing = await e2eMissing();
 
@@ -25,12 +25,7 @@ describe.skipIf(missing !== null)('adding a node in the console, end to end', ()
   });
 
   it('Add node shows a working install command; the token can be revoked', async () => {
-    await page.goto(`${cluster.url}/`);
-    await page.waitForURL(/\/login/);
-    await page.getByTestId('login-username').fill('admin');
-    await page.getByTestId('login-password').fill(cluster.adminPassword);
-    await page.getByTestId('login-submit').click();
-    await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+    await login(page, cluster);
 
     await page.goto(`${cluster.url}/nodes`);
     await page.getByTestId('add-node').click();

@@ -1,8 +1,15 @@
 import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import {
+  startTestCluster,
+  waitForNodes,
+  type TestCluster,
+  type TestClusterOptions,
+} from '@atoll/control/testing';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const IMAGE = 'atoll-test-busybox:latest';
@@ -70,7 +77,8 @@ export function apiOf(cluster: () => { url: string; token: string }) {
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
     if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
+    const text = await res.text();
+    return (text ? JSON.parse(text) : null) as T;
   };
 }
 
@@ -82,4 +90,29 @@ export async function login(page: Page, cluster: { url: string; adminPassword: s
   await page.getByTestId('login-password').fill(cluster.adminPassword);
   await page.getByTestId('login-submit').click();
   await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+}
+
+/**
+ * A cluster serving the console with its agents connected, and a browser page logged in as the
+ * admin. `close()` removes all of it.
+ */
+export async function consoleSession(
+  opts: TestClusterOptions = { agent: true },
+): Promise<{ cluster: TestCluster; browser: Browser; page: Page; close: () => Promise<void> }> {
+  await mkdir(shots, { recursive: true });
+  const cluster = await startTestCluster({ ...opts, console: true });
+  const browser = await launchBrowser();
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page.setDefaultTimeout(60_000);
+  await waitForNodes(cluster, typeof opts.agents === 'number' ? opts.agents : (opts.agents?.length ?? 1));
+  await login(page, cluster);
+  return {
+    cluster,
+    browser,
+    page,
+    close: async () => {
+      await browser.close();
+      await cluster.stop();
+    },
+  };
 }

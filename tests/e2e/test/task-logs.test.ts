@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '@atoll/control/testing';
-import { e2eMissing, IMAGE, launchBrowser, shots } from './support';
+import { apiOf, e2eMissing, IMAGE, launchBrowser, login, shots } from './support';
 
 const missing = await e2eMissing();
 
@@ -11,15 +11,7 @@ describe.skipIf(missing !== null)('task logs and terminal in the console, end to
   let cluster: TestCluster;
   let browser: Browser;
   let page: Page;
-  const api = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
-    const res = await fetch(cluster.url + p, {
-      method,
-      headers: { authorization: `Bearer ${cluster.token}`, 'content-type': 'application/json' },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  };
+  const api = apiOf(() => cluster);
 
   beforeAll(async () => {
     await mkdir(shots, { recursive: true });
@@ -50,12 +42,7 @@ describe.skipIf(missing !== null)('task logs and terminal in the console, end to
       )
       .toBe('TASK_RUNNING');
 
-    await page.goto(`${cluster.url}/`);
-    await page.waitForURL(/\/login/);
-    await page.getByTestId('login-username').fill('admin');
-    await page.getByTestId('login-password').fill(cluster.adminPassword);
-    await page.getByTestId('login-submit').click();
-    await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+    await login(page, cluster);
 
     await page.goto(`${cluster.url}/services/detail?id=/e2e-logs`);
     await page.getByTestId('task-link').first().click();
