@@ -235,16 +235,32 @@ describe('atoll package against a real cluster', () => {
 
   it('repo add, list and remove a local index', async () => {
     const index = path.join(dir, 'repo-up-to-1.json');
-    await writeFile(index, JSON.stringify(tinyIndex));
+    // An entry Atoll cannot read (a packagingVersion from the future) is skipped, not fatal.
+    const future = { ...tinyIndex.packages[0], name: 'future', version: '2.0.0', packagingVersion: '6.0' };
+    await writeFile(index, JSON.stringify({ packages: [...tinyIndex.packages, future] }));
     const add = await atoll('package', 'repo', 'add', 'tiny', index, '--index', '0');
     expect(add.stderr).toBe('');
-    expect(add.stdout).toBe('Added repository tiny with 1 package (priority 0)\n');
+    expect(add.stdout).toBe(
+      'Added repository tiny with 1 package (priority 0); skipped 1 it cannot read (atoll package repo show tiny)\n',
+    );
+    const show = await atoll('package', 'repo', 'show', 'tiny');
+    expect(show.stdout).toMatch(/^tiny \(.*\), priority 0: 1 package, 1 skipped\n/);
+    expect(show.stdout).toMatch(/\n\s+1\s+future\s+2\.0\.0\s+packagingVersion: must be .*\(got "6\.0"\)\n/);
+    const shown = await atollJson<{ skipped: Array<{ index: number; name: string; reason: string }> }>(
+      'package',
+      'repo',
+      'show',
+      'tiny',
+    );
+    expect(shown.skipped).toEqual([
+      { index: 1, name: 'future', version: '2.0.0', reason: expect.stringContaining('packagingVersion') },
+    ]);
 
     const list = await atoll('package', 'repo', 'list');
     const lines = list.stdout.split('\n');
-    expect(lines[0]).toMatch(/^NAME\s+PRIORITY\s+PACKAGES\s+URI$/);
-    expect(lines[1]).toMatch(new RegExp(`^tiny\\s+0\\s+1\\s+${index.replace(/[.]/g, '\\.')}$`));
-    expect(lines[2]).toMatch(/^\S+\s+1\s+\d+\s+builtin:$/);
+    expect(lines[0]).toMatch(/^NAME\s+PRIORITY\s+PACKAGES\s+SKIPPED\s+URI$/);
+    expect(lines[1]).toMatch(new RegExp(`^tiny\\s+0\\s+1\\s+1\\s+${index.replace(/[.]/g, '\\.')}$`));
+    expect(lines[2]).toMatch(/^\S+\s+1\s+\d+\s+0\s+builtin:$/);
 
     const found = await atollJson<Array<{ name: string; repository: string }>>('package', 'search', 'sleeps');
     expect(found).toEqual([expect.objectContaining({ name: 'tiny-sleeper', repository: 'tiny' })]);

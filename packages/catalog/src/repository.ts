@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { builtinRepoDir, loadRepoDir } from './builtin';
+import { builtinRepoDir, scanRepoDir } from './builtin';
+import { describeIssue } from './load';
 import { packageMetadataSchema, resourceSchema, type PackageDefinition } from './package';
 import { RenderError } from './render';
 
@@ -31,25 +32,55 @@ export interface RepoPackage {
   releaseVersion: number;
 }
 
+/** An entry of a repository that could not be read: where it is, what it claims to be, and why. */
+export interface SkippedPackage {
+  /** Its place in the index's `packages` array (in a directory: in the order versions are read). */
+  index: number;
+  /** In a repository directory: `<L>/<name>/<release>`. */
+  path?: string;
+  name?: string;
+  version?: string;
+  /** The field and what is wrong with it: `packagingVersion: must be 2.0, 3.0 or 4.0 (got "6.0")`. */
+  reason: string;
+}
+
+/** What a repository holds: the package versions Atoll can read, and the ones it left out. */
+export interface RepositoryContents {
+  packages: RepoPackage[];
+  skipped: SkippedPackage[];
+}
+
+const stringField = (raw: unknown, key: string): string | undefined => {
+  const v = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)[key] : undefined;
+  return typeof v === 'string' && v !== '' ? v : undefined;
+};
+
 /**
- * Reads a Universe repository index (the v3/v4 JSON with `packages[]`). Entries that are not
- * valid packages are reported by index and name in one RenderError; nothing is half-read.
+ * Reads a Universe repository index (the v3/v4 JSON with `packages[]`). An entry that is not a
+ * package Atoll can read (a newer packagingVersion, a missing name, a config that is not an
+ * object…) is left out and reported with the reason, as Cosmos serves the rest of a repository;
+ * only a document that is not an index at all is refused.
  */
-export function packagesFromIndex(json: unknown): RepoPackage[] {
+export function packagesFromIndex(json: unknown): RepositoryContents {
   const index = indexSchema.safeParse(json);
   if (!index.success) throw new RenderError('not a Universe repository index: it has no packages array');
-  const out: RepoPackage[] = [];
-  const issues: Array<{ path: string; message: string }> = [];
+  const packages: RepoPackage[] = [];
+  const skipped: SkippedPackage[] = [];
   index.data.packages.forEach((raw, i) => {
     const entry = indexEntrySchema.safeParse(raw);
     if (!entry.success) {
-      for (const issue of entry.error.issues)
-        issues.push({ path: `packages.${i}.${issue.path.join('.')}`, message: issue.message });
+      const name = stringField(raw, 'name');
+      const version = stringField(raw, 'version');
+      const reason =
+        typeof raw !== 'object' || raw === null || Array.isArray(raw)
+          ? 'not a JSON object'
+          : entry.error.issues.map((issue) => describeIssue(issue, raw)).join('; ');
+      skipped.push({ index: i, ...(name ? { name } : {}), ...(version ? { version } : {}), reason });
       return;
     }
     const { releaseVersion, config, resource, marathon, ...metadata } = entry.data;
     const template = marathon?.v2AppMustacheTemplate;
-    out.push({
+    packages.push({
       pkg: {
         metadata: packageMetadataSchema.parse(metadata),
         config: config ?? null,
@@ -59,15 +90,7 @@ export function packagesFromIndex(json: unknown): RepoPackage[] {
       releaseVersion: releaseVersion ?? i,
     });
   });
-  if (issues.length > 0)
-    throw new RenderError(
-      `the repository index has invalid packages: ${issues
-        .slice(0, 5)
-        .map((x) => `${x.path}: ${x.message}`)
-        .join('; ')}`,
-      issues,
-    );
-  return out;
+  return { packages, skipped };
 }
 
 /** The index entry of a package version: what a Universe repository serves for it. */
@@ -83,12 +106,19 @@ export function toIndexEntry({ pkg, releaseVersion }: RepoPackage): Record<strin
   };
 }
 
-/** A repository directory (`packages/<L>/<name>/<release>/`) read as index entries. */
-export async function repoDirPackages(dir: string): Promise<RepoPackage[]> {
-  return (await loadRepoDir(dir)).map(({ dir: d, pkg }) => ({
-    pkg: withDataIcons(pkg, d),
-    releaseVersion: Number(path.basename(d)),
-  }));
+/**
+ * A repository directory (`packages/<L>/<name>/<release>/`) read as index entries; a version
+ * directory that cannot be read is skipped and reported.
+ */
+export async function repoDirPackages(dir: string): Promise<RepositoryContents> {
+  const { loaded, skipped } = await scanRepoDir(dir);
+  return {
+    packages: loaded.map(({ dir: d, pkg }) => ({
+      pkg: withDataIcons(pkg, d),
+      releaseVersion: Number(path.basename(d)),
+    })),
+    skipped,
+  };
 }
 
 const iconCache = new Map<string, string>();
@@ -133,12 +163,13 @@ function mimeOf(file: string): string {
 /**
  * Loads a repository by URI: `builtin:` (the shipped catalog), an http(s) URL or a local path of
  * a Universe index JSON file, or a local repository directory (`packages/<L>/<name>/<release>/`,
- * or a directory holding `repo/packages`). Throws RenderError with a message for people.
+ * or a directory holding `repo/packages`). Entries it cannot read are returned as `skipped`;
+ * what is not a repository at all throws RenderError with a message for people.
  */
 export async function loadRepository(
   uri: string,
   opts: { fetch?: typeof fetch; timeoutMs?: number } = {},
-): Promise<RepoPackage[]> {
+): Promise<RepositoryContents> {
   if (uri === BUILTIN_URI) return repoDirPackages(builtinRepoDir);
   if (/^https?:\/\//i.test(uri)) {
     const doFetch = opts.fetch ?? fetch;

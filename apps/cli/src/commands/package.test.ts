@@ -201,14 +201,21 @@ describe('repositoryTable', () => {
   it('lists name, priority, package count and uri', () => {
     expect(
       repositoryTable([
-        { name: 'Universe', uri: 'builtin:', priority: 0, packages: 24, fetchedAt: null },
-        { name: 'local', uri: '/srv/repo.json', priority: 1, packages: 2, fetchedAt: '2025-01-01T00:00:00Z' },
+        { name: 'Universe', uri: 'builtin:', priority: 0, packages: 24, skipped: [], fetchedAt: null },
+        {
+          name: 'local',
+          uri: '/srv/repo.json',
+          priority: 1,
+          packages: 2,
+          skipped: [{ index: 3, reason: 'name: missing (expected string)' }],
+          fetchedAt: '2025-01-01T00:00:00Z',
+        },
       ]),
     ).toBe(
       [
-        'NAME      PRIORITY  PACKAGES  URI',
-        'Universe         0        24  builtin:',
-        'local            1         2  /srv/repo.json',
+        'NAME      PRIORITY  PACKAGES  SKIPPED  URI',
+        'Universe         0        24        0  builtin:',
+        'local            1         2        1  /srv/repo.json',
         '',
       ].join('\n'),
     );

@@ -254,6 +254,17 @@ export function registerPackageCommands(program: Command, ctx: CommandContext): 
     });
 
   repo
+    .command('show')
+    .description('a repository, with the entries of it that could not be read and why')
+    .argument('<name>', 'the repository’s name')
+    .action(async (name: string) => {
+      const repos = await (await ctx.client()).catalog.repositories.query();
+      const r = repos.find((x) => x.name === name);
+      if (!r) throw new CliError(`no repository named ${name}`);
+      ctx.print(r, () => repositoryText(r));
+    });
+
+  repo
     .command('add')
     .description('add a Universe repository (an index by http(s) URL or absolute path on control’s host)')
     .argument('<name>', 'a name for it')
@@ -270,7 +281,10 @@ export function registerPackageCommands(program: Command, ctx: CommandContext): 
       const added = repos.find((r) => r.name === name);
       ctx.print(repos, () =>
         added
-          ? `Added repository ${name} with ${plural(added.packages, 'package')} (priority ${added.priority})`
+          ? `Added repository ${name} with ${plural(added.packages, 'package')} (priority ${added.priority})` +
+            (added.skipped.length > 0
+              ? `; skipped ${added.skipped.length} it cannot read (atoll package repo show ${name})`
+              : '')
           : `Added repository ${name}`,
       );
     });
@@ -532,9 +546,24 @@ export function installedTable(installed: InstalledRow[]): string {
 /** `package repo list`. */
 export function repositoryTable(repos: RepositoryRow[]): string {
   return formatTable(
-    ['NAME', 'PRIORITY', 'PACKAGES', 'URI'],
-    repos.map((r) => [r.name, String(r.priority), String(r.packages), r.uri]),
-    ['left', 'right', 'right', 'left'],
+    ['NAME', 'PRIORITY', 'PACKAGES', 'SKIPPED', 'URI'],
+    repos.map((r) => [r.name, String(r.priority), String(r.packages), String(r.skipped.length), r.uri]),
+    ['left', 'right', 'right', 'right', 'left'],
+  );
+}
+
+/** `package repo show`: a repository and the entries of it Atoll could not read, with why. */
+export function repositoryText(r: RepositoryRow): string {
+  const head = `${r.name} (${r.uri}), priority ${r.priority}: ${plural(r.packages, 'package')}, ${r.skipped.length} skipped\n`;
+  if (r.skipped.length === 0) return head;
+  return (
+    head +
+    '\n' +
+    formatTable(
+      ['ENTRY', 'NAME', 'VERSION', 'REASON'],
+      r.skipped.map((x) => [x.path ?? String(x.index), x.name ?? '-', x.version ?? '-', x.reason]),
+      ['right', 'left', 'left', 'left'],
+    )
   );
 }
 

@@ -101,7 +101,12 @@ export function registerCosmosRoutes(app: FastifyInstance, s: Services): void {
     ),
   }));
   const repositories = async () => ({
-    repositories: (await catalogService.listRepositories(s)).map((r) => ({ name: r.name, uri: r.uri })),
+    // Cosmos's shape; `skipped` (entries Atoll could not read) is added only where there are some.
+    repositories: (await catalogService.listRepositories(s)).map((r) => ({
+      name: r.name,
+      uri: r.uri,
+      ...(r.skipped.length > 0 ? { skipped: r.skipped } : {}),
+    })),
   });
   route('repository/list', z.object({}), repositories);
   route(

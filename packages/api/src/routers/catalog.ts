@@ -14,6 +14,15 @@ const repositoryView = z.object({
   uri: z.string(),
   priority: z.number(),
   packages: z.number(),
+  skipped: z.array(
+    z.object({
+      index: z.number(),
+      path: z.string().optional(),
+      name: z.string().optional(),
+      version: z.string().optional(),
+      reason: z.string(),
+    }),
+  ),
   fetchedAt: z.string().nullable(),
 });
 

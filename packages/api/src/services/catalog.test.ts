@@ -2,7 +2,7 @@ import { BUILTIN_URI, loadRepository, renderPackage } from '@atoll/catalog';
 import { describe, expect, it } from 'vitest';
 import { dependencyLayers, flattenGroup } from './groups';
 
-const builtin = await loadRepository(BUILTIN_URI);
+const { packages: builtin } = await loadRepository(BUILTIN_URI);
 
 /** What an install does with each built-in package before it writes anything. */
 describe.each(builtin.map((p) => [p.pkg.metadata.name, p] as const))('installing %s', (_name, { pkg }) => {

@@ -6,6 +6,7 @@ import {
   toIndexEntry,
   packagesFromIndex,
   type RepoPackage,
+  type SkippedPackage,
 } from '@atoll/catalog';
 import { normalizeAppId, parseAppDefinition, type AppDefinition } from '@atoll/spec';
 import { AppError } from '../errors';
@@ -29,6 +30,8 @@ export interface RepositoryView {
   uri: string;
   priority: number;
   packages: number;
+  /** Entries of the repository Atoll could not read when it was added, and why. */
+  skipped: SkippedPackage[];
   fetchedAt: string | null;
 }
 
@@ -49,10 +52,11 @@ async function packagesOf(repo: {
   const key = repo.fetchedAt?.toISOString() ?? 'static';
   const hit = parsed.get(repo.uri);
   if (hit && hit.key === key) return hit.pkgs;
-  const pkgs =
+  const pkgs = (
     repo.uri === BUILTIN_URI || repo.index === null
       ? await loadRepository(repo.uri)
-      : packagesFromIndex(repo.index);
+      : packagesFromIndex(repo.index)
+  ).packages;
   parsed.set(repo.uri, { key, pkgs });
   return pkgs;
 }
@@ -73,6 +77,7 @@ export async function listRepositories(s: Pick<S, 'db'>): Promise<RepositoryView
       uri: r.uri,
       priority: r.priority,
       packages: count,
+      skipped: Array.isArray(r.skipped) ? (r.skipped as unknown as SkippedPackage[]) : [],
       fetchedAt: r.fetchedAt?.toISOString() ?? null,
     });
   }
@@ -104,8 +109,9 @@ export async function addRepository(
       `repository ${existing.find((r) => r.uri === uri)!.name} already has the uri ${uri}`,
     );
   let pkgs: RepoPackage[];
+  let skipped: SkippedPackage[];
   try {
-    pkgs = await loadRepository(uri);
+    ({ packages: pkgs, skipped } = await loadRepository(uri));
   } catch (err) {
     throw repoError(err);
   }
@@ -120,6 +126,7 @@ export async function addRepository(
         uri,
         priority: at,
         index: uri === BUILTIN_URI ? undefined : ({ packages: pkgs.map(toIndexEntry) } as object),
+        skipped: skipped as unknown as object[],
         fetchedAt: uri === BUILTIN_URI ? null : now,
       },
     });
@@ -128,7 +135,13 @@ export async function addRepository(
   });
   await recordEvents(
     s,
-    [{ type: 'package_repository_added', subject: name, payload: { name, uri } }],
+    [
+      {
+        type: 'package_repository_added',
+        subject: name,
+        payload: { name, uri, packages: pkgs.length, skipped: skipped.length },
+      },
+    ],
     'catalog',
   );
   return listRepositories(s);
