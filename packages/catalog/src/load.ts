@@ -15,7 +15,7 @@ async function readOptional(file: string): Promise<string | null> {
 
 /**
  * One schema issue for people: `<field>: <why>`, with the value given when it was not one of the
- * allowed ones (`packagingVersion: must be 2.0, 3.0 or 4.0 (got "6.0")`).
+ * allowed ones (`packagingVersion: must be 2.0, 3.0, 4.0 or 5.0 (got "6.0")`).
  */
 export function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   const field = issue.path.map(String).join('.');

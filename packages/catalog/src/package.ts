@@ -1,12 +1,12 @@
 import { z } from 'zod';
 
 /**
- * A Universe package version as it sits in a repository directory (packagingVersion 2.0–4.0):
+ * A Universe package version as it sits in a repository directory (packagingVersion 2.0–5.0; 5.0 adds only fields Atoll passes on):
  * `package.json`, `config.json` (a JSON Schema of the options), `marathon.json.mustache` and
  * `resource.json`. Unknown fields are kept: Universe has many and Cosmos passes them on.
  */
 export const packageMetadataSchema = z.looseObject({
-  packagingVersion: z.enum(['2.0', '3.0', '4.0'], { error: 'packagingVersion must be 2.0, 3.0 or 4.0' }),
+  packagingVersion: z.enum(['2.0', '3.0', '4.0', '5.0'], { error: 'packagingVersion must be 2.0, 3.0, 4.0 or 5.0' }),
   name: z.string().min(1, 'name is required'),
   version: z.string().min(1, 'version is required'),
   description: z.string().default(''),

@@ -25,10 +25,12 @@ describe('Cosmos rendering rules', () => {
         c: { type: 'object', properties: { none: { type: 'string' } } },
       },
     };
-    expect(defaultsOf(schema)).toEqual({ a: { x: 1, y: 'two' }, b: true });
+    // An object property without defaults is an empty object, as Cosmos gives it.
+    expect(defaultsOf(schema)).toEqual({ a: { x: 1, y: 'two' }, b: true, c: {} });
     expect(deepMerge(defaultsOf(schema), { a: { x: 5 }, d: [1] })).toEqual({
       a: { x: 5, y: 'two' },
       b: true,
+      c: {},
       d: [1],
     });
   });

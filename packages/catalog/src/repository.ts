@@ -40,7 +40,7 @@ export interface SkippedPackage {
   path?: string;
   name?: string;
   version?: string;
-  /** The field and what is wrong with it: `packagingVersion: must be 2.0, 3.0 or 4.0 (got "6.0")`. */
+  /** The field and what is wrong with it: `packagingVersion: must be 2.0, 3.0, 4.0 or 5.0 (got "6.0")`. */
   reason: string;
 }
 
