@@ -118,3 +118,58 @@ describe('paths', () => {
     expect(resolvePath(p, base)).toBe(expected);
   });
 });
+
+describe('what Marathon accepted, normalised as Marathon did', () => {
+  const base = { id: '/lenient', cmd: 'sleep 1' };
+
+  it('reads numbers and booleans given as strings (Jackson coerced scalars)', () => {
+    const r = parseAppDefinition({
+      ...base,
+      cpus: '0.5',
+      mem: '256',
+      instances: '2',
+      requirePorts: 'true',
+      portDefinitions: [{ port: '8080' }],
+      healthChecks: [{ protocol: 'TCP', portIndex: '0', gracePeriodSeconds: '30' }],
+      upgradeStrategy: { minimumHealthCapacity: '0.5', maximumOverCapacity: '0' },
+    });
+    if (!r.ok) throw new Error(JSON.stringify(r.issues));
+    expect(r.value).toMatchObject({
+      cpus: 0.5,
+      mem: 256,
+      instances: 2,
+      requirePorts: true,
+      portDefinitions: [{ port: 8080 }],
+      upgradeStrategy: { minimumHealthCapacity: 0.5, maximumOverCapacity: 0 },
+    });
+    expect(r.value.healthChecks[0]).toMatchObject({ portIndex: 0, gracePeriodSeconds: 30 });
+  });
+
+  it('still refuses a string that is not a number, naming the field', () => {
+    const r = parseAppDefinition({ ...base, cpus: 'lots' });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.issues.map((i) => i.path)).toEqual(['cpus']);
+  });
+
+  it('reads null collections as their defaults', () => {
+    const r = parseAppDefinition({
+      ...base,
+      env: null,
+      labels: null,
+      constraints: null,
+      healthChecks: null,
+      dependencies: null,
+      portDefinitions: null,
+      container: { type: 'DOCKER', docker: { image: 'x', parameters: null }, volumes: null },
+    });
+    if (!r.ok) throw new Error(JSON.stringify(r.issues));
+    expect(r.value).toMatchObject({ env: {}, labels: {}, constraints: [], healthChecks: [], dependencies: [] });
+    expect(r.value.container?.docker?.parameters).toEqual([]);
+  });
+
+  it('takes portDefinitions[].servicePort and drops it', () => {
+    const r = parseAppDefinition({ ...base, portDefinitions: [{ port: 0, servicePort: 10001, name: 'http' }] });
+    if (!r.ok) throw new Error(JSON.stringify(r.issues));
+    expect(r.value.portDefinitions).toEqual([{ port: 0, protocol: 'tcp', name: 'http' }]);
+  });
+});

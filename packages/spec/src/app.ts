@@ -76,12 +76,33 @@ export const constraintSchema = z
     return c.length === 3 ? [c[0]!, op, c[2]!] : [c[0]!, op];
   });
 
+
+/**
+ * Marathon's JSON readers coerced scalars: a number given as a string (`"cpus": "0.5"`, common in
+ * templates that quote every value) was read as the number, and `"true"`/`"false"` as booleans.
+ * Atoll reads them the same way and stores the number; a string that is not a number stays an
+ * error naming the field.
+ */
+const NUMERIC = /^\s*-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
+const coerceNumber = (v: unknown) => (typeof v === 'string' && NUMERIC.test(v) ? Number(v) : v);
+const coerceBoolean = (v: unknown) => (v === 'true' ? true : v === 'false' ? false : v);
+function num<T extends z.ZodType>(schema: T) {
+  return z.preprocess(coerceNumber, schema);
+}
+function bool<T extends z.ZodType>(schema: T) {
+  return z.preprocess(coerceBoolean, schema);
+}
+/** Marathon read `null` for a collection as the collection's default (`"env": null` is `{}`). */
+function nullAsDefault<T extends z.ZodType>(schema: T) {
+  return z.preprocess((v) => (v === null ? undefined : v), schema);
+}
+
 const labelsSchema = z.record(z.string(), z.string());
 
 export const portMappingSchema = z.strictObject({
-  containerPort: z.number().int().min(0).max(65535).default(0),
-  hostPort: z.number().int().min(0).max(65535).optional(),
-  servicePort: z.number().int().min(0).max(65535).default(0),
+  containerPort: num(z.number().int().min(0).max(65535)).default(0),
+  hostPort: num(z.number().int().min(0).max(65535)).optional(),
+  servicePort: num(z.number().int().min(0).max(65535)).default(0),
   protocol: z
     .string()
     .regex(/^(tcp|udp|udp,tcp|tcp,udp)$/, 'protocol must be tcp, udp or udp,tcp')
@@ -93,7 +114,10 @@ export const portMappingSchema = z.strictObject({
 export type PortMapping = z.infer<typeof portMappingSchema>;
 
 export const portDefinitionSchema = z.strictObject({
-  port: z.number().int().min(0).max(65535),
+  port: num(z.number().int().min(0).max(65535)),
+  // Marathon 1.x took (and ignored) a service port here, as older apps and Universe templates
+  // still give it; read and dropped.
+  servicePort: num(z.number().int().min(0).max(65535)).optional(),
   protocol: z
     .string()
     .regex(/^(tcp|udp|udp,tcp|tcp,udp)$/, 'protocol must be tcp, udp or udp,tcp')
@@ -107,15 +131,15 @@ const volumeSchema = z.looseObject({
   containerPath: z.string(),
   hostPath: z.string().optional(),
   mode: z.enum(['RO', 'RW']).default('RW'),
-  persistent: z.looseObject({ size: z.number(), type: z.string().optional() }).optional(),
+  persistent: z.looseObject({ size: num(z.number()), type: z.string().optional() }).optional(),
   external: z.looseObject({ name: z.string().optional(), provider: z.string().optional() }).optional(),
 });
 
 const dockerSchema = z.strictObject({
   image: z.string().min(1, 'container.docker.image must not be empty'),
-  forcePullImage: z.boolean().default(false),
-  privileged: z.boolean().default(false),
-  parameters: z.array(z.strictObject({ key: z.string(), value: z.string() })).default([]),
+  forcePullImage: bool(z.boolean()).default(false),
+  privileged: bool(z.boolean()).default(false),
+  parameters: nullAsDefault(z.array(z.strictObject({ key: z.string(), value: z.string() })).default([])),
   // Deprecated (Marathon < 1.5): normalised into `networks` and `container.portMappings`.
   network: z.enum(['BRIDGE', 'HOST', 'USER', 'NONE']).optional(),
   portMappings: z.array(portMappingSchema).optional(),
@@ -127,7 +151,7 @@ const containerSchema = z.strictObject({
   type: z.enum(['DOCKER', 'MESOS']).default('DOCKER'),
   docker: dockerSchema.optional(),
   portMappings: z.array(portMappingSchema).optional(),
-  volumes: z.array(volumeSchema).default([]),
+  volumes: nullAsDefault(z.array(volumeSchema).default([])),
   linuxInfo: z.unknown().optional(),
 });
 
@@ -143,15 +167,15 @@ export const healthCheckSchema = z.looseObject({
     .enum(['HTTP', 'HTTPS', 'TCP', 'COMMAND', 'MESOS_HTTP', 'MESOS_HTTPS', 'MESOS_TCP'])
     .default('HTTP'),
   path: z.string().optional(),
-  portIndex: z.number().int().min(0).optional(),
-  port: z.number().int().min(0).max(65535).optional(),
+  portIndex: num(z.number().int().min(0)).optional(),
+  port: num(z.number().int().min(0).max(65535)).optional(),
   command: z.strictObject({ value: z.string() }).optional(),
-  gracePeriodSeconds: z.number().int().min(0).default(300),
-  intervalSeconds: z.number().int().min(0).default(60),
-  timeoutSeconds: z.number().int().min(0).default(20),
-  maxConsecutiveFailures: z.number().int().min(0).default(3),
-  delaySeconds: z.number().int().min(0).default(15),
-  ignoreHttp1xx: z.boolean().default(false),
+  gracePeriodSeconds: num(z.number().int().min(0)).default(300),
+  intervalSeconds: num(z.number().int().min(0)).default(60),
+  timeoutSeconds: num(z.number().int().min(0)).default(20),
+  maxConsecutiveFailures: num(z.number().int().min(0)).default(3),
+  delaySeconds: num(z.number().int().min(0)).default(15),
+  ignoreHttp1xx: bool(z.boolean()).default(false),
   ipProtocol: z.enum(['IPv4', 'IPv6']).optional(),
 });
 export type HealthCheck = z.infer<typeof healthCheckSchema>;
@@ -161,10 +185,10 @@ export const readinessCheckSchema = z.looseObject({
   protocol: z.enum(['HTTP', 'HTTPS']).default('HTTP'),
   path: z.string().default('/'),
   portName: z.string().default('http-api'),
-  intervalSeconds: z.number().int().min(1).default(30),
-  timeoutSeconds: z.number().int().min(1).default(10),
-  httpStatusCodesForReady: z.array(z.number().int()).default([200]),
-  preserveLastResponse: z.boolean().default(false),
+  intervalSeconds: num(z.number().int().min(1)).default(30),
+  timeoutSeconds: num(z.number().int().min(1)).default(10),
+  httpStatusCodesForReady: z.array(num(z.number().int())).default([200]),
+  preserveLastResponse: bool(z.boolean()).default(false),
 });
 
 const envValueSchema = z.union([z.string(), z.strictObject({ secret: z.string() })]);
@@ -172,8 +196,8 @@ const envValueSchema = z.union([z.string(), z.strictObject({ secret: z.string() 
 const unreachableStrategySchema = z.union([
   z.literal('disabled'),
   z.strictObject({
-    inactiveAfterSeconds: z.number().int().min(0).default(0),
-    expungeAfterSeconds: z.number().int().min(0).default(0),
+    inactiveAfterSeconds: num(z.number().int().min(0)).default(0),
+    expungeAfterSeconds: num(z.number().int().min(0)).default(0),
   }),
 ]);
 
@@ -183,50 +207,50 @@ const appDefinitionInput = z.looseObject({
   cmd: z.string().min(1, 'cmd must not be empty').nullish(),
   args: z.array(z.string()).nullish(),
   user: z.string().nullish(),
-  env: z.record(z.string(), envValueSchema).default({}),
-  instances: z.number().int().min(0, 'instances must be 0 or more').default(1),
-  cpus: z.number().min(0, 'cpus must be 0 or more').default(1),
-  mem: z.number().min(0, 'mem must be 0 or more').default(128),
-  disk: z.number().min(0, 'disk must be 0 or more').default(0),
-  gpus: z.number().int().min(0).default(0),
+  env: nullAsDefault(z.record(z.string(), envValueSchema).default({})),
+  instances: num(z.number().int().min(0, 'instances must be 0 or more')).default(1),
+  cpus: num(z.number().min(0, 'cpus must be 0 or more')).default(1),
+  mem: num(z.number().min(0, 'mem must be 0 or more')).default(128),
+  disk: num(z.number().min(0, 'disk must be 0 or more')).default(0),
+  gpus: num(z.number().int().min(0)).default(0),
   executor: z.string().default(''),
-  constraints: z.array(constraintSchema).default([]),
+  constraints: nullAsDefault(z.array(constraintSchema).default([])),
   acceptedResourceRoles: z.array(z.string()).optional(),
-  labels: labelsSchema.default({}),
+  labels: nullAsDefault(labelsSchema.default({})),
   container: containerSchema.nullish(),
-  networks: z.array(networkSchema).optional(),
-  portDefinitions: z.array(portDefinitionSchema).optional(),
+  networks: nullAsDefault(z.array(networkSchema).optional()),
+  portDefinitions: nullAsDefault(z.array(portDefinitionSchema).optional()),
   // Deprecated: plain port numbers, normalised into portDefinitions.
-  ports: z.array(z.number().int().min(0).max(65535)).optional(),
-  requirePorts: z.boolean().default(false),
-  healthChecks: z.array(healthCheckSchema).default([]),
-  readinessChecks: z.array(readinessCheckSchema).default([]),
-  dependencies: z.array(z.string()).default([]),
+  ports: z.array(num(z.number().int().min(0).max(65535))).optional(),
+  requirePorts: bool(z.boolean()).default(false),
+  healthChecks: nullAsDefault(z.array(healthCheckSchema).default([])),
+  readinessChecks: nullAsDefault(z.array(readinessCheckSchema).default([])),
+  dependencies: nullAsDefault(z.array(z.string()).default([])),
   upgradeStrategy: z
     .strictObject({
-      minimumHealthCapacity: z.number().min(0).max(1).default(1),
-      maximumOverCapacity: z.number().min(0).max(1).default(1),
+      minimumHealthCapacity: num(z.number().min(0).max(1)).default(1),
+      maximumOverCapacity: num(z.number().min(0).max(1)).default(1),
     })
     .default({ minimumHealthCapacity: 1, maximumOverCapacity: 1 }),
-  backoffSeconds: z.number().min(0).default(1),
-  backoffFactor: z.number().min(1).default(1.15),
-  maxLaunchDelaySeconds: z.number().min(0).default(300),
+  backoffSeconds: num(z.number().min(0)).default(1),
+  backoffFactor: num(z.number().min(1)).default(1.15),
+  maxLaunchDelaySeconds: num(z.number().min(0)).default(300),
   killSelection: z.enum(['YOUNGEST_FIRST', 'OLDEST_FIRST']).default('YOUNGEST_FIRST'),
   unreachableStrategy: unreachableStrategySchema.default({ inactiveAfterSeconds: 0, expungeAfterSeconds: 0 }),
-  taskKillGracePeriodSeconds: z.number().int().min(0).nullish(),
-  fetch: z.array(z.looseObject({ uri: z.string() })).default([]),
+  taskKillGracePeriodSeconds: num(z.number().int().min(0)).nullish(),
+  fetch: nullAsDefault(z.array(z.looseObject({ uri: z.string() })).default([])),
   uris: z.array(z.string()).optional(),
-  secrets: z.record(z.string(), z.strictObject({ source: z.string() })).default({}),
+  secrets: nullAsDefault(z.record(z.string(), z.strictObject({ source: z.string() })).default({})),
   ipAddress: z.unknown().optional(),
   residency: z.unknown().optional(),
   resourceLimits: z
     .strictObject({
-      cpus: z.union([z.number(), z.literal('unlimited')]).optional(),
-      mem: z.union([z.number(), z.literal('unlimited')]).optional(),
+      cpus: z.union([num(z.number()), z.literal('unlimited')]).optional(),
+      mem: z.union([num(z.number()), z.literal('unlimited')]).optional(),
     })
     .optional(),
   role: z.string().optional(),
-  tty: z.boolean().optional(),
+  tty: bool(z.boolean()).optional(),
   storeUrls: z.array(z.string()).optional(),
   // Read-only fields that Marathon returns; accepted on input so a GET can be PUT back.
   version: z.string().optional(),
@@ -300,7 +324,7 @@ export const appDefinitionSchema = appDefinitionInput
       };
     }
     networks ??= [{ mode: 'host' }];
-    let portDefinitions = rest.portDefinitions;
+    let portDefinitions = rest.portDefinitions?.map(({ servicePort: _sp, ...d }) => d);
     if (!portDefinitions && ports) portDefinitions = ports.map((port) => ({ port, protocol: 'tcp' }));
     const bridged = networks.some((n) => n.mode !== 'host');
     if (bridged) {
