@@ -1,4 +1,5 @@
-import net from 'node:net';
+import { createServer } from 'node:http';
+import net, { type AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -270,4 +271,62 @@ export function redisCommand(port: number, command = 'PING', host = '127.0.0.1')
     sock.on('close', () => resolve(out.trim()));
     sock.on('error', reject);
   });
+}
+
+/** A loopback HTTP server of JSON documents (repository indexes, for the catalog's tests). */
+export interface JsonServer {
+  /** The URL of the document served at `p` (`/repo.json`). */
+  url: (p: string) => string;
+  close: () => Promise<void>;
+}
+
+/** Serves `docs` (path → JSON document) on 127.0.0.1 on a port the OS picks; 404 for anything else. */
+export async function serveJson(docs: Record<string, unknown>): Promise<JsonServer> {
+  const server = createServer((req, res) => {
+    const doc = req.url === undefined ? undefined : docs[req.url];
+    if (doc === undefined) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(doc));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url: (p) => base + p,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((err) => (err ? reject(err) : resolve()));
+      }),
+  };
+}
+
+/**
+ * A Universe index Atoll can read only in part: the package `name` (one small app), then an entry
+ * of a packaging version from the future (6.0) and one without a name. Adding it loads the first
+ * and lists the other two as skipped.
+ */
+export function partlyReadableIndex(name: string): { packages: Array<Record<string, unknown>> } {
+  const readable = {
+    packagingVersion: '4.0',
+    name,
+    version: '1.0.0',
+    releaseVersion: 0,
+    description: 'The one package of its repository Atoll can read',
+    tags: ['test'],
+    maintainer: 'atoll',
+    config: { type: 'object', properties: {} },
+    resource: {},
+    marathon: {
+      v2AppMustacheTemplate: Buffer.from(
+        JSON.stringify({ id: `/${name}`, cpus: 0.05, mem: 32, cmd: 'exec sleep 3600' }),
+      ).toString('base64'),
+    },
+  };
+  const { name: _nameless, ...withoutName } = readable;
+  return {
+    packages: [
+      readable,
+      { ...readable, name: `${name}-next`, version: '2.0.0', packagingVersion: '6.0' },
+      { ...withoutName, version: '0.0.1' },
+    ],
+  };
 }

@@ -1,11 +1,17 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { loadPackageDir, toIndexEntry } from '@atoll/catalog';
 import { containerLabels } from '@atoll/spec';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redisCommand, startTestCluster, waitForNodes, type TestCluster } from '../src/testing';
+import {
+  partlyReadableIndex,
+  redisCommand,
+  serveJson,
+  startTestCluster,
+  waitForNodes,
+  type JsonServer,
+  type TestCluster,
+} from '../src/testing';
 import { restClient, skipWithoutDocker, TEST_IMAGE, until } from './support';
 
 const skip = await skipWithoutDocker('catalog tests');
@@ -91,8 +97,9 @@ interface Installed {
 /** The catalog through Cosmos's REST API and Atoll's, with a real control, agent and Docker. */
 describe.skipIf(skip)('the package catalog', () => {
   let cluster: TestCluster;
-  let repoServer: Server;
+  let repoServer: JsonServer;
   let repoUrl: string;
+  let partialUrl: string;
   const api = restClient(
     () => cluster.url,
     () => cluster.token,
@@ -124,19 +131,19 @@ describe.skipIf(skip)('the package catalog', () => {
         pairV2,
       ],
     };
-    repoServer = createServer((req, res) => {
-      if (req.url !== '/repo.json') return void res.writeHead(404).end();
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(index));
+    repoServer = await serveJson({
+      '/repo.json': index,
+      '/partial.json': partlyReadableIndex('partial-hello'),
     });
-    await new Promise<void>((r) => repoServer.listen(0, '127.0.0.1', r));
-    repoUrl = `http://127.0.0.1:${(repoServer.address() as AddressInfo).port}/repo.json`;
+    repoUrl = repoServer.url('/repo.json');
+    partialUrl = repoServer.url('/partial.json');
     cluster = await startTestCluster({ agent: true });
     await waitForNodes(cluster);
   }, 120_000);
 
   afterAll(async () => {
     await cluster?.stop();
-    await new Promise((r) => repoServer?.close(r));
+    await repoServer?.close();
   }, 120_000);
 
   it('searches the built-in catalog by name, tag and text, selected packages first', async () => {
@@ -318,6 +325,63 @@ describe.skipIf(skip)('the package catalog', () => {
     const removed = await cosmos('repository/delete', { name: 'test-universe' });
     expect(removed.body.repositories).toEqual([{ name: 'Atoll', uri: 'builtin:' }]);
     expect((await cosmos('describe', { packageName: 'pair' })).status).toBe(404);
+  });
+
+  it('adds a repository with entries it cannot read: the readable package is served, the others listed with why', async () => {
+    // What Atoll says of the two entries it cannot read: the field and what is wrong with it.
+    const skipped = [
+      {
+        index: 1,
+        name: 'partial-hello-next',
+        version: '2.0.0',
+        reason: expect.stringMatching(/^packagingVersion: .*"6\.0"/),
+      },
+      { index: 2, version: '0.0.1', reason: expect.stringMatching(/^name: /) },
+    ];
+    const readable = async () => {
+      const found = await cosmos('search', { query: 'partial-hello' });
+      expect(found.body.packages).toEqual([
+        expect.objectContaining({ name: 'partial-hello', currentVersion: '1.0.0', repository: 'partial' }),
+      ]);
+      const described = await cosmos('describe', { packageName: 'partial-hello' });
+      expect(described.status).toBe(200);
+      expect(described.body.package).toMatchObject({ name: 'partial-hello', version: '1.0.0' });
+      expect((await cosmos('describe', { packageName: 'partial-hello-next' })).status).toBe(404);
+    };
+
+    // Through Cosmos, as `dcos package repo add` does.
+    const added = await cosmos('repository/add', { name: 'partial', uri: partialUrl, index: 0 });
+    expect(added.status).toBe(200);
+    expect(added.type).toContain('application/vnd.dcos.package.repository.add-response+json');
+    expect(added.body.repositories).toEqual([
+      { name: 'partial', uri: partialUrl, skipped },
+      { name: 'Atoll', uri: 'builtin:' },
+    ]);
+    const listed = await cosmos('repository/list', {});
+    expect(listed.status).toBe(200);
+    expect(listed.body.repositories).toEqual(added.body.repositories);
+    await readable();
+    const removed = await cosmos('repository/delete', { name: 'partial' });
+    expect(removed.body.repositories).toEqual([{ name: 'Atoll', uri: 'builtin:' }]);
+
+    // Through Atoll's REST API.
+    type Repo = { name: string; uri: string; packages: number; skipped: unknown[] };
+    const viaRest = await api<Repo[]>('POST', '/api/v1/packages/repositories', {
+      name: 'partial',
+      uri: partialUrl,
+    });
+    expect(viaRest.map((r) => r.name)).toEqual(['Atoll', 'partial']);
+    const repos = await api<Repo[]>('GET', '/api/v1/packages/repositories');
+    expect(repos.find((r) => r.name === 'partial')).toMatchObject({
+      uri: partialUrl,
+      packages: 1,
+      skipped,
+    });
+    expect(repos.find((r) => r.name === 'Atoll')?.skipped).toEqual([]);
+    await readable();
+    const left = await api<Repo[]>('DELETE', '/api/v1/packages/repositories?name=partial');
+    expect(left.map((r) => r.name)).toEqual(['Atoll']);
+    expect((await cosmos('describe', { packageName: 'partial-hello' })).status).toBe(404);
   });
 
   it('installs Redis from the built-in catalog on a local image, answers PONG, keeps its data on its volume through an upgrade, uninstalls without a trace', async () => {
