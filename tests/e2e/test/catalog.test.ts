@@ -2,7 +2,7 @@ import path from 'node:path';
 import Docker from 'dockerode';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redisCommand, type TestCluster } from '@atoll/control/testing';
+import { partlyReadableIndex, redisCommand, serveJson, type TestCluster } from '@atoll/control/testing';
 import { apiOf, consoleSession, e2eMissing, shots } from './support';
 
 const missing = await e2eMissing();
@@ -107,5 +107,49 @@ describe.skipIf(missing !== null)('the catalog in the console, end to end', () =
       .poll(async () => (await page.getByTestId('field-error').textContent()) ?? '')
       .toContain('could not fetch');
     await page.screenshot({ path: path.join(shots, 'settings-repositories.png'), fullPage: true });
+  });
+
+  it('shows on the Settings page how many entries of a repository were skipped, and why', async () => {
+    const index = await serveJson({ '/partial.json': partlyReadableIndex('partial-hello') });
+    try {
+      await api('POST', '/api/v1/packages/repositories', {
+        name: 'partial',
+        uri: index.url('/partial.json'),
+      });
+      await page.goto(`${cluster.url}/settings`);
+      const row = page.getByTestId('repo-partial');
+      await expect.poll(async () => (await row.getByTestId('repo-packages').textContent()) ?? '').toBe('1');
+      const badge = row.getByTestId('repo-skipped');
+      expect(await badge.textContent()).toContain('2 skipped');
+      expect(await badge.getAttribute('aria-expanded')).toBe('false');
+      await badge.click();
+      await expect.poll(() => page.url()).toMatch(/[?&]skipped=partial$/);
+      const list = page.getByTestId('repo-skipped-partial');
+      await expect.poll(() => list.getByTestId('skipped-entry').count()).toBe(2);
+      expect(await badge.getAttribute('aria-expanded')).toBe('true');
+      const entries = (await list.getByTestId('skipped-entry').allInnerTexts()).map((t) => t.split('\t'));
+      expect(entries[0]).toEqual([
+        'packages[1]',
+        'partial-hello-next',
+        '2.0.0',
+        expect.stringMatching(/^packagingVersion: .*"6\.0"/),
+      ]);
+      expect(entries[1]).toEqual(['packages[2]', '—', '0.0.1', expect.stringMatching(/^name: /)]);
+      // The built-in repository has nothing skipped and no badge.
+      expect(await page.getByTestId('repo-Atoll').getByTestId('repo-skipped').count()).toBe(0);
+      await page.screenshot({ path: path.join(shots, 'settings-skipped.png'), fullPage: true });
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await page.screenshot({ path: path.join(shots, 'settings-skipped-dark.png'), fullPage: true });
+      await page.emulateMedia({ colorScheme: null });
+
+      // The link opens the same list; the badge closes it.
+      await page.reload();
+      await expect.poll(() => list.getByTestId('skipped-entry').count()).toBe(2);
+      await badge.click();
+      await expect.poll(() => list.count()).toBe(0);
+    } finally {
+      await api('DELETE', '/api/v1/packages/repositories?name=partial').catch(() => undefined);
+      await index.close();
+    }
   });
 });

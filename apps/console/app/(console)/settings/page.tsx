@@ -1,7 +1,7 @@
 'use client';
 
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { Fragment, Suspense, useState, type FormEvent } from 'react';
 import {
   Button,
   Card,
@@ -14,13 +14,16 @@ import {
   MutationError,
   PageHeader,
   Table,
+  cx,
   rowClass,
   tdClass,
   thClass,
 } from '../../../components/ui';
+import { IconChevron } from '../../../components/icons';
 import { fmtAgo } from '../../../lib/format';
 import { fieldIssues, useNow, useTRPC } from '../../../lib/trpc';
 import type { RouterOutputs } from '../../../lib/types';
+import { useUrlParams } from '../../../lib/url-state';
 
 type Repository = RouterOutputs['catalog']['repositories'][number];
 
@@ -28,7 +31,9 @@ export default function SettingsPage() {
   return (
     <>
       <PageHeader title="Settings" subtitle="Cluster-wide settings" />
-      <Repositories />
+      <Suspense fallback={<Loading what="Loading repositories" />}>
+        <Repositories />
+      </Suspense>
     </>
   );
 }
@@ -39,6 +44,9 @@ function Repositories() {
   const queryClient = useQueryClient();
   const now = useNow();
   const repos = useQuery(trpc.catalog.repositories.queryOptions());
+  // The repository whose skipped entries are open, in the URL (`?skipped=<name>`) to be shared.
+  const [params, setParams] = useUrlParams();
+  const open = params.get('skipped');
   const [removing, setRemoving] = useState<Repository | null>(null);
   const [name, setName] = useState('');
   const [uri, setUri] = useState('');
@@ -94,24 +102,59 @@ function Repositories() {
             </tr>
           </thead>
           <tbody>
-            {repos.data.map((r) => (
-              <tr key={r.name} className={rowClass} data-testid={`repo-${r.name}`}>
-                <td className={`${tdClass} tabular-nums`}>{r.priority}</td>
-                <td className={`${tdClass} font-medium`}>{r.name}</td>
-                <td className={`${tdClass} font-mono text-xs break-all`}>{r.uri}</td>
-                <td className={`${tdClass} tabular-nums`} data-testid="repo-packages">
-                  {r.packages}
-                </td>
-                <td className={`${tdClass} text-muted`}>
-                  {r.fetchedAt ? fmtAgo(r.fetchedAt, now) : 'built in'}
-                </td>
-                <td className={`${tdClass} text-right`}>
-                  <Button size="sm" variant="danger" onClick={() => setRemoving(r)} data-testid="remove-repo">
-                    Remove
-                  </Button>
-                </td>
-              </tr>
-            ))}
+            {repos.data.map((r) => {
+              const expanded = open === r.name && r.skipped.length > 0;
+              return (
+                <Fragment key={r.name}>
+                  <tr className={rowClass} data-testid={`repo-${r.name}`}>
+                    <td className={`${tdClass} tabular-nums`}>{r.priority}</td>
+                    <td className={`${tdClass} font-medium`}>{r.name}</td>
+                    <td className={`${tdClass} font-mono text-xs break-all`}>{r.uri}</td>
+                    <td className={`${tdClass} whitespace-nowrap`}>
+                      <span className="tabular-nums" data-testid="repo-packages">
+                        {r.packages}
+                      </span>
+                      {r.skipped.length > 0 && (
+                        <button
+                          type="button"
+                          onClick={() => setParams({ skipped: expanded ? null : r.name })}
+                          aria-expanded={expanded}
+                          aria-controls={`skipped-${r.name}`}
+                          title="Entries of this repository Atoll could not read"
+                          data-testid="repo-skipped"
+                          className="ml-2 inline-flex items-center gap-1 rounded-full bg-amber-500/15 px-2 py-0.5 text-xs font-medium text-amber-800 ring-1 ring-amber-600/30 ring-inset hover:bg-amber-500/25 dark:text-amber-300 dark:ring-amber-400/25"
+                        >
+                          {r.skipped.length} skipped
+                          <IconChevron
+                            className={cx('size-3 transition-transform', expanded && 'rotate-90')}
+                          />
+                        </button>
+                      )}
+                    </td>
+                    <td className={`${tdClass} text-muted`}>
+                      {r.fetchedAt ? fmtAgo(r.fetchedAt, now) : 'built in'}
+                    </td>
+                    <td className={`${tdClass} text-right`}>
+                      <Button
+                        size="sm"
+                        variant="danger"
+                        onClick={() => setRemoving(r)}
+                        data-testid="remove-repo"
+                      >
+                        Remove
+                      </Button>
+                    </td>
+                  </tr>
+                  {expanded && (
+                    <tr id={`skipped-${r.name}`} data-testid={`repo-skipped-${r.name}`}>
+                      <td colSpan={6} className="border-b border-line bg-surface-2/50 px-3 py-3">
+                        <SkippedEntries repo={r} />
+                      </td>
+                    </tr>
+                  )}
+                </Fragment>
+              );
+            })}
           </tbody>
         </Table>
       )}
@@ -178,5 +221,49 @@ function Repositories() {
         confirmTestId="confirm-remove-repo"
       />
     </Card>
+  );
+}
+
+/** The entries of a repository Atoll could not read when it was added, and why each was left out. */
+function SkippedEntries({ repo }: { repo: Repository }) {
+  const th = 'px-2 py-1 text-left text-[11px] font-semibold tracking-wide text-muted uppercase';
+  const td = 'border-t border-line px-2 py-1.5 align-baseline';
+  return (
+    <div className="text-sm">
+      <p className="mb-2 text-muted">
+        {repo.skipped.length === 1
+          ? 'This entry of the index could not be read and was left out'
+          : 'These entries of the index could not be read and were left out'}
+        ; the repository’s other packages are in the catalog.
+      </p>
+      <div className="overflow-x-auto rounded-md border border-line bg-surface">
+        <table className="w-full border-collapse">
+          <thead>
+            <tr>
+              <th className={`${th} w-28`}>Entry</th>
+              <th className={th}>Name</th>
+              <th className={th}>Version</th>
+              <th className={th}>Reason</th>
+            </tr>
+          </thead>
+          <tbody>
+            {repo.skipped.map((x) => (
+              <tr key={`${x.index}-${x.path ?? ''}`} data-testid="skipped-entry">
+                <td className={`${td} font-mono text-xs text-muted tabular-nums`}>
+                  {x.path ?? `packages[${x.index}]`}
+                </td>
+                <td className={`${td} font-medium`}>{x.name ?? <span className="text-muted">—</span>}</td>
+                <td className={`${td} font-mono text-xs`}>
+                  {x.version ?? <span className="text-muted">—</span>}
+                </td>
+                <td className={`${td} font-mono text-xs break-words`} data-testid="skipped-reason">
+                  {x.reason}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </div>
   );
 }
