@@ -6,7 +6,10 @@ import { z } from 'zod';
  * `resource.json`. Unknown fields are kept: Universe has many and Cosmos passes them on.
  */
 export const packageMetadataSchema = z.looseObject({
-  packagingVersion: z.enum(['2.0', '3.0', '4.0', '5.0'], { error: 'packagingVersion must be 2.0, 3.0, 4.0 or 5.0' }),
+  // Universe's v2 schema left packagingVersion out: a package.json without it is 2.0.
+  packagingVersion: z
+    .enum(['2.0', '3.0', '4.0', '5.0'], { error: 'packagingVersion must be 2.0, 3.0, 4.0 or 5.0' })
+    .default('2.0'),
   name: z.string().min(1, 'name is required'),
   version: z.string().min(1, 'version is required'),
   description: z.string().default(''),

@@ -99,7 +99,12 @@ function nullAsDefault<T extends z.ZodType>(schema: T) {
 
 const labelsSchema = z.record(z.string(), z.string());
 
-export const portMappingSchema = z.strictObject({
+// Nested objects (port mappings, docker, upgradeStrategy, …) ignore fields they do not know, as
+// Marathon's readers did: Universe templates carry such fields (`upgradeStrategy.constraints`, a
+// misspelt `minimunHealthCapacity`) and DC/OS installed them. They are dropped, not stored; unknown
+// top-level fields are kept and returned.
+
+export const portMappingSchema = z.object({
   containerPort: num(z.number().int().min(0).max(65535)).default(0),
   hostPort: num(z.number().int().min(0).max(65535)).optional(),
   servicePort: num(z.number().int().min(0).max(65535)).default(0),
@@ -113,7 +118,7 @@ export const portMappingSchema = z.strictObject({
 });
 export type PortMapping = z.infer<typeof portMappingSchema>;
 
-export const portDefinitionSchema = z.strictObject({
+export const portDefinitionSchema = z.object({
   port: num(z.number().int().min(0).max(65535)),
   // Marathon 1.x took (and ignored) a service port here, as older apps and Universe templates
   // still give it; read and dropped.
@@ -135,11 +140,11 @@ const volumeSchema = z.looseObject({
   external: z.looseObject({ name: z.string().optional(), provider: z.string().optional() }).optional(),
 });
 
-const dockerSchema = z.strictObject({
+const dockerSchema = z.object({
   image: z.string().min(1, 'container.docker.image must not be empty'),
   forcePullImage: bool(z.boolean()).default(false),
   privileged: bool(z.boolean()).default(false),
-  parameters: nullAsDefault(z.array(z.strictObject({ key: z.string(), value: z.string() })).default([])),
+  parameters: nullAsDefault(z.array(z.object({ key: z.string(), value: z.string() })).default([])),
   // Deprecated (Marathon < 1.5): normalised into `networks` and `container.portMappings`.
   network: z.enum(['BRIDGE', 'HOST', 'USER', 'NONE']).optional(),
   portMappings: z.array(portMappingSchema).optional(),
@@ -147,7 +152,7 @@ const dockerSchema = z.strictObject({
   pullConfig: z.unknown().optional(),
 });
 
-const containerSchema = z.strictObject({
+const containerSchema = z.object({
   type: z.enum(['DOCKER', 'MESOS']).default('DOCKER'),
   docker: dockerSchema.optional(),
   portMappings: z.array(portMappingSchema).optional(),
@@ -155,7 +160,7 @@ const containerSchema = z.strictObject({
   linuxInfo: z.unknown().optional(),
 });
 
-export const networkSchema = z.strictObject({
+export const networkSchema = z.object({
   mode: z.enum(['host', 'container/bridge', 'container']).default('host'),
   name: z.string().optional(),
   labels: labelsSchema.optional(),
@@ -169,7 +174,7 @@ export const healthCheckSchema = z.looseObject({
   path: z.string().optional(),
   portIndex: num(z.number().int().min(0)).optional(),
   port: num(z.number().int().min(0).max(65535)).optional(),
-  command: z.strictObject({ value: z.string() }).optional(),
+  command: z.object({ value: z.string() }).optional(),
   gracePeriodSeconds: num(z.number().int().min(0)).default(300),
   intervalSeconds: num(z.number().int().min(0)).default(60),
   timeoutSeconds: num(z.number().int().min(0)).default(20),
@@ -191,11 +196,11 @@ export const readinessCheckSchema = z.looseObject({
   preserveLastResponse: bool(z.boolean()).default(false),
 });
 
-const envValueSchema = z.union([z.string(), z.strictObject({ secret: z.string() })]);
+const envValueSchema = z.union([z.string(), z.object({ secret: z.string() })]);
 
 const unreachableStrategySchema = z.union([
   z.literal('disabled'),
-  z.strictObject({
+  z.object({
     inactiveAfterSeconds: num(z.number().int().min(0)).default(0),
     expungeAfterSeconds: num(z.number().int().min(0)).default(0),
   }),
@@ -227,7 +232,7 @@ const appDefinitionInput = z.looseObject({
   readinessChecks: nullAsDefault(z.array(readinessCheckSchema).default([])),
   dependencies: nullAsDefault(z.array(z.string()).default([])),
   upgradeStrategy: z
-    .strictObject({
+    .object({
       minimumHealthCapacity: num(z.number().min(0).max(1)).default(1),
       maximumOverCapacity: num(z.number().min(0).max(1)).default(1),
     })
@@ -240,11 +245,11 @@ const appDefinitionInput = z.looseObject({
   taskKillGracePeriodSeconds: num(z.number().int().min(0)).nullish(),
   fetch: nullAsDefault(z.array(z.looseObject({ uri: z.string() })).default([])),
   uris: z.array(z.string()).optional(),
-  secrets: nullAsDefault(z.record(z.string(), z.strictObject({ source: z.string() })).default({})),
+  secrets: nullAsDefault(z.record(z.string(), z.object({ source: z.string() })).default({})),
   ipAddress: z.unknown().optional(),
   residency: z.unknown().optional(),
   resourceLimits: z
-    .strictObject({
+    .object({
       cpus: z.union([num(z.number()), z.literal('unlimited')]).optional(),
       mem: z.union([num(z.number()), z.literal('unlimited')]).optional(),
     })
