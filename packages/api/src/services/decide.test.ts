@@ -176,6 +176,40 @@ describe('reconciler decisions', () => {
     expect(r.kills).toHaveLength(kills);
   });
 
+  it.each([
+    ['1 instance at 0.5/0.5', 1, 0.5, 0.5],
+    ['3 instances at 1/0', 3, 1, 0],
+  ])(
+    'a rolling upgrade whose health floor meets its capacity (%s) starts one over capacity, as Marathon',
+    (_name, instances, minimumHealthCapacity, maximumOverCapacity) => {
+      const app = makeApp({
+        configVersion: V2,
+        def: { instances, cpus: 0.1, upgradeStrategy: { minimumHealthCapacity, maximumOverCapacity } },
+      });
+      const old = Array.from({ length: instances }, () => makeTask({ cpus: 0.1 }));
+      const r = decide(input({ apps: [app], tasks: old }));
+      expect(r.launches).toHaveLength(1);
+      expect(r.kills).toHaveLength(0);
+    },
+  );
+
+  it('a resident app whose health floor meets its capacity stops one old task first', () => {
+    const app = makeApp({
+      configVersion: V2,
+      def: {
+        instances: 1,
+        cpus: 0.1,
+        container: {
+          type: 'MESOS',
+          volumes: [{ containerPath: 'data', mode: 'RW', persistent: { size: 10 } }],
+        },
+        upgradeStrategy: { minimumHealthCapacity: 0.5, maximumOverCapacity: 0 },
+      },
+    });
+    const r = decide(input({ apps: [app], tasks: [makeTask({ cpus: 0.1 })] }));
+    expect(r.kills.map((k) => k.reason)).toEqual(['replaced by a new version']);
+  });
+
   it('a rolling upgrade never drops below minimumHealthCapacity × instances healthy', () => {
     // Simulate passes: new tasks become healthy one pass after launch; kills take effect at once.
     const app = makeApp({

@@ -240,8 +240,16 @@ export function decide(input: ReconcileInput): ReconcileDecisions {
     // Rolling replacement of old-configuration tasks (Marathon's upgradeStrategy): never fewer than
     // minimumHealthCapacity × instances healthy, never more than (1 + maximumOverCapacity) ×
     // instances tasks. A new task counts once it is healthy and ready; an old one while healthy.
-    const minHealthy = Math.ceil(want * def.upgradeStrategy.minimumHealthCapacity);
-    const maxTotal = want + Math.floor(want * def.upgradeStrategy.maximumOverCapacity);
+    let minHealthy = Math.ceil(want * def.upgradeStrategy.minimumHealthCapacity);
+    let maxTotal = want + Math.floor(want * def.upgradeStrategy.maximumOverCapacity);
+    // Marathon's way out when the floor meets the ceiling (1 instance at 0.5/0.5, any count at
+    // 1/0): the upgrade could neither start nor stop a task, so it may run one over capacity; a
+    // resident app, whose new task needs the old one's volume, stops one first instead.
+    if (old.length > 0 && minHealthy === maxTotal && maxTotal <= live.length) {
+      const resident = (def.container?.volumes ?? []).some((v) => v.persistent);
+      if (resident) minHealthy -= 1;
+      else maxTotal += 1;
+    }
     const healthy = (t: TaskStateRow) =>
       t.state === 'TASK_RUNNING' && (def.healthChecks.length === 0 || t.healthy === true);
     const newHealthy = current.filter(
