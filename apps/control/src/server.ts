@@ -26,6 +26,8 @@ export const SESSION_COOKIE = 'atoll_session';
 declare module 'fastify' {
   interface FastifyRequest {
     user: AuthUser | null;
+    /** How the request authenticated (null without credentials). */
+    authMethod: authService.AuthMethod | null;
   }
 }
 
@@ -75,15 +77,18 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
   });
   app.decorateRequest('user', null);
+  app.decorateRequest('authMethod', null);
   await app.register(fastifyCookie);
   await app.register(fastifyWebsocket, { options: { maxPayload: 4 * 1024 * 1024 } });
 
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0]!;
-    req.user = await authService.authenticate(services, {
+    const auth = await authService.authenticateRequest(services, {
       sessionToken: req.cookies[SESSION_COOKIE],
       authorization: req.headers.authorization,
     });
+    req.user = auth?.user ?? null;
+    req.authMethod = auth?.method ?? null;
     if (req.user || isPublic(req.method, path)) return;
     if (
       req.method === 'GET' &&

@@ -66,6 +66,19 @@ describe('control API without agents', () => {
     expect((await call('/v2/apps', { auth: `Bearer ${token}` })).status).toBe(200);
   });
 
+  it("HTTP Basic (Marathon clients' username and password) accepts the password or an API token", async () => {
+    const basic = (user: string, secret: string) =>
+      `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
+    expect((await call('/v2/apps', { auth: basic('admin', cluster.adminPassword) })).status).toBe(200);
+    expect((await call('/v2/apps', { auth: basic('admin', cluster.token) })).status).toBe(200);
+    for (const auth of [
+      basic('admin', 'wrong'),
+      basic('nobody', cluster.adminPassword),
+      basic('nobody', cluster.token),
+    ])
+      expect((await call('/v2/apps', { auth })).status, auth).toBe(401);
+  });
+
   it('DC/OS login with a missing field says which', async () => {
     const res = await call('/acs/api/v1/auth/login', { method: 'POST', auth: null, json: { uid: 'admin' } });
     expect(res.status).toBe(422);

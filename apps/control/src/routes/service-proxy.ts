@@ -27,6 +27,8 @@ export interface ForwardOptions {
   prefixStripped?: boolean;
   /** Drop an `Authorization` carrying an Atoll credential (Bearer / token=). */
   stripAuthorization: boolean;
+  /** Drop the `Authorization` header whatever it holds: it was the request's Atoll login (Basic). */
+  authorizationWasLogin?: boolean;
 }
 
 interface RequestContext {
@@ -139,7 +141,11 @@ export class ServiceProxy {
     const cookie = withoutSessionCookie(h.cookie);
     if (cookie) h.cookie = cookie;
     else delete h.cookie;
-    if (opts.stripAuthorization && authService.parseAuthorization(h.authorization)) delete h.authorization;
+    if (
+      opts.authorizationWasLogin ||
+      (opts.stripAuthorization && authService.parseAuthorization(h.authorization))
+    )
+      delete h.authorization;
     const encrypted = 'encrypted' in req.socket && Boolean((req.socket as { encrypted?: boolean }).encrypted);
     const proto = encrypted ? 'https' : 'http';
     const remote = req.socket.remoteAddress ?? '';
@@ -278,6 +284,7 @@ export function registerServiceProxyRoutes(app: FastifyInstance, proxy: ServiceP
       prefix: match.prefix,
       prefixStripped: match.route.rewriteRequestUrls,
       stripAuthorization: true,
+      authorizationWasLogin: req.authMethod === 'basic',
     };
     const upgrade = upgradeOf(req);
     reply.hijack();

@@ -55,28 +55,69 @@ export async function logout(s: Pick<Services, 'db'>, token: string): Promise<vo
   await s.db.prisma.session.deleteMany({ where: { tokenHash: sha256(token) } });
 }
 
+/** How a request proved who it is: the session cookie, a token (`Bearer x`, `token=x`) or HTTP Basic. */
+export type AuthMethod = 'session' | 'token' | 'basic';
+
 /** Resolves a session cookie or an API token (`Bearer x` or DC/OS's `token=x`) to a user. */
 export async function authenticate(
   s: Pick<Services, 'db' | 'now'>,
   creds: { sessionToken?: string | undefined; authorization?: string | undefined },
 ): Promise<AuthUser | null> {
-  const now = s.now();
-  const bearer = parseAuthorization(creds.authorization);
-  for (const token of [creds.sessionToken, bearer]) {
-    if (!token) continue;
-    const tokenHash = sha256(token);
-    if (token.startsWith('ses_')) {
-      const session = await s.db.prisma.session.findUnique({ where: { tokenHash }, include: { user: true } });
-      if (session && session.expiresAt > now) return toAuthUser(session.user);
-    } else {
-      const apiToken = await s.db.prisma.apiToken.findUnique({
-        where: { tokenHash },
-        include: { user: true },
-      });
-      if (apiToken && (!apiToken.expiresAt || apiToken.expiresAt > now)) return toAuthUser(apiToken.user);
-    }
+  return (await authenticateRequest(s, creds))?.user ?? null;
+}
+
+/**
+ * Resolves a request's credentials to a user and says which one it was. Besides the session
+ * cookie and tokens, HTTP Basic (Marathon's own `--http_credentials`, what its clients send as
+ * username and password): the user's name with their password, or with one of their API or
+ * session tokens in its place.
+ */
+export async function authenticateRequest(
+  s: Pick<Services, 'db' | 'now'>,
+  creds: { sessionToken?: string | undefined; authorization?: string | undefined },
+): Promise<{ user: AuthUser; method: AuthMethod } | null> {
+  if (creds.sessionToken) {
+    const user = await userOfToken(s, creds.sessionToken);
+    if (user) return { user, method: 'session' };
+  }
+  const token = parseAuthorization(creds.authorization);
+  if (token) {
+    const user = await userOfToken(s, token);
+    return user ? { user, method: 'token' } : null;
+  }
+  const basic = parseBasicAuthorization(creds.authorization);
+  if (basic) {
+    const user = await userOfBasic(s, basic.username, basic.secret);
+    return user ? { user, method: 'basic' } : null;
   }
   return null;
+}
+
+async function userOfToken(s: Pick<Services, 'db' | 'now'>, token: string): Promise<AuthUser | null> {
+  const tokenHash = sha256(token);
+  const now = s.now();
+  if (token.startsWith('ses_')) {
+    const session = await s.db.prisma.session.findUnique({ where: { tokenHash }, include: { user: true } });
+    return session && session.expiresAt > now ? toAuthUser(session.user) : null;
+  }
+  const apiToken = await s.db.prisma.apiToken.findUnique({ where: { tokenHash }, include: { user: true } });
+  return apiToken && (!apiToken.expiresAt || apiToken.expiresAt > now) ? toAuthUser(apiToken.user) : null;
+}
+
+/** Basic: a token of that user (a cheap lookup) or, failing that, the user's password (argon2). */
+async function userOfBasic(
+  s: Pick<Services, 'db' | 'now'>,
+  username: string,
+  secret: string,
+): Promise<AuthUser | null> {
+  if (/^(ses|atl)_/.test(secret)) {
+    const user = await userOfToken(s, secret);
+    if (user) return user.username === username ? user : null;
+  }
+  const user = await s.db.prisma.user.findUnique({ where: { username } });
+  // Verify against a dummy hash when the user is unknown so timing does not reveal usernames.
+  const ok = await verify(user?.passwordHash ?? (await dummyHash()), secret);
+  return user && ok ? toAuthUser(user) : null;
 }
 
 function toAuthUser(u: { id: string; username: string; role: string }): AuthUser {
@@ -87,6 +128,18 @@ export function parseAuthorization(header: string | undefined): string | undefin
   if (!header) return undefined;
   const m = /^(?:Bearer\s+|token=)(\S+)$/i.exec(header.trim());
   return m?.[1];
+}
+
+/** `Basic base64(username:secret)`, or undefined when the header is not that. */
+export function parseBasicAuthorization(
+  header: string | undefined,
+): { username: string; secret: string } | undefined {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header?.trim() ?? '');
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) return undefined;
+  return { username: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
 }
 
 export async function createApiToken(
