@@ -78,6 +78,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   app.decorateRequest('user', null);
   app.decorateRequest('authMethod', null);
+  // Marathon's clients send `Content-Type: application/json` with empty bodies (marathon-python's
+  // restart_app POSTs nothing): an empty JSON body is no body, and the route says if it needs one.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '') return done(null, undefined);
+    return parseJson(req, body as string, done);
+  });
   await app.register(fastifyCookie);
   await app.register(fastifyWebsocket, { options: { maxPayload: 4 * 1024 * 1024 } });
 
