@@ -11,7 +11,14 @@ import { AppError } from '../errors';
 import type { Services } from '../context';
 import { recordEvents } from './events';
 import { orderTaskKill } from './kill';
-import { canceledEvents, createDeployment, getRunningDeployment, takeDeploymentLock } from './deployments';
+import {
+  canceledEvents,
+  createDeployment,
+  deploymentInfoEvent,
+  deploymentPlan,
+  getRunningDeployment,
+  takeDeploymentLock,
+} from './deployments';
 
 type S = Pick<Services, 'db' | 'bus' | 'now' | 'poke' | 'agents'>;
 
@@ -217,14 +224,7 @@ export async function createApp(s: S, raw: unknown): Promise<{ app: AppView; dep
     s,
     [
       { type: 'api_post_event', subject: def.id, payload: { appDefinition: def } },
-      {
-        type: 'deployment_info',
-        subject: def.id,
-        payload: {
-          plan: { id: deploymentId, version },
-          currentStep: { actions: [{ action: 'StartApplication', app: def.id }] },
-        },
-      },
+      await deploymentInfoEvent(s, deploymentId),
     ],
     'app',
   );
@@ -289,17 +289,9 @@ export async function updateApp(
     s,
     [
       ...canceledEvents(appId, canceled),
-      { type: 'api_put_event', subject: appId, payload: { appDefinition: def } },
-      {
-        type: 'deployment_info',
-        subject: appId,
-        payload: {
-          plan: { id: deploymentId, version },
-          currentStep: {
-            actions: [{ action: scaleOnly ? 'ScaleApplication' : 'RestartApplication', app: appId }],
-          },
-        },
-      },
+      // Marathon posts api_post_event for every change made through the API, updates too.
+      { type: 'api_post_event', subject: appId, payload: { appDefinition: def } },
+      await deploymentInfoEvent(s, deploymentId),
     ],
     'app',
   );
@@ -361,7 +353,11 @@ export async function deleteApp(s: S, id: string, opts: { force?: boolean } = {}
   });
   await recordEvents(
     s,
-    [...canceledEvents(appId, canceled), { type: 'app_terminated_event', subject: appId }],
+    [
+      ...canceledEvents(appId, canceled),
+      { type: 'app_terminated_event', subject: appId, payload: { appId } },
+      await deploymentInfoEvent(s, deploymentId),
+    ],
     'app',
   );
   s.poke();
@@ -467,7 +463,11 @@ export async function cancelDeployment(
       {
         type: 'deployment_failed',
         subject: d.affectedApps[0],
-        payload: { id, reason: opts.force ? 'stopped' : 'canceled with rollback' },
+        payload: {
+          id,
+          plan: await deploymentPlan(s, d),
+          reason: opts.force ? 'stopped' : 'canceled with rollback',
+        },
       },
     ],
     'deployment',

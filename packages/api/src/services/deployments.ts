@@ -168,19 +168,98 @@ export async function finishDeployments(
         where: { id: d.id },
         data: { status: 'FINISHED', finishedAt: s.now() },
       });
-      const steps = d.steps as DeploymentView['steps'];
+      const plan = await deploymentPlan(s, d);
       events.push({
         type: 'deployment_step_success',
         subject: d.affectedApps[0],
-        payload: { plan: { id: d.id, version: d.version }, currentStep: steps.at(-1) ?? null },
+        payload: { plan, currentStep: plan.steps.at(-1) ?? { actions: [] } },
       });
       events.push({
         type: 'deployment_success',
         subject: d.affectedApps[0],
-        payload: { id: d.id, plan: { id: d.id, version: d.version, steps } },
+        payload: { id: d.id, plan },
       });
     }
   }
+}
+
+/** A group as a deployment plan names it: Marathon's root group, here holding just the affected apps. */
+export interface PlanGroup {
+  id: string;
+  apps: Array<Record<string, unknown>>;
+  groups: PlanGroup[];
+  pods: unknown[];
+  dependencies: string[];
+  version: string;
+}
+
+/** Marathon's DeploymentPlan as its deployment events carry it. */
+export interface MarathonPlan {
+  id: string;
+  version: string;
+  original: PlanGroup;
+  target: PlanGroup;
+  steps: DeploymentView['steps'];
+}
+
+type DeploymentRow = Awaited<ReturnType<Services['db']['prisma']['deployment']['findUniqueOrThrow']>>;
+
+/**
+ * The plan of a deployment in Marathon's shape: `original` and `target` are the root group before
+ * and after, holding the definitions of the apps the deployment changes (Marathon put the whole
+ * group tree there; the apps left alone are left out here). A new app is missing from `original`,
+ * a stopped one from `target`.
+ */
+export async function deploymentPlan(
+  s: Pick<Services, 'db'>,
+  d: Pick<DeploymentRow, 'id' | 'version' | 'steps' | 'affectedApps' | 'original'>,
+): Promise<MarathonPlan> {
+  const before = (d.original ?? {}) as Record<string, string>;
+  const wanted = [
+    ...Object.entries(before).map(([appId, version]) => ({ appId, version })),
+    ...d.affectedApps.map((appId) => ({ appId, version: d.version })),
+  ];
+  const rows = await s.db.prisma.appVersion.findMany({ where: { OR: wanted } });
+  const defOf = (appId: string, version: string | undefined) => {
+    const row = rows.find((r) => r.appId === appId && r.version === version);
+    return row ? [{ ...(row.definition as Record<string, unknown>), version: row.version }] : [];
+  };
+  const group = (apps: Array<Record<string, unknown>>, version: string): PlanGroup => ({
+    id: '/',
+    apps,
+    groups: [],
+    pods: [],
+    dependencies: [],
+    version,
+  });
+  const originalVersion = Object.values(before).sort().at(-1) ?? d.version;
+  return {
+    id: d.id,
+    version: d.version,
+    original: group(
+      d.affectedApps.flatMap((a) => defOf(a, before[a])),
+      originalVersion,
+    ),
+    target: group(
+      d.affectedApps.flatMap((a) => defOf(a, d.version)),
+      d.version,
+    ),
+    steps: d.steps as DeploymentView['steps'],
+  };
+}
+
+/** Marathon's deployment_info for a deployment just created: its plan and first step. */
+export async function deploymentInfoEvent(
+  s: Pick<Services, 'db'>,
+  deploymentId: string,
+): Promise<EventInput> {
+  const d = await s.db.prisma.deployment.findUniqueOrThrow({ where: { id: deploymentId } });
+  const plan = await deploymentPlan(s, d);
+  return {
+    type: 'deployment_info',
+    subject: d.affectedApps[0],
+    payload: { plan, currentStep: plan.steps[0] ?? { actions: [] } },
+  };
 }
 
 export async function getRunningDeployment(s: Pick<Services, 'db'>, id: string) {

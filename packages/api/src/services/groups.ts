@@ -9,6 +9,7 @@ import {
 import { AppError } from '../errors';
 import type { Services } from '../context';
 import { deleteApp, listApps, updateApp, type AppView, type DeploymentResult } from './apps';
+import { deploymentInfoEvent } from './deployments';
 import { recordEvents } from './events';
 
 type S = Pick<Services, 'db' | 'bus' | 'now' | 'poke' | 'agents'>;
@@ -180,7 +181,10 @@ export async function createGroup(s: S, raw: unknown): Promise<DeploymentResult>
   });
   await recordEvents(
     s,
-    [{ type: 'group_change_success', subject: groupId, payload: { groupId, version } }],
+    [
+      { type: 'group_change_success', subject: groupId, payload: { groupId, version } },
+      await deploymentInfoEvent(s, deploymentId),
+    ],
     'app',
   );
   s.poke();
