@@ -23,12 +23,14 @@ import type pg from 'pg';
 import { AgentGateway } from './gateway/gateway';
 import { startEdgeServer, type EdgeServer } from './routes/edge';
 import { ServiceProxy } from './routes/service-proxy';
-import { buildServer, type NextRequestHandler } from './server';
+import { buildServer, type Leadership, type NextRequestHandler } from './server';
 
 export const ATOLL_VERSION = '0.1.0';
 
 /** The leader lock: one replica runs the reconciler; all serve the API. */
 const LEADER_LOCK_KEY = 0x61746f6c; // "atol"
+/** The leader's lock connection is named `atoll-leader <public URL>`. */
+const LEADER_APPLICATION_NAME = 'atoll-leader';
 
 export interface ControlOptions {
   databaseUrl: string;
@@ -141,6 +143,75 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
   const gateway = new AgentGateway(services);
   services.agents = gateway;
 
+  // Leader election through a session-scoped advisory lock on a dedicated connection: if this
+  // process dies, PostgreSQL releases the lock and another replica takes over. The leader's
+  // connection carries its public URL as application_name, so every replica can tell who leads.
+  let leaderClient: pg.PoolClient | null = null;
+  let leader = false;
+  let rollupTimer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const tryLead = async () => {
+    if (leader || stopped) return;
+    try {
+      if (!leaderClient) {
+        leaderClient = await db.pool.connect();
+        // PostgreSQL keeps 63 bytes of it: a longer URL is left out rather than cut.
+        const name = `${LEADER_APPLICATION_NAME} ${config.publicUrl}`;
+        await leaderClient.query(`SELECT set_config('application_name', $1, false)`, [
+          Buffer.byteLength(name) <= 63 ? name : LEADER_APPLICATION_NAME,
+        ]);
+      }
+      const { rows } = await leaderClient.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [
+        LEADER_LOCK_KEY,
+      ]);
+      if (rows[0]?.ok && !stopped) {
+        leader = true;
+        log.info('elected leader: running the reconciler');
+        loop = new ReconcileLoop(services);
+        loop.start();
+        // Metrics down-sampling and retention: the leader's job, once a minute.
+        rollupTimer = setInterval(
+          () =>
+            void services.metrics
+              .rollup(new Date())
+              .catch((err: unknown) => log.error({ err }, 'metrics rollup failed')),
+          60_000,
+        );
+        rollupTimer.unref();
+      }
+    } catch (err) {
+      log.error({ err }, 'leader election failed');
+    }
+  };
+  const leadership: Leadership = {
+    isLeader: () => leader,
+    async leaderUrl() {
+      const { rows } = await db.pool.query<{ name: string }>(
+        `SELECT a.application_name AS name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+         WHERE l.locktype = 'advisory' AND l.granted AND l.objid = $1 AND l.database = (
+           SELECT oid FROM pg_database WHERE datname = current_database())`,
+        [LEADER_LOCK_KEY],
+      );
+      const name = rows[0]?.name ?? '';
+      return name.startsWith(`${LEADER_APPLICATION_NAME} `)
+        ? name.slice(LEADER_APPLICATION_NAME.length + 1)
+        : leader
+          ? config.publicUrl
+          : null;
+    },
+    async abdicate() {
+      if (!leader || !leaderClient) return false;
+      leader = false;
+      log.info('abdicating leadership: a new election follows');
+      await loop?.stop();
+      loop = null;
+      clearInterval(rollupTimer);
+      await leaderClient.query('SELECT pg_advisory_unlock($1)', [LEADER_LOCK_KEY]);
+      // Stand again at the next election round, so another replica may win this one.
+      return true;
+    },
+  };
+
   // Before the server answers, so a login right after start never races the first admin.
   const admin = await authService.ensureFirstAdmin(services, opts.adminPassword);
   const consoleHandler = opts.console ? await loadConsole(log) : null;
@@ -152,6 +223,7 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
     consoleHandler,
     dnsPort: () => dns?.port ?? null,
     serviceProxy,
+    leadership,
   });
   await server.listen({ host: opts.bind, port: opts.port });
   const address = server.server.address();
@@ -181,38 +253,6 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
     }
   }
 
-  // Leader election through a session-scoped advisory lock on a dedicated connection: if this
-  // process dies, PostgreSQL releases the lock and another replica takes over.
-  let leaderClient: pg.PoolClient | null = null;
-  let leader = false;
-  let rollupTimer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const tryLead = async () => {
-    if (leader || stopped) return;
-    try {
-      leaderClient ??= await db.pool.connect();
-      const { rows } = await leaderClient.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [
-        LEADER_LOCK_KEY,
-      ]);
-      if (rows[0]?.ok && !stopped) {
-        leader = true;
-        log.info('elected leader: running the reconciler');
-        loop = new ReconcileLoop(services);
-        loop.start();
-        // Metrics down-sampling and retention: the leader's job, once a minute.
-        rollupTimer = setInterval(
-          () =>
-            void services.metrics
-              .rollup(new Date())
-              .catch((err: unknown) => log.error({ err }, 'metrics rollup failed')),
-          60_000,
-        );
-        rollupTimer.unref();
-      }
-    } catch (err) {
-      log.error({ err }, 'leader election failed');
-    }
-  };
   await tryLead();
   const electionTimer = setInterval(() => void tryLead(), 5000);
 

@@ -33,6 +33,15 @@ declare module 'fastify' {
 
 export type NextRequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
+/** This replica's part in the leader election (Marathon's /v2/leader and /v2/info). */
+export interface Leadership {
+  isLeader(): boolean;
+  /** The leader's public URL (any replica's view), or null while no replica leads. */
+  leaderUrl(): Promise<string | null>;
+  /** Gives up the leadership for a new election; false when this replica does not lead. */
+  abdicate(): Promise<boolean>;
+}
+
 export interface ServerDeps {
   services: Services;
   gateway: AgentGateway;
@@ -44,6 +53,7 @@ export interface ServerDeps {
   serviceProxy?: ServiceProxy;
   /** The port control's DNS server answers on, for Mesos-DNS's /v1/config. */
   dnsPort?: () => number | null;
+  leadership: Leadership;
 }
 
 /** Routes anyone may call; everything else answers 401 without credentials. */
@@ -168,7 +178,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
 
   registerDcosAuthRoutes(app, services);
-  registerMarathonRoutes(app, services);
+  registerMarathonRoutes(app, services, deps.leadership);
   registerCosmosRoutes(app, services);
   registerMesosDnsRoutes(app, services, () => ({ port: deps.dnsPort?.() ?? null }));
   registerTaskIoRoutes(app, services);

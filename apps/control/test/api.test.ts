@@ -87,7 +87,11 @@ describe('control API without agents', () => {
 
   it('GET /v2/info answers in Marathon shape', async () => {
     const info = (await (await call('/v2/info')).json()) as Record<string, unknown>;
-    expect(info).toMatchObject({ name: 'atoll', elected: true });
+    // version: the Marathon API Atoll follows (clients gate features on it); leader: the replica
+    // holding the leader lock, here this one.
+    const host = new URL(cluster.url).host;
+    expect(info).toMatchObject({ name: 'atoll', version: '1.11.0', elected: true, leader: host });
+    expect(await (await call('/v2/leader')).json()).toEqual({ leader: host });
   });
 
   it('POST /v2/apps stores the app and answers in Marathon shape', async () => {

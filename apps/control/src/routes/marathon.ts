@@ -8,13 +8,21 @@ import {
   type Services,
 } from '@atoll/api';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Leadership } from '../server';
 import { sendError } from './errors';
+
+/**
+ * The Marathon release whose `/v2` API Atoll follows. `/v2/info` reports it as `version`, because
+ * Marathon's clients gate features on it (the DC/OS CLI refuses a Marathon older than 0.8.1);
+ * Atoll's own version is in `buildref`.
+ */
+export const MARATHON_API_VERSION = '1.11.0';
 
 /**
  * Marathon's REST API (`/v2`), so a DC/OS user's scripts keep working. Thin: every handler calls
  * the same service functions as tRPC; only the request and response shapes are Marathon's.
  */
-export function registerMarathonRoutes(app: FastifyInstance, s: Services): void {
+export function registerMarathonRoutes(app: FastifyInstance, s: Services, leadership: Leadership): void {
   const handle =
     (fn: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) =>
     async (req: FastifyRequest, reply: FastifyReply) => {
@@ -25,24 +33,57 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services): void 
       }
     };
 
-  app.get('/v2/ping', async (_req, reply) => reply.type('text/plain').send('pong'));
+  // Marathon serves its ping at the root (what marathon-python's ping() asks) and under /v2.
+  for (const path of ['/ping', '/v2/ping'])
+    app.get(path, async (_req, reply) => reply.type('text/plain').send('pong'));
 
-  app.get('/v2/info', async () => ({
-    name: 'atoll',
-    version: s.config.version,
-    buildref: 'atoll',
-    elected: true,
-    leader: new URL(s.config.publicUrl).host,
-    frameworkId: s.config.clusterName,
-    marathon_config: {
-      master: 'atoll',
-      hostname: new URL(s.config.publicUrl).hostname,
-      task_launch_timeout: 300000,
-    },
-    http_config: { http_port: Number(new URL(s.config.publicUrl).port || 80) },
-  }));
+  app.get(
+    '/v2/info',
+    handle(async () => {
+      const publicUrl = new URL(s.config.publicUrl);
+      const leader = await leadership.leaderUrl();
+      return {
+        name: 'atoll',
+        version: MARATHON_API_VERSION,
+        buildref: `atoll-${s.config.version}`,
+        elected: leadership.isLeader(),
+        leader: leader ? new URL(leader).host : null,
+        frameworkId: s.config.clusterName,
+        marathon_config: {
+          master: 'atoll',
+          hostname: publicUrl.hostname,
+          task_launch_timeout: 300000,
+        },
+        // Atoll keeps its state in PostgreSQL: there are no ZooKeeper settings to show.
+        zookeeper_config: {},
+        // HTTP callback subscriptions went with Marathon 1.5; /v2/events is the event bus.
+        event_subscriber: null,
+        http_config: { http_port: Number(publicUrl.port || 80) },
+      };
+    }),
+  );
 
-  app.get('/v2/leader', async () => ({ leader: new URL(s.config.publicUrl).host }));
+  app.get(
+    '/v2/leader',
+    handle(async (_req, reply) => {
+      const leader = await leadership.leaderUrl();
+      if (!leader) return reply.code(404).send({ message: 'There is no leader' });
+      return { leader: new URL(leader).host };
+    }),
+  );
+
+  app.delete(
+    '/v2/leader',
+    handle(async (_req, reply) => {
+      if (!(await leadership.abdicate())) {
+        const leader = await leadership.leaderUrl();
+        return reply.code(leader ? 409 : 404).send({
+          message: leader ? `this replica does not lead; ask the leader at ${leader}` : 'There is no leader',
+        });
+      }
+      return { message: 'Leadership abdicated' };
+    }),
+  );
 
   app.get(
     '/v2/apps',
