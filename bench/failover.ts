@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   };
   const nodes = () => get<Array<{ id: string; hostname: string; connected: boolean }>>('/api/v1/nodes');
   const tasks = async () =>
-    (await get<{ tasks: Array<{ state: string; agentId: string }> }>('/v2/apps/bench/failover/tasks')).tasks;
+    (await get<{ tasks: Array<{ state: string; slaveId: string }> }>('/v2/apps/bench/failover/tasks')).tasks;
   try {
     await until(async () => (await nodes()).filter((n) => n.connected).length === 2);
     // A new leader waits for agents to reconnect before it judges nodes; let that pass.
@@ -42,11 +42,11 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       await until(async () => (await tasks()).filter((t) => t.state === 'TASK_RUNNING').length === 1);
       const [task] = await tasks();
-      const agentIndex = (await cluster.nodeIdOf(0)) === task!.agentId ? 0 : 1;
+      const agentIndex = (await cluster.nodeIdOf(0)) === task!.slaveId ? 0 : 1;
       const t0 = performance.now();
       await cluster.stopAgent(agentIndex, 'SIGKILL');
       await until(async () =>
-        (await tasks()).some((t) => t.state === 'TASK_RUNNING' && t.agentId !== task!.agentId),
+        (await tasks()).some((t) => t.state === 'TASK_RUNNING' && t.slaveId !== task!.slaveId),
       );
       results.push(performance.now() - t0);
       await cluster.startAgent(agentIndex);

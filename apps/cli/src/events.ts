@@ -14,10 +14,14 @@ export interface EventStream {
   events: AsyncGenerator<ClusterEvent>;
 }
 
-/** The URL of the event stream, filtered to `eventTypes` (all events when empty). */
+/**
+ * The URL of the event stream, filtered to `eventTypes`; when empty, all events: Marathon's and
+ * Atoll's own (node, package, placement changes), which control streams only when asked.
+ */
 export function eventsUrl(clusterUrl: string, eventTypes: string[] = []): string {
   const u = new URL(`${clusterUrl}/v2/events`);
   for (const t of eventTypes) u.searchParams.append('event_type', t);
+  if (eventTypes.length === 0) u.searchParams.set('atoll_events', 'true');
   return u.toString();
 }
 

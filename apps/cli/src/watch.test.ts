@@ -65,11 +65,11 @@ function gate() {
 }
 
 describe('eventsUrl', () => {
-  it('filters with one event_type per type', () => {
+  it("filters with one event_type per type, and asks for Atoll's own events too without one", () => {
     expect(eventsUrl('http://c:7700/prefix', ['deployment_success', 'deployment_failed'])).toBe(
       'http://c:7700/prefix/v2/events?event_type=deployment_success&event_type=deployment_failed',
     );
-    expect(eventsUrl('http://c')).toBe('http://c/v2/events');
+    expect(eventsUrl('http://c')).toBe('http://c/v2/events?atoll_events=true');
   });
 });
 

@@ -135,7 +135,7 @@ describe.skipIf(skip)('control killed with SIGKILL mid-deployment', () => {
     await api('PUT', '/v2/apps/restart/web', web('v2'));
     await until(
       'the deployment to be under way',
-      () => api<Array<{ progress: Array<{ updated: number; old: number }> }>>('GET', '/v2/deployments'),
+      () => api<Array<{ progress: Array<{ updated: number; old: number }> }>>('GET', '/api/v1/deployments'),
       (d) => (d[0]?.progress[0]?.updated ?? 0) >= 1 && (d[0]?.progress[0]?.old ?? 0) >= 1,
     );
     control!.kill('SIGKILL');

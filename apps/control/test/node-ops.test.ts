@@ -7,7 +7,7 @@ const skip = await skipWithoutDocker('node operations tests');
 interface Task {
   id: string;
   state: string;
-  agentId: string;
+  slaveId: string;
 }
 interface Node {
   id: string;
@@ -68,7 +68,7 @@ describe.skipIf(skip)('node operations', () => {
     await api('POST', '/v2/apps', app('/drain/web', 6));
     const before = await running('/drain/web', 6);
     const counts = new Map<string, number>();
-    for (const t of before) counts.set(t.agentId, (counts.get(t.agentId) ?? 0) + 1);
+    for (const t of before) counts.set(t.slaveId, (counts.get(t.slaveId) ?? 0) + 1);
     const [target] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]!;
     expect(counts.get(target)).toBeGreaterThan(1);
 
@@ -82,7 +82,7 @@ describe.skipIf(skip)('node operations', () => {
     const deadline = Date.now() + 120_000;
     for (;;) {
       const ts = await tasksOf('/drain/web');
-      const killing = ts.filter((t) => t.agentId === target && t.state === 'TASK_KILLING').length;
+      const killing = ts.filter((t) => t.slaveId === target && t.state === 'TASK_KILLING').length;
       maxKilling = Math.max(maxKilling, killing);
       seen = await node(target);
       if (seen.mode === 'DRAINED') break;
@@ -92,13 +92,13 @@ describe.skipIf(skip)('node operations', () => {
     expect(maxKilling).toBeLessThanOrEqual(1);
     expect(seen.drain).toMatchObject({ remaining: 0 });
     const after = await running('/drain/web', 6);
-    expect(after.filter((t) => t.agentId === target)).toEqual([]);
+    expect(after.filter((t) => t.slaveId === target)).toEqual([]);
 
     // Several reconcile passes later (and after a scale-up), still nothing on the drained node.
     await api('PUT', '/v2/apps/drain/web?force=true', { instances: 8 });
     await running('/drain/web', 8);
     await new Promise((r) => setTimeout(r, 3_000));
-    expect((await tasksOf('/drain/web')).filter((t) => t.agentId === target)).toEqual([]);
+    expect((await tasksOf('/drain/web')).filter((t) => t.slaveId === target)).toEqual([]);
 
     // Undrain: the node takes tasks again.
     expect((await api<Node>('POST', `/api/v1/nodes/${target}/undrain`, {})).mode).toBe('ACTIVE');
@@ -108,13 +108,13 @@ describe.skipIf(skip)('node operations', () => {
   it('maintenance keeps the tasks and places nothing new there', async () => {
     await api('POST', '/v2/apps', app('/maint/web', 3, { constraints: [['hostname', 'UNIQUE']] }));
     const tasks = await running('/maint/web', 3);
-    const target = tasks[0]!.agentId;
+    const target = tasks[0]!.slaveId;
     expect((await api<Node>('POST', `/api/v1/nodes/${target}/maintenance`, { on: true })).mode).toBe(
       'MAINTENANCE',
     );
     // Kill the task elsewhere: its replacement may not land on the maintenance node (UNIQUE leaves
     // only the node it came from), and the maintenance node's own task keeps running.
-    const other = tasks.find((t) => t.agentId !== target)!;
+    const other = tasks.find((t) => t.slaveId !== target)!;
     await api('DELETE', `/v2/apps/maint/web/tasks/${encodeURIComponent(other.id)}`);
     const now = await running('/maint/web', 3);
     expect(now.find((t) => t.id === tasks[0]!.id)?.state).toBe('TASK_RUNNING');
@@ -136,7 +136,7 @@ describe.skipIf(skip)('node operations', () => {
     expect(labelled.attributes).toMatchObject({ rack: 'r2' });
     await api('POST', '/v2/apps', app('/attrs/web', 2, { constraints: [['rack', 'CLUSTER', 'r2']] }));
     const ts = await running('/attrs/web', 2);
-    expect(new Set(ts.map((t) => t.agentId))).toEqual(new Set([third!.id]));
+    expect(new Set(ts.map((t) => t.slaveId))).toEqual(new Set([third!.id]));
     await api('DELETE', '/v2/apps/attrs/web?force=true');
 
     const bad = await raw('POST', `/api/v1/nodes/${third!.id}/attributes`, { set: { 'bad key!': 'x' } });
@@ -167,11 +167,11 @@ describe.skipIf(skip)('node operations', () => {
       'placement issue',
       async () =>
         (
-          await api<{ queue: Array<{ app: { id: string }; atoll: { placementIssue: string | null } }> }>(
+          await api<Array<{ app: { id: string }; atoll: { placementIssue: string | null } }>>(
             'GET',
-            '/v2/queue',
+            '/api/v1/queue',
           )
-        ).queue.find((q) => q.app.id === '/reserve/web'),
+        ).find((q) => q.app.id === '/reserve/web'),
       (q) => Boolean(q?.atoll.placementIssue),
       30_000,
     );
@@ -190,7 +190,7 @@ describe.skipIf(skip)('node operations', () => {
     );
     await api('POST', '/v2/apps', app('/decom/web', 3, { constraints: [['hostname', 'UNIQUE']] }));
     const before = await running('/decom/web', 3);
-    const target = before[0]!.agentId;
+    const target = before[0]!.slaveId;
     const index = await (async () => {
       for (let i = 0; i < 3; i++) if ((await cluster.nodeIdOf(i)) === target) return i;
       throw new Error('no agent for the node');
@@ -201,7 +201,7 @@ describe.skipIf(skip)('node operations', () => {
     const r = await api<{ tasksReplaced: number }>('POST', `/api/v1/nodes/${target}/decommission`, {});
     expect(r.tasksReplaced).toBeLessThanOrEqual(1);
     const after = await running('/decom/web', 2);
-    expect(after.filter((t) => t.agentId === target)).toEqual([]);
+    expect(after.filter((t) => t.slaveId === target)).toEqual([]);
     expect((await nodes()).map((n) => n.id)).not.toContain(target);
 
     // The agent (restarted with its stored credential) is refused.

@@ -11,7 +11,7 @@ interface Task {
   state: string;
   host: string;
   ports: number[];
-  agentId: string;
+  slaveId: string;
   version: string;
   healthCheckResults: Array<{ alive: boolean }>;
 }
@@ -88,22 +88,23 @@ describe.skipIf(skip)('orchestration across three agents', () => {
       () => tasksOf('/orch/unique'),
       (t) => t.filter((x) => x.state === 'TASK_RUNNING').length === 3,
     );
-    expect(new Set(tasks.map((t) => t.agentId)).size).toBe(3);
+    expect(new Set(tasks.map((t) => t.slaveId)).size).toBe(3);
     await noDeployments();
     await api('PUT', '/v2/apps/orch/unique', { instances: 4 });
     const queue = await until(
       'a queue entry',
+      // Atoll's reasons are in /api/v1/queue (/v2/queue keeps to Marathon's fields).
       () =>
-        api<{
-          queue: Array<{
+        api<
+          Array<{
             app: { id: string };
             count: number;
             atoll: { placementIssue: string | null; excluded: Array<{ hostname: string; reason: string }> };
-          }>;
-        }>('GET', '/v2/queue'),
-      (q) => !!q.queue.find((e) => e.app.id === '/orch/unique')?.atoll.placementIssue,
+          }>
+        >('GET', '/api/v1/queue'),
+      (q) => !!q.find((e) => e.app.id === '/orch/unique')?.atoll.placementIssue,
     );
-    const entry = queue.queue.find((e) => e.app.id === '/orch/unique')!;
+    const entry = queue.find((e) => e.app.id === '/orch/unique')!;
     expect(entry.count).toBe(1);
     expect(entry.atoll.placementIssue).toMatch(/hostname:UNIQUE/);
     // Each node is named with the constraint that excluded it.
@@ -236,7 +237,7 @@ describe.skipIf(skip)('orchestration across three agents', () => {
     const all = await nodes();
     const victimNode = all.find((n) => n.hostname === 'node-a')!;
     const before = await tasksOf(id);
-    const onVictim = before.filter((t) => t.agentId === victimNode.id);
+    const onVictim = before.filter((t) => t.slaveId === victimNode.id);
     await cluster.stopAgent(0, 'SIGKILL');
     await until(
       'node-a unreachable',
@@ -246,7 +247,7 @@ describe.skipIf(skip)('orchestration across three agents', () => {
     const after = await until(
       '3 running tasks without node-a',
       () => tasksOf(id),
-      (t) => t.filter((x) => x.state === 'TASK_RUNNING' && x.agentId !== victimNode.id).length === 3,
+      (t) => t.filter((x) => x.state === 'TASK_RUNNING' && x.slaveId !== victimNode.id).length === 3,
     );
     expect(
       after.filter((t) => t.state === 'TASK_RUNNING' && onVictim.some((v) => v.id === t.id)),

@@ -9,7 +9,7 @@ const skip = await skipWithoutDocker('resident app tests');
 
 interface Task {
   id: string;
-  agentId: string;
+  slaveId: string;
   state: string;
 }
 
@@ -57,7 +57,7 @@ describe.skipIf(skip)('resident apps', () => {
     });
     const [first] = await running('/resident/db');
     const nodes = await api<Array<{ id: string; hostname: string }>>('GET', '/api/v1/nodes');
-    const other = nodes.find((n) => n.id !== first!.agentId)!;
+    const other = nodes.find((n) => n.id !== first!.slaveId)!;
     // Make the other node the bin-packing favourite: fuller, with room left.
     await api('POST', '/v2/apps', {
       id: '/resident/filler',
@@ -78,7 +78,7 @@ describe.skipIf(skip)('resident apps', () => {
       () => tasks('/resident/db'),
       (ts) => ts.length === 1 && ts[0]!.id !== first!.id && ts[0]!.state === 'TASK_RUNNING',
     );
-    expect(replacement!.agentId).toBe(first!.agentId);
+    expect(replacement!.slaveId).toBe(first!.slaveId);
     await api('DELETE', '/v2/apps/resident/filler?force=true');
     await api('DELETE', '/v2/apps/resident/db?force=true');
   }, 120_000);

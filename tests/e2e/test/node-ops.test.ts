@@ -43,7 +43,7 @@ describe.skipIf(missing !== null)('node operations in the console, end to end', 
       container: { type: 'DOCKER', docker: { image: IMAGE } },
       taskKillGracePeriodSeconds: 1,
     });
-    type T = { state: string; agentId: string };
+    type T = { state: string; slaveId: string };
     await expect
       .poll(
         async () =>
@@ -54,7 +54,7 @@ describe.skipIf(missing !== null)('node operations in the console, end to end', 
       )
       .toBe(3);
     const tasks = (await api<{ tasks: T[] }>('GET', '/v2/apps/e2e-drain/tasks')).tasks;
-    const target = tasks[0]!.agentId;
+    const target = tasks[0]!.slaveId;
 
     await login(page, cluster);
 

@@ -1,3 +1,4 @@
+import { normalizeAppId } from '@atoll/spec';
 import {
   appsService,
   AppError,
@@ -10,6 +11,17 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Leadership } from '../server';
 import { sendError } from './errors';
+import {
+  listEmbed,
+  marathonApp,
+  marathonDeployment,
+  marathonGroup,
+  marathonQueueItem,
+  marathonTask,
+  matchesLabelSelector,
+  singleEmbed,
+  streamsEvent,
+} from './marathon-shapes';
 
 /**
  * The Marathon release whose `/v2` API Atoll follows. `/v2/info` reports it as `version`, because
@@ -85,17 +97,65 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
     }),
   );
 
+  // Marathon 1.5 removed the HTTP callback subscriptions; its event stream replaced them.
+  app.all(
+    '/v2/eventSubscriptions',
+    handle(async (_req, reply) =>
+      reply.code(404).send({
+        message:
+          'event subscriptions (HTTP callbacks) were removed in Marathon 1.5 and Atoll has none: read the event stream at /v2/events',
+      }),
+    ),
+  );
+
   app.get(
     '/v2/apps',
     handle(async (req) => {
       const q = req.query as { embed?: string | string[]; id?: string; cmd?: string; label?: string };
-      const embed = ([] as string[]).concat(q.embed ?? []);
-      let apps = (await appsService.listApps(s, { embedTasks: embed.includes('apps.tasks') })).filter(
-        (a) => !podsService.isPod(a),
-      );
-      if (q.id) apps = apps.filter((a) => a.id.includes(q.id!));
-      if (q.cmd) apps = apps.filter((a) => typeof a.cmd === 'string' && a.cmd.includes(q.cmd!));
-      return { apps: apps.map(withoutAtoll) };
+      const embed = listEmbed(([] as string[]).concat(q.embed ?? []));
+      let apps = (
+        await appsService.listApps(s, {
+          embedTasks: embed.has('tasks') || embed.has('taskStats') || embed.has('readiness'),
+        })
+      ).filter((a) => !podsService.isPod(a));
+      // Marathon's filters: case-insensitive substrings of the id and the cmd, a label selector.
+      const contains = (text: unknown, part: string) =>
+        typeof text === 'string' && text.toLowerCase().includes(part.toLowerCase());
+      if (q.id) apps = apps.filter((a) => contains(a.id, q.id!));
+      if (q.cmd) apps = apps.filter((a) => contains(a.cmd, q.cmd!));
+      if (q.label) {
+        const selector = q.label;
+        apps = apps.filter((a) => matchesLabelSelector(selector, (a.labels ?? {}) as Record<string, string>));
+      }
+      const now = s.now();
+      return { apps: apps.map((a) => marathonApp(a, embed, now)) };
+    }),
+  );
+
+  // Marathon's PUT /v2/apps: several app changes at once (each one is its own deployment here;
+  // the answer names the last).
+  app.put(
+    '/v2/apps',
+    handle(async (req) => {
+      if (!Array.isArray(req.body) || req.body.length === 0)
+        throw AppError.invalid([
+          { path: '(root)', message: 'the body must be a non-empty list of app updates' },
+        ]);
+      const q = req.query as { force?: string; partialUpdate?: string };
+      const updates = req.body as unknown[];
+      updates.forEach((u, i) => {
+        if (typeof u !== 'object' || u === null || typeof (u as { id?: unknown }).id !== 'string')
+          throw AppError.invalid([{ path: `${i}.id`, message: 'each app update needs its id' }]);
+      });
+      let last: { version: string; deploymentId: string } | null = null;
+      for (const u of updates as Array<Record<string, unknown> & { id: string }>) {
+        const r = await appsService.updateApp(s, u.id, u, {
+          partial: !isFalse(q.partialUpdate),
+          force: isTrue(q.force),
+        });
+        last = { version: r.version, deploymentId: r.deploymentId };
+      }
+      return last;
     }),
   );
 
@@ -108,7 +168,7 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
         .code(201)
         .header('Location', `/v2/apps${created.id}`)
         .header('Marathon-Deployment-Id', deploymentId)
-        .send(withoutAtoll(created));
+        .send(marathonApp(created, listEmbed([]), s.now()));
     }),
   );
 
@@ -124,9 +184,12 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
       m = /^(.*)\/tasks$/.exec(path);
       if (m) {
         await appsService.getApp(s, m[1]!); // 404 for an unknown app
-        return { tasks: await appsService.listTasks(s, { appId: m[1]! }) };
+        return { tasks: (await appsService.listTasks(s, { appId: m[1]! })).map(marathonTask) };
       }
-      return { app: withoutAtoll(await appsService.getApp(s, path)) };
+      const q = req.query as { embed?: string | string[] };
+      const app = await appsService.getApp(s, path);
+      if (podsService.isPod(app)) throw AppError.notFound(`App '${app.id}'`);
+      return { app: marathonApp(app, singleEmbed(([] as string[]).concat(q.embed ?? [])), s.now()) };
     }),
   );
 
@@ -136,8 +199,8 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
       const body = requireObject(req.body);
       const q = req.query as { partialUpdate?: string; force?: string };
       const r = await appsService.updateApp(s, wildcard(req), body, {
-        partial: q.partialUpdate !== 'false',
-        force: q.force === 'true',
+        partial: !isFalse(q.partialUpdate),
+        force: isTrue(q.force),
       });
       return reply
         .code(r.created ? 201 : 200)
@@ -151,26 +214,31 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
     handle(async (req) => {
       const path = wildcard(req);
       const m = /^(.*)\/tasks\/([^/]+)$/.exec(path);
-      const q = req.query as { scale?: string; force?: string };
+      const q = req.query as { scale?: string; force?: string; host?: string; wipe?: string };
       if (m) {
-        const [task] = await appsService.killTasks(s, [decodeURIComponent(m[2]!)], {
-          scale: q.scale === 'true',
-        });
-        return { task };
+        const appId = normalizeAppId(m[1]!);
+        const taskId = decodeURIComponent(m[2]!);
+        const task = (await appsService.listTasks(s, { appId })).find((t) => t.id === taskId);
+        if (!task) throw AppError.notFound(`Task '${taskId}' of app '${appId}'`);
+        const [killed] = await appsService.killTasks(s, [taskId], { scale: isTrue(q.scale) });
+        return { task: marathonTask(killed!) };
       }
       const tasksMatch = /^(.*)\/tasks$/.exec(path);
       if (tasksMatch) {
-        const tasks = await appsService.listTasks(s, { appId: tasksMatch[1]! });
+        await appsService.getApp(s, tasksMatch[1]!); // 404 for an unknown app
+        // Marathon's ?host= kills only the tasks on that agent.
+        const tasks = (await appsService.listTasks(s, { appId: tasksMatch[1]! })).filter(
+          (t) => !q.host || t.host === q.host,
+        );
         if (tasks.length === 0) return { tasks: [] };
-        return {
-          tasks: await appsService.killTasks(
-            s,
-            tasks.map((t) => t.id),
-            { scale: q.scale === 'true' },
-          ),
-        };
+        const killed = await appsService.killTasks(
+          s,
+          tasks.map((t) => t.id),
+          { scale: isTrue(q.scale) },
+        );
+        return { tasks: killed.map(marathonTask) };
       }
-      return appsService.deleteApp(s, path, { force: q.force === 'true' });
+      return appsService.deleteApp(s, path, { force: isTrue(q.force) });
     }),
   );
 
@@ -180,18 +248,18 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
       const m = /^(.*)\/restart$/.exec(wildcard(req));
       if (!m) return reply.code(404).send({ message: 'not found' });
       const q = req.query as { force?: string };
-      return appsService.restartApp(s, m[1]!, { force: q.force === 'true' });
+      return appsService.restartApp(s, m[1]!, { force: isTrue(q.force) });
     }),
   );
 
   // Groups: path prefixes of apps, created and changed as a whole.
   app.get(
     '/v2/groups',
-    handle(async () => groupsService.getGroup(s, '/')),
+    handle(async () => marathonGroup(await groupsService.getGroup(s, '/'), s.now())),
   );
   app.get(
     '/v2/groups/*',
-    handle(async (req) => groupsService.getGroup(s, wildcard(req))),
+    handle(async (req) => marathonGroup(await groupsService.getGroup(s, wildcard(req)), s.now())),
   );
   app.post(
     '/v2/groups',
@@ -216,7 +284,7 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
     handle(async (req) => {
       const q = req.query as { force?: string };
       return groupsService.updateGroup(s, wildcard(req), requireObject(req.body), {
-        force: q.force === 'true',
+        force: isTrue(q.force),
       });
     }),
   );
@@ -224,7 +292,7 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
     '/v2/groups/*',
     handle(async (req) => {
       const q = req.query as { force?: string };
-      return groupsService.deleteGroup(s, wildcard(req), { force: q.force === 'true' });
+      return groupsService.deleteGroup(s, wildcard(req), { force: isTrue(q.force) });
     }),
   );
 
@@ -259,7 +327,7 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
     handle(async (req, reply) => {
       const q = req.query as { force?: string };
       const r = await podsService.updatePod(s, wildcard(req), requireObject(req.body), {
-        force: q.force === 'true',
+        force: isTrue(q.force),
       });
       return reply
         .header('Marathon-Deployment-Id', r.deploymentId)
@@ -270,7 +338,7 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
     '/v2/pods/*',
     handle(async (req, reply) => {
       const q = req.query as { force?: string };
-      const r = await podsService.deletePod(s, wildcard(req), { force: q.force === 'true' });
+      const r = await podsService.deletePod(s, wildcard(req), { force: isTrue(q.force) });
       return reply.code(202).header('Marathon-Deployment-Id', r.deploymentId).send();
     }),
   );
@@ -281,7 +349,7 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
       const q = req.query as { status?: string };
       let tasks = await appsService.listTasks(s);
       if (q.status) tasks = tasks.filter((t) => t.state === `TASK_${q.status!.toUpperCase()}`);
-      return { tasks };
+      return { tasks: tasks.map(marathonTask) };
     }),
   );
 
@@ -293,13 +361,14 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
         throw AppError.invalid([{ path: 'ids', message: 'ids must be a list of task ids' }]);
       }
       const q = req.query as { scale?: string };
-      return { tasks: await appsService.killTasks(s, body.ids as string[], { scale: q.scale === 'true' }) };
+      const killed = await appsService.killTasks(s, body.ids as string[], { scale: isTrue(q.scale) });
+      return { tasks: killed.map(marathonTask) };
     }),
   );
 
   app.get(
     '/v2/deployments',
-    handle(async () => deploymentsService.listDeployments(s)),
+    handle(async () => (await deploymentsService.listDeployments(s)).map(marathonDeployment)),
   );
 
   app.delete(
@@ -308,15 +377,21 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
       const { id } = req.params as { id: string };
       const q = req.query as { force?: string };
       if (!/^[0-9a-f-]{36}$/.test(id)) throw new AppError('NOT_FOUND', `DeploymentPlan ${id} does not exist`);
-      const r = await appsService.cancelDeployment(s, id, { force: q.force === 'true' });
+      const r = await appsService.cancelDeployment(s, id, { force: isTrue(q.force) });
       return r ? reply.code(200).send(r) : reply.code(202).send();
     }),
   );
 
-  // Marathon's event bus as server-sent events: `event: <eventType>` + `data: <json>`.
+  // Marathon's event bus as server-sent events: `event: <eventType>` + `data: <json>`. Marathon's
+  // event types unless `event_type` names others (or `atoll_events=true` adds Atoll's own);
+  // `plan-format=light` leaves the groups out of deployment plans, as Marathon 1.6+.
   app.get('/v2/events', (req, reply) => {
-    const q = req.query as { event_type?: string | string[] };
-    const wanted = new Set(([] as string[]).concat(q.event_type ?? []));
+    const q = req.query as { event_type?: string | string[]; atoll_events?: string; 'plan-format'?: string };
+    const filter = {
+      wanted: new Set(([] as string[]).concat(q.event_type ?? [])),
+      atollEvents: isTrue(q.atoll_events),
+    };
+    const light = q['plan-format'] === 'light';
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -324,9 +399,16 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
       'cache-control': 'no-cache',
       connection: 'keep-alive',
     });
-    const send = (e: { eventType: string }) => {
-      if (wanted.size > 0 && !wanted.has(e.eventType)) return;
-      res.write(`event: ${e.eventType}\ndata: ${JSON.stringify(e)}\n\n`);
+    // At once: with an event_type filter the first event may be long in coming.
+    res.flushHeaders();
+    const send = (e: { eventType: string; plan?: unknown }) => {
+      if (!streamsEvent(e.eventType, filter)) return;
+      let out: unknown = e;
+      if (light && e.plan && typeof e.plan === 'object') {
+        const { original: _o, target: _t, ...plan } = e.plan as Record<string, unknown>;
+        out = { ...e, plan };
+      }
+      res.write(`event: ${e.eventType}\ndata: ${JSON.stringify(out)}\n\n`);
     };
     send({
       eventType: 'event_stream_attached',
@@ -343,7 +425,16 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
 
   app.get(
     '/v2/queue',
-    handle(async () => ({ queue: await queueService.listQueue(s) })),
+    handle(async (req) => {
+      const q = req.query as { embed?: string | string[] };
+      const lastUnusedOffers = ([] as string[]).concat(q.embed ?? []).includes('lastUnusedOffers');
+      const now = s.now();
+      return {
+        queue: (await queueService.listQueue(s)).map((item) =>
+          marathonQueueItem(item, { lastUnusedOffers, now }),
+        ),
+      };
+    }),
   );
 
   app.delete(
@@ -368,7 +459,11 @@ function requireObject(body: unknown): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-function withoutAtoll<T extends { atoll?: unknown }>(app: T): Omit<T, 'atoll'> {
-  const { atoll: _atoll, ...rest } = app;
-  return rest;
+/** Marathon's boolean query parameters, read as Jersey read them: `true`, `True` and `TRUE` alike. */
+function isTrue(value: string | undefined): boolean {
+  return value?.toLowerCase() === 'true';
+}
+
+function isFalse(value: string | undefined): boolean {
+  return value?.toLowerCase() === 'false';
 }

@@ -71,14 +71,39 @@ export interface AppView extends Record<string, unknown> {
 type AppRow = Awaited<ReturnType<S['db']['prisma']['app']['findMany']>>[number];
 type TaskRow = Awaited<ReturnType<S['db']['prisma']['task']['findMany']>>[number];
 
-export function toMarathonTask(t: TaskRow): MarathonTask {
+/**
+ * The app's service ports, one per port its tasks get (as `requestedPorts` orders them): a port
+ * mapping's `servicePort`, a port definition's `port`. Atoll assigns none of its own (0 stays 0).
+ */
+export function servicePortsOf(def: AppDefinition | undefined): number[] {
+  if (!def) return [];
+  const mappings = def.container?.portMappings;
+  if (mappings) {
+    const bridge = def.networks.some((n) => n.mode === 'container/bridge');
+    return mappings.filter((m) => m.hostPort !== undefined || bridge).map((m) => m.servicePort ?? 0);
+  }
+  return (def.portDefinitions ?? []).map((p) => p.port);
+}
+
+async function servicePortsByApp(s: Pick<S, 'db'>, tasks: TaskRow[]): Promise<Map<string, number[]>> {
+  const ids = [...new Set(tasks.map((t) => t.appId))];
+  if (ids.length === 0) return new Map();
+  const apps = await s.db.prisma.app.findMany({
+    where: { id: { in: ids } },
+    select: { id: true, definition: true },
+  });
+  return new Map(apps.map((a) => [a.id, servicePortsOf(a.definition as unknown as AppDefinition)]));
+}
+
+export function toMarathonTask(t: TaskRow, servicePorts: number[] = []): MarathonTask {
   const ports = t.ports as TaskPort[];
   return {
     id: t.id,
     appId: t.appId,
     host: t.host,
     ports: ports.map((p) => p.hostPort),
-    servicePorts: [],
+    // Marathon's clients pair ports with servicePorts by index.
+    servicePorts: ports.map((_, i) => servicePorts[i] ?? 0),
     stagedAt: t.stagedAt.toISOString(),
     startedAt: t.startedAt?.toISOString() ?? null,
     version: t.appVersion,
@@ -125,7 +150,7 @@ function toAppView(
     tasksHealthy: running.filter((t) => t.healthy === true).length,
     tasksUnhealthy: running.filter((t) => t.healthy === false).length,
     deployments: deploymentIds.map((id) => ({ id })),
-    ...(embedTasks ? { tasks: active.map(toMarathonTask) } : {}),
+    ...(embedTasks ? { tasks: active.map((t) => toMarathonTask(t, servicePortsOf(def))) } : {}),
     ...(app.lastFailure ? { lastTaskFailure: app.lastFailure } : {}),
     atoll: {
       status,
@@ -315,12 +340,13 @@ export async function restartApp(
   if (!(await s.db.prisma.app.findUnique({ where: { id: appId }, select: { id: true } }))) {
     throw AppError.notFound(`App '${appId}'`);
   }
-  return updateApp(
+  const r = await updateApp(
     s,
     appId,
     {},
     { restart: true, ...(opts.force !== undefined ? { force: opts.force } : {}) },
   );
+  return { version: r.version, deploymentId: r.deploymentId };
 }
 
 export async function scaleApp(
@@ -336,7 +362,8 @@ export async function scaleApp(
   if (!(await s.db.prisma.app.findUnique({ where: { id: appId }, select: { id: true } }))) {
     throw AppError.notFound(`App '${appId}'`);
   }
-  return updateApp(s, appId, { instances }, opts);
+  const r = await updateApp(s, appId, { instances }, opts);
+  return { version: r.version, deploymentId: r.deploymentId };
 }
 
 /** Marks the app for deletion; the reconciler kills its tasks and then removes it. */
@@ -377,7 +404,8 @@ export async function listTasks(
     },
     orderBy: [{ appId: 'asc' }, { stagedAt: 'asc' }],
   });
-  return rows.map(toMarathonTask);
+  const servicePorts = await servicePortsByApp(s, rows);
+  return rows.map((t) => toMarathonTask(t, servicePorts.get(t.appId)));
 }
 
 /**
@@ -424,7 +452,8 @@ export async function killTasks(
     'task',
   );
   s.poke();
-  return tasks.map(toMarathonTask);
+  const servicePorts = await servicePortsByApp(s, tasks);
+  return tasks.map((t) => toMarathonTask(t, servicePorts.get(t.appId)));
 }
 
 export async function listAppVersions(s: Pick<S, 'db'>, id: string): Promise<string[]> {

@@ -209,12 +209,13 @@ export async function updateGroup(
     let last: DeploymentResult | null = null;
     for (const app of apps) {
       const def = app.definition as unknown as AppDefinition;
-      last = await updateApp(
+      const r = await updateApp(
         s,
         app.id,
         { instances: Math.ceil(def.instances * body.scaleBy) },
         { force: opts.force ?? false },
       );
+      last = { version: r.version, deploymentId: r.deploymentId };
     }
     return last!;
   }
@@ -226,10 +227,11 @@ export async function updateGroup(
   for (const layer of dependencyLayers(apps.map((a) => a.def))) {
     for (const appId of layer) {
       const def = apps.find((a) => a.def.id === appId)!.def;
-      last = await updateApp(s, appId, def as unknown as Record<string, unknown>, {
+      const r = await updateApp(s, appId, def as unknown as Record<string, unknown>, {
         partial: false,
         force: opts.force ?? false,
       });
+      last = { version: r.version, deploymentId: r.deploymentId };
     }
   }
   return last!;
