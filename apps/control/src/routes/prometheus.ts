@@ -134,8 +134,36 @@ export function registerPrometheusRoute(app: FastifyInstance, s: Services): void
     }
   }
 
-  app.get('/metrics', async (_req, reply) => {
+  // Marathon 1.x answered /metrics in Dropwizard's JSON; its clients ask for JSON (marathon-python's
+  // get_metrics), Prometheus asks for text. The same figures either way.
+  app.get('/metrics', async (req, reply) => {
     await refresh();
+    const preferred = (req.headers.accept ?? '').split(',')[0]?.trim() ?? '';
+    if (preferred.startsWith('application/json')) return dropwizardJson(await registry.getMetricsAsJSON());
     return reply.type(registry.contentType).send(await registry.metrics());
   });
+}
+
+type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
+
+/**
+ * Dropwizard's metrics JSON as Marathon served it (`version`, `gauges`, `counters`, …): a gauge
+ * per series, keyed by the Prometheus name with its labels (`atoll_tasks{state="TASK_RUNNING"}`);
+ * counters with `count`. Histograms' and summaries' series are gauges too.
+ */
+function dropwizardJson(metrics: MetricsJson) {
+  const gauges: Record<string, { value: number }> = {};
+  const counters: Record<string, { count: number }> = {};
+  for (const m of metrics) {
+    for (const v of m.values) {
+      const labels = Object.entries(v.labels ?? {});
+      const name = (('metricName' in v && v.metricName) || m.name) as string;
+      const key = labels.length
+        ? `${name}{${labels.map(([k, x]) => `${k}="${String(x)}"`).join(',')}}`
+        : name;
+      if (String(m.type) === 'counter') counters[key] = { count: v.value };
+      else gauges[key] = { value: v.value };
+    }
+  }
+  return { version: '4.0.0', gauges, counters, histograms: {}, meters: {}, timers: {} };
 }
