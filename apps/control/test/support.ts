@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import Docker from 'dockerode';
 
 export const TEST_IMAGE = 'atoll-test-busybox:latest';
@@ -52,4 +53,59 @@ export function restClient(baseUrl: () => string, token: () => string) {
     const text = await res.text();
     return (text ? JSON.parse(text) : null) as T;
   };
+}
+
+/**
+ * Debian's Python 3, where Debian's packages of the real third-party clients are installed
+ * (python3-marathon, python3-dcos: `.ci/run` installs them); a pyenv `python3` earlier on PATH
+ * would not see them.
+ */
+export const DEBIAN_PYTHON = '/usr/bin/python3';
+
+/**
+ * Whether tests of a Python client must be skipped because Debian's Python cannot import
+ * `modules`: outside CI only, loudly; in CI the file fails instead.
+ */
+export async function skipWithoutPython(modules: string[], what: string): Promise<boolean> {
+  const r = await runPython(`import ${modules.join(', ')}`, {}, 30_000).catch((err: Error) => ({
+    code: -1,
+    stdout: '',
+    stderr: err.message,
+  }));
+  if (r.code === 0) return false;
+  const why = `${DEBIAN_PYTHON} cannot import ${modules.join(', ')}: ${r.stderr.trim().split('\n').at(-1)}`;
+  if (process.env.CI) throw new Error(`${why} (.ci/run installs the Debian packages)`);
+  console.warn(`\n!!! SKIPPING ${what}: ${why}\n`);
+  return true;
+}
+
+/**
+ * Runs Python code (a script's text) with Debian's interpreter, with `env` added to the
+ * environment; resolves with its exit code and output once it ends, killing it after `timeoutMs`.
+ */
+export function runPython(
+  code: string,
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(DEBIAN_PYTHON, ['-'], {
+      env: { ...process.env, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (exitCode) => {
+      clearTimeout(timer);
+      resolve({ code: exitCode, stdout, stderr });
+    });
+    child.stdin.end(code);
+  });
 }
