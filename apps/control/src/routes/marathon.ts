@@ -11,6 +11,7 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Leadership } from '../server';
 import { sendError } from './errors';
+import { appJsonSchema } from './marathon-schema';
 import {
   listEmbed,
   marathonApp,
@@ -96,6 +97,10 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
       return { message: 'Leadership abdicated' };
     }),
   );
+
+  // Marathon's app JSON Schema (until 1.8), which the DC/OS CLI 0.x validates `app add` against.
+  const schema = appJsonSchema();
+  app.get('/v2/schemas/app', async () => schema);
 
   // Marathon 1.5 removed the HTTP callback subscriptions; its event stream replaced them.
   app.all(
