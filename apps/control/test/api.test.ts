@@ -184,6 +184,16 @@ describe('control API without agents', () => {
       app: { instances: number };
     };
     expect(app.instances).toBe(2);
+    // Its versions, newest first; at the first one every app had its first instance count.
+    const versions = (await (await call('/v2/groups/sleep-group/versions')).json()) as string[];
+    expect(versions.length).toBeGreaterThanOrEqual(2);
+    const first = (await (await call(`/v2/groups/sleep-group/versions/${versions.at(-1)}`)).json()) as {
+      id: string;
+      groups: Array<{ apps: Array<{ instances: number }> }>;
+    };
+    expect(first.id).toBe('/sleep-group');
+    expect(first.groups[0]?.apps.map((a) => a.instances)).toEqual([1, 1]);
+    expect((await call('/v2/groups/sleep-group/versions/2000-01-01T00:00:00.000Z')).status).toBe(404);
     const bad = await call('/v2/groups', {
       method: 'POST',
       json: { id: '/bad', apps: [{ id: 'x', cmd: 'y', cpus: -1 }] },

@@ -264,7 +264,18 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
   );
   app.get(
     '/v2/groups/*',
-    handle(async (req) => marathonGroup(await groupsService.getGroup(s, wildcard(req)), s.now())),
+    handle(async (req) => {
+      const path = wildcard(req);
+      let m = /^(.*)\/versions\/([^/]+)$/.exec(path);
+      if (m)
+        return marathonGroup(
+          await groupsService.getGroupVersion(s, m[1]!, decodeURIComponent(m[2]!)),
+          s.now(),
+        );
+      m = /^(.*)\/versions$/.exec(path);
+      if (m) return groupsService.listGroupVersions(s, m[1]!);
+      return marathonGroup(await groupsService.getGroup(s, path), s.now());
+    }),
   );
   app.post(
     '/v2/groups',

@@ -141,6 +141,41 @@ export async function getGroup(s: S, id = '/'): Promise<GroupView> {
   return buildTree(groupId, apps);
 }
 
+/**
+ * Marathon's GET /v2/groups/{id}/versions, newest first. A group has no state of its own here:
+ * its versions are those of the apps under it (their definitions' and scalings' versions).
+ */
+export async function listGroupVersions(s: Pick<S, 'db'>, id: string): Promise<string[]> {
+  const groupId = normalizeAppId(id);
+  const rows = await s.db.prisma.appVersion.findMany({
+    where: { appId: { startsWith: groupId === '/' ? '/' : groupId + '/' } },
+    select: { version: true },
+    orderBy: { version: 'desc' },
+  });
+  if (rows.length === 0) throw AppError.notFound(`Group '${groupId}'`);
+  return [...new Set(rows.map((r) => r.version))];
+}
+
+/**
+ * Marathon's GET /v2/groups/{id}/versions/{version}: the group as it was then, each app under it
+ * at its latest version not after `version` (apps created later are left out; apps deleted since
+ * are gone with their versions).
+ */
+export async function getGroupVersion(s: Pick<S, 'db'>, id: string, version: string): Promise<GroupView> {
+  const groupId = normalizeAppId(id);
+  const rows = await s.db.prisma.appVersion.findMany({
+    where: { appId: { startsWith: groupId === '/' ? '/' : groupId + '/' }, version: { lte: version } },
+    orderBy: { version: 'desc' },
+  });
+  const latest = new Map<string, (typeof rows)[number]>();
+  for (const r of rows) if (!latest.has(r.appId)) latest.set(r.appId, r);
+  if (latest.size === 0) throw AppError.notFound(`Version '${version}' of group '${groupId}'`);
+  const apps = [...latest.values()]
+    .sort((a, b) => a.appId.localeCompare(b.appId))
+    .map((r) => ({ ...(r.definition as Record<string, unknown>), version: r.version }) as unknown as AppView);
+  return buildTree(groupId, apps);
+}
+
 /** POST /v2/groups: creates every app of the group tree as one deployment, ordered by dependencies. */
 export async function createGroup(s: S, raw: unknown): Promise<DeploymentResult> {
   const { apps, issues } = flattenGroup(raw);
