@@ -117,6 +117,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     ) {
       return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`);
     }
+    // Marathon's API challenges for HTTP Basic, as Marathon with --http_credentials did (the DC/OS
+    // CLI 0.x asks for a user and password on that challenge). Not elsewhere: a browser would
+    // answer the console's own 401s with its login dialog.
+    if (path === '/ping' || path.startsWith('/v2/')) reply.header('www-authenticate', 'Basic realm="Atoll"');
     return reply.code(401).send({ message: 'authentication required', code: 'UNAUTHORIZED' });
   });
 
