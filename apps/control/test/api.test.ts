@@ -154,6 +154,19 @@ describe('control API without agents', () => {
     expect(((await create.json()) as { message: string }).message).toMatch(/JSON object/);
   });
 
+  it('PUT /v2/apps changes several apps; a bad one is named by its place in the list', async () => {
+    const res = await call('/v2/apps?force=true', { method: 'PUT', json: [{ id: '/simple', instances: 1 }] });
+    expect(res.status).toBe(200);
+    expect(Object.keys((await res.json()) as object).sort()).toEqual(['deploymentId', 'version']);
+    const bad = await call('/v2/apps?force=true', { method: 'PUT', json: [{ id: '/simple', cpus: -1 }] });
+    expect(bad.status).toBe(422);
+    expect(((await bad.json()) as { details: Array<{ path: string }> }).details.map((d) => d.path)).toEqual([
+      '/0/cpus',
+    ]);
+    const notAList = await call('/v2/apps', { method: 'PUT', json: { id: '/simple' } });
+    expect(notAList.status).toBe(422);
+  });
+
   it.each([
     ['fixture 07 (cmd and args)', fixture('07-raml-kitchen-sink-parse-only.json'), '/args'],
     ['fixture 08 (uppercase id, $OPERATOR)', fixture('08-dcos-marathon-parameters-kitchen-sink.json'), '/id'],

@@ -153,12 +153,19 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
           throw AppError.invalid([{ path: `${i}.id`, message: 'each app update needs its id' }]);
       });
       let last: { version: string; deploymentId: string } | null = null;
-      for (const u of updates as Array<Record<string, unknown> & { id: string }>) {
-        const r = await appsService.updateApp(s, u.id, u, {
-          partial: !isFalse(q.partialUpdate),
-          force: isTrue(q.force),
-        });
-        last = { version: r.version, deploymentId: r.deploymentId };
+      for (const [i, u] of (updates as Array<Record<string, unknown> & { id: string }>).entries()) {
+        try {
+          const r = await appsService.updateApp(s, u.id, u, {
+            partial: !isFalse(q.partialUpdate),
+            force: isTrue(q.force),
+          });
+          last = { version: r.version, deploymentId: r.deploymentId };
+        } catch (err) {
+          // Name the field with the update's place in the list.
+          if (err instanceof AppError && err.issues)
+            throw AppError.invalid(err.issues.map((x) => ({ path: `${i}.${x.path}`, message: x.message })));
+          throw err;
+        }
       }
       return last;
     }),
