@@ -3,3 +3,4 @@ export * from './render';
 export * from './load';
 export * from './builtin';
 export * from './repository';
+export * from './fidelity';
