@@ -204,14 +204,14 @@ describe.skipIf(skip)('the node install script', () => {
       'a running task on the installed node',
       async () =>
         (
-          await api<{ tasks: Array<{ id: string; state: string; host: string; agentId: string }> }>(
+          await api<{ tasks: Array<{ id: string; state: string; host: string; slaveId: string }> }>(
             'GET',
             '/v2/apps/installed/web/tasks',
           )
         ).tasks,
       (ts) => ts[0]?.state === 'TASK_RUNNING',
     );
-    expect(task!.agentId).toBe(nodeId);
+    expect(task!.slaveId).toBe(nodeId);
     expect(task!.host).toBe(nsIp);
 
     // Again: an upgrade in place, the same node.

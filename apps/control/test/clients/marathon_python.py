@@ -293,7 +293,10 @@ no_deployments()
 # ---- the launch queue and deployments that cannot finish ----
 huge = MarathonApp(cmd="sleep 600", cpus=10000, mem=16, instances=1)
 client.create_app("/mp/huge", huge)
-queue = wait_for("a queue entry", client.list_queue, lambda q: any(i.app.id == "/mp/huge" for i in q))
+# The entry shows as soon as the app waits; why it waits comes with the scheduler's next pass.
+queue = wait_for("a queue entry with the scheduler's reasons", client.list_queue,
+                 lambda q: any(i.app.id == "/mp/huge" and i.processed_offers_summary["rejectSummaryLastOffers"]
+                               for i in q))
 item = next(i for i in queue if i.app.id == "/mp/huge")
 record("list_queue", {"app": item.app.id, "count": item.count, "overdue": item.delay.overdue,
                       "reasons": [r["reason"] for r in item.processed_offers_summary["rejectSummaryLastOffers"]]})
