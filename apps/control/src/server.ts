@@ -15,6 +15,7 @@ import type { AgentGateway } from './gateway/gateway';
 import { registerDcosAuthRoutes } from './routes/dcos-auth';
 import { registerMarathonRoutes } from './routes/marathon';
 import { registerCosmosRoutes } from './routes/cosmos';
+import { registerMetronomeRoutes } from './routes/metronome';
 import { registerMesosDnsRoutes } from './routes/mesos-dns';
 import { registerInstallRoutes } from './routes/install';
 import { registerPrometheusRoute } from './routes/prometheus';
@@ -184,6 +185,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerDcosAuthRoutes(app, services);
   registerMarathonRoutes(app, services, deps.leadership);
   registerCosmosRoutes(app, services);
+  registerMetronomeRoutes(app, services);
   registerMesosDnsRoutes(app, services, () => ({ port: deps.dnsPort?.() ?? null }));
   registerTaskIoRoutes(app, services);
   const serviceProxy = deps.serviceProxy ?? new ServiceProxy(services);

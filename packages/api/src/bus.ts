@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 
 /** A change worth telling live clients about: the console refetches what the kind names. */
 export interface Change {
-  kind: 'app' | 'task' | 'node' | 'deployment' | 'event' | 'catalog';
+  kind: 'app' | 'task' | 'node' | 'deployment' | 'event' | 'catalog' | 'job';
   subject?: string;
   at: string;
 }

@@ -18,6 +18,7 @@ export * as queueService from './services/queue';
 export * as groupsService from './services/groups';
 export * as podsService from './services/pods';
 export * as catalogService from './services/catalog';
+export * as jobsService from './services/jobs';
 export { DnsPublisher } from './services/dns';
 export { VipPublisher, DEFAULT_VIP_CIDR } from './services/vips';
 export * as agentsService from './services/agents';

@@ -10,6 +10,7 @@ import {
 import { authRouter } from './routers/auth';
 import { catalogRouter } from './routers/catalog';
 import { clusterRouter } from './routers/cluster';
+import { jobsRouter } from './routers/jobs';
 import { metricsRouter } from './routers/metrics';
 import { networkRouter } from './routers/network';
 import { nodesRouter } from './routers/nodes';
@@ -27,6 +28,7 @@ export const appRouter = router({
   cluster: clusterRouter,
   metrics: metricsRouter,
   catalog: catalogRouter,
+  jobs: jobsRouter,
   network: networkRouter,
   services: servicesRouter,
 });

@@ -2,3 +2,4 @@ export * from './app';
 export * from './task';
 export * from './protocol';
 export * from './pod';
+export * from './job';

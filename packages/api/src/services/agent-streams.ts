@@ -151,10 +151,11 @@ export async function taskLocation(
 ): Promise<{ nodeId: string; appId: string; state: string }> {
   const task = await s.db.prisma.task.findUnique({
     where: { id: taskId },
-    select: { nodeId: true, appId: true, state: true },
+    select: { nodeId: true, appId: true, runId: true, state: true },
   });
   if (!task) throw AppError.notFound(`task ${taskId}`);
-  return task;
+  // A job run's task has no app: it is named by its run.
+  return { nodeId: task.nodeId, appId: task.appId ?? `job-run:${task.runId ?? ''}`, state: task.state };
 }
 
 /**

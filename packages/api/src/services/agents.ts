@@ -124,7 +124,7 @@ async function adoptReportedTasks(
   for (const r of reports) {
     const task = byId.get(r.taskId);
     const unwanted =
-      !task || task.app.deleting || task.killRequestedAt !== null || isTerminal(task.state as TaskState);
+      !task || task.app?.deleting || task.killRequestedAt !== null || isTerminal(task.state as TaskState);
     if (unwanted && !isTerminal(r.state)) {
       kills.push({ type: 'killTask', taskId: r.taskId, gracePeriodSeconds: 3 });
     }
@@ -159,7 +159,8 @@ export async function applyTaskReports(
   const items = [...last.values()];
   const { rows } = await s.db.pool.query<{
     id: string;
-    app_id: string;
+    /** null for a job run's task: its run follows it (jobs.ts), Marathon's events are about apps. */
+    app_id: string | null;
     state: string;
     prev_state: string;
     kill_requested_at: Date | null;
@@ -201,38 +202,47 @@ export async function applyTaskReports(
     ],
   );
   // Marathon's two views of a change: the Mesos task status and the instance condition.
-  const events: EventInput[] = rows.flatMap((r) => [
-    {
-      type: 'status_update_event',
-      subject: r.app_id,
-      payload: {
-        slaveId: r.node_id,
-        taskId: r.id,
-        taskStatus: r.state,
-        message: r.message ?? '',
-        appId: r.app_id,
-        host: r.host,
-        ports: r.ports.map((p) => p.hostPort),
-        version: r.app_version,
-      },
-    },
-    {
-      type: 'instance_changed_event',
-      subject: r.app_id,
-      payload: {
-        instanceId: r.id,
-        condition: conditionOf(r.state),
-        runSpecId: r.app_id,
-        agentId: r.node_id,
-        host: r.host,
-        runSpecVersion: r.app_version,
-      },
-    },
-  ]);
+  const events: EventInput[] = rows.flatMap((r) =>
+    r.app_id === null
+      ? []
+      : [
+          {
+            type: 'status_update_event',
+            subject: r.app_id,
+            payload: {
+              slaveId: r.node_id,
+              taskId: r.id,
+              taskStatus: r.state,
+              message: r.message ?? '',
+              appId: r.app_id,
+              host: r.host,
+              ports: r.ports.map((p) => p.hostPort),
+              version: r.app_version,
+            },
+          },
+          {
+            type: 'instance_changed_event',
+            subject: r.app_id,
+            payload: {
+              instanceId: r.id,
+              condition: conditionOf(r.state),
+              runSpecId: r.app_id,
+              agentId: r.node_id,
+              host: r.host,
+              runSpecVersion: r.app_version,
+            },
+          },
+        ],
+  );
   // Tasks that ended without a kill order are failures: advance the app's launch delay.
   const failedApps = new Map<string, { taskId: string; state: string; message: string | null }>();
   for (const r of rows) {
-    if (isTerminal(r.state as TaskState) && r.kill_requested_at === null && r.state !== 'TASK_FINISHED') {
+    if (
+      r.app_id !== null &&
+      isTerminal(r.state as TaskState) &&
+      r.kill_requested_at === null &&
+      r.state !== 'TASK_FINISHED'
+    ) {
       failedApps.set(r.app_id, { taskId: r.id, state: r.state, message: r.message });
     }
   }
@@ -475,7 +485,7 @@ export async function markNodeUnreachable(
     where: { id: nodeId },
     data: { connected: false, status: 'UNREACHABLE' },
   });
-  const { rows } = await s.db.pool.query<{ id: string; app_id: string }>(
+  const { rows } = await s.db.pool.query<{ id: string; app_id: string | null }>(
     `UPDATE tasks SET state = 'TASK_UNREACHABLE', updated_at = $2, message = 'the node stopped answering'
      WHERE node_id = $1 AND state NOT IN ('TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_GONE', 'TASK_UNREACHABLE')
      RETURNING id, app_id`,
@@ -485,16 +495,22 @@ export async function markNodeUnreachable(
     s,
     [
       { type: 'node_unreachable', subject: nodeId },
-      ...rows.map((r) => ({
-        type: 'status_update_event',
-        subject: r.app_id,
-        payload: {
-          taskId: r.id,
-          appId: r.app_id,
-          taskStatus: 'TASK_UNREACHABLE',
-          message: 'the node stopped answering',
-        },
-      })),
+      ...rows.flatMap((r) =>
+        r.app_id === null
+          ? []
+          : [
+              {
+                type: 'status_update_event',
+                subject: r.app_id,
+                payload: {
+                  taskId: r.id,
+                  appId: r.app_id,
+                  taskStatus: 'TASK_UNREACHABLE',
+                  message: 'the node stopped answering',
+                },
+              },
+            ],
+      ),
     ],
     'node',
   );

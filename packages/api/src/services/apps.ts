@@ -86,7 +86,7 @@ export function servicePortsOf(def: AppDefinition | undefined): number[] {
 }
 
 async function servicePortsByApp(s: Pick<S, 'db'>, tasks: TaskRow[]): Promise<Map<string, number[]>> {
-  const ids = [...new Set(tasks.map((t) => t.appId))];
+  const ids = [...new Set(tasks.flatMap((t) => (t.appId ? [t.appId] : [])))];
   if (ids.length === 0) return new Map();
   const apps = await s.db.prisma.app.findMany({
     where: { id: { in: ids } },
@@ -99,7 +99,7 @@ export function toMarathonTask(t: TaskRow, servicePorts: number[] = []): Maratho
   const ports = t.ports as TaskPort[];
   return {
     id: t.id,
-    appId: t.appId,
+    appId: t.appId ?? '',
     host: t.host,
     ports: ports.map((p) => p.hostPort),
     // Marathon's clients pair ports with servicePorts by index.
@@ -397,7 +397,8 @@ export async function listTasks(
 ) {
   const rows = await s.db.prisma.task.findMany({
     where: {
-      ...(opts.appId ? { appId: normalizeAppId(opts.appId) } : {}),
+      // Marathon's task list holds app tasks; a job run's tasks are listed with the run.
+      appId: opts.appId ? normalizeAppId(opts.appId) : { not: null },
       ...(opts.includeTerminal
         ? {}
         : { state: { notIn: ['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_GONE'] } }),
@@ -405,7 +406,7 @@ export async function listTasks(
     orderBy: [{ appId: 'asc' }, { stagedAt: 'asc' }],
   });
   const servicePorts = await servicePortsByApp(s, rows);
-  return rows.map((t) => toMarathonTask(t, servicePorts.get(t.appId)));
+  return rows.map((t) => toMarathonTask(t, servicePorts.get(t.appId ?? '')));
 }
 
 /**
@@ -417,7 +418,9 @@ export async function killTasks(
   taskIds: string[],
   opts: { scale?: boolean } = {},
 ): Promise<MarathonTask[]> {
-  const tasks = await s.db.prisma.task.findMany({ where: { id: { in: taskIds } } });
+  const found = await s.db.prisma.task.findMany({ where: { id: { in: taskIds } } });
+  // A job run's task is stopped through its run (POST /v1/jobs/{id}/runs/{run}/actions/stop).
+  const tasks = found.flatMap((t) => (t.appId ? [{ ...t, appId: t.appId }] : []));
   if (tasks.length === 0) throw AppError.notFound(`task ${taskIds.join(', ')}`);
   const now = s.now();
   const apps = await s.db.prisma.app.findMany({

@@ -125,6 +125,40 @@ export interface ReconcileDecisions {
   nodeUpdates: NodeUpdate[];
 }
 
+/**
+ * The scheduler's view of the cluster: each node's resources (less what is kept for the host) and
+ * the tasks holding them. Tasks being killed still hold their resources until they are gone.
+ */
+export function clusterSnapshot(
+  nodes: NodeState[],
+  tasks: Array<Pick<TaskStateRow, 'id' | 'appId' | 'nodeId' | 'cpus' | 'memMb' | 'diskMb' | 'ports'>>,
+): ClusterSnapshot {
+  return {
+    nodes: nodes.map((n): NodeSnapshot => ({
+      id: n.id,
+      hostname: n.hostname,
+      status: !n.connected ? 'DISCONNECTED' : n.mode !== 'ACTIVE' ? n.mode : n.status,
+      attributes: n.attributes,
+      resources: {
+        cpus: Math.max(0, n.cpus - n.reservedCpus),
+        memMb: Math.max(0, n.memMb - n.reservedMemMb),
+        diskMb: n.diskMb,
+        portRange: n.portRange,
+      },
+      allocations: tasks
+        .filter((t) => t.nodeId === n.id)
+        .map((t) => ({
+          taskId: t.id,
+          appId: t.appId,
+          cpus: t.cpus,
+          memMb: t.memMb,
+          diskMb: t.diskMb,
+          hostPorts: t.ports.map((p) => p.hostPort).filter((p) => p > 0),
+        })),
+    })),
+  };
+}
+
 /** A stable seed per app, so the same cluster state gives the same plan (reproducible debugging). */
 export function seedFor(appId: string): number {
   let h = 2166136261;
@@ -151,31 +185,7 @@ export function decide(input: ReconcileInput): ReconcileDecisions {
     }
   }
 
-  const snapshot: ClusterSnapshot = {
-    nodes: nodes.map((n): NodeSnapshot => ({
-      id: n.id,
-      hostname: n.hostname,
-      status: !n.connected ? 'DISCONNECTED' : n.mode !== 'ACTIVE' ? n.mode : n.status,
-      attributes: n.attributes,
-      resources: {
-        cpus: Math.max(0, n.cpus - n.reservedCpus),
-        memMb: Math.max(0, n.memMb - n.reservedMemMb),
-        diskMb: n.diskMb,
-        portRange: n.portRange,
-      },
-      // Tasks being killed still hold their resources until they are gone.
-      allocations: tasks
-        .filter((t) => t.nodeId === n.id)
-        .map((t) => ({
-          taskId: t.id,
-          appId: t.appId,
-          cpus: t.cpus,
-          memMb: t.memMb,
-          diskMb: t.diskMb,
-          hostPorts: t.ports.map((p) => p.hostPort).filter((p) => p > 0),
-        })),
-    })),
-  };
+  const snapshot = clusterSnapshot(nodes, tasks);
 
   // An app is "up" for its dependents when all its wanted tasks of the current configuration run
   // healthy (and ready, where it has readiness checks).

@@ -143,7 +143,7 @@ export async function decommissionNode(
       { type: 'node_decommissioned', subject: id, payload: { hostname: node.hostname, tasks: tasks.length } },
       ...tasks.map((t) => ({
         type: 'status_update_event',
-        subject: t.appId,
+        ...(t.appId ? { subject: t.appId } : {}),
         payload: { taskId: t.id, appId: t.appId, taskStatus: 'TASK_GONE', message: 'node decommissioned' },
       })),
     ],

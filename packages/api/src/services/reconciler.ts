@@ -14,8 +14,9 @@ import {
 } from '@atoll/spec';
 import type { Services } from '../context';
 import { markNodeUnreachable } from './agents';
-import { decide, type DrainProgress } from './decide';
+import { decide, type DrainProgress, type NodeState } from './decide';
 import { finishDeployments } from './deployments';
+import { jobTaskOwner, reconcileJobs } from './jobs';
 import { recordEvents, type EventInput } from './events';
 import { orderTaskKill } from './kill';
 import { effectiveAttributes } from './nodes';
@@ -275,16 +276,13 @@ export async function reconcile(s: S, opts: { leaderSince?: Date } = {}): Promis
     volumeNodes,
     now,
     apps: apps.map((a) => ({ ...a, definition: defs.get(a.id)! })),
-    tasks: tasks.map((t) => ({ ...t, ports: t.ports as TaskPort[] })),
-    nodes: nodes
-      .filter((n) => n.mode !== 'DECOMMISSIONED')
-      .map((n) => ({
-        ...n,
-        connected: n.connected && s.agents.isConnected(n.id),
-        attributes: effectiveAttributes(n),
-        drain: n.drain as DrainProgress | null,
-        portRange: [n.portRangeStart, n.portRangeEnd] as [number, number],
-      })),
+    // A job run's task holds resources like any other; it belongs to no app (see jobs.ts).
+    tasks: tasks.map((t) => ({
+      ...t,
+      appId: t.appId ?? jobTaskOwner(t.runId),
+      ports: t.ports as TaskPort[],
+    })),
+    nodes: nodeStates(s, nodes),
   });
   const nodeById = new Map(nodes.map((n) => [n.id, n]));
   const events: EventInput[] = [];
@@ -385,6 +383,8 @@ export async function reconcile(s: S, opts: { leaderSince?: Date } = {}): Promis
   await finishDeployments(s, events);
   await pruneTerminalTasks(s);
   await recordEvents(s, events, 'task');
+  // Job runs after apps, in the same serial pass: their placements see this pass's launches.
+  await reconcileJobs(s);
 }
 
 async function pruneTerminalTasks(s: S): Promise<void> {
@@ -393,9 +393,27 @@ async function pruneTerminalTasks(s: S): Promise<void> {
        SELECT id FROM (
          SELECT id, row_number() OVER (PARTITION BY app_id ORDER BY updated_at DESC) AS n
          FROM tasks WHERE state IN ('TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_GONE')
+           -- a job run's tasks stay with their run and go when the run leaves the history
+           AND app_id IS NOT NULL
        ) ranked WHERE n > $1)`,
     [TERMINAL_TASKS_KEPT],
   );
+}
+
+/** Stored nodes as `decide()` and the job placer see them (decommissioned ones left out). */
+export function nodeStates(
+  s: Pick<S, 'agents'>,
+  nodes: Awaited<ReturnType<S['db']['prisma']['node']['findMany']>>,
+): NodeState[] {
+  return nodes
+    .filter((n) => n.mode !== 'DECOMMISSIONED')
+    .map((n) => ({
+      ...n,
+      connected: n.connected && s.agents.isConnected(n.id),
+      attributes: effectiveAttributes(n),
+      drain: n.drain as DrainProgress | null,
+      portRange: [n.portRangeStart, n.portRangeEnd] as [number, number],
+    }));
 }
 
 /** Runs `reconcile` serially: pokes during a pass schedule exactly one more pass. */

@@ -251,7 +251,7 @@ export async function loadRoutingTable(s: S): Promise<RoutingTable> {
   ]);
   return buildRoutingTable(
     apps.map((a) => ({ id: a.id, definition: (a.definition ?? {}) as RouteAppInput['definition'] })),
-    tasks.map((t) => ({ ...t, ports: (t.ports ?? []) as TaskPort[] })),
+    tasks.flatMap((t) => (t.appId ? [{ ...t, appId: t.appId, ports: (t.ports ?? []) as TaskPort[] }] : [])),
   );
 }
 

@@ -1,0 +1,930 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import { Cron } from 'croner';
+import { Prisma } from '@atoll/db';
+import { place } from '@atoll/scheduler';
+import {
+  activeRunStatuses,
+  containerLabels,
+  isTerminal,
+  jobConstraints,
+  jobImage,
+  parseJob,
+  parseSchedule,
+  type FieldIssue,
+  type Job,
+  type JobDefinition,
+  type JobRunSpec,
+  type JobRunStatus,
+  type MountSpec,
+  type Schedule,
+  type TaskSpec,
+  type TaskState,
+} from '@atoll/spec';
+import type { Services } from '../context';
+import { AppError } from '../errors';
+import { clusterSnapshot, seedFor, type PlacementIssue } from './decide';
+import { recordEvents, type EventInput } from './events';
+import { orderTaskKill } from './kill';
+import { nodeStates } from './reconciler';
+
+/**
+ * Jobs, Metronome's model: a job is a run spec with optional cron schedules; a run is one task at a
+ * time (more after ON_FAILURE restarts), placed by the same scheduler as app tasks and launched by
+ * the same agents. Runs and their tasks are rows in PostgreSQL; `reconcileJobs` (the leader's
+ * reconcile pass) fires due schedules, places runs, follows their tasks and finishes them, so a
+ * restarted or newly elected leader simply continues.
+ */
+
+type S = Pick<Services, 'db' | 'bus' | 'now' | 'poke' | 'agents'>;
+
+/** Finished runs kept per job and outcome (Metronome's history); the counters keep the rest. */
+export const HISTORY_KEPT = 10;
+/** Occurrences looked at when a schedule is behind (a leader down for days): the rest are skipped. */
+const MAX_CATCH_UP = 10_000;
+
+// ---------------------------------------------------------------------------------------------
+// Shapes answered by the API (Metronome's).
+
+export interface ScheduleView extends Omit<Schedule, 'nextRunAt'> {
+  nextRunAt: string | null;
+}
+
+export interface RunTaskView {
+  id: string;
+  status: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  host: string;
+  nodeId: string;
+  message: string | null;
+  exitCode: number | null;
+}
+
+export interface RunView {
+  id: string;
+  jobId: string;
+  status: JobRunStatus;
+  createdAt: string;
+  completedAt: string | null;
+  tasks: RunTaskView[];
+  /** Atoll's additions: what started it, the attempts, why it failed or waits. */
+  scheduleId: string | null;
+  scheduledAt: string | null;
+  attempts: number;
+  reason: string | null;
+  placementIssue: PlacementIssue | null;
+  stopRequested: boolean;
+}
+
+export interface FinishedRunView {
+  id: string;
+  createdAt: string;
+  finishedAt: string;
+  tasks: string[];
+}
+
+export interface HistorySummary {
+  successCount: number;
+  failureCount: number;
+  lastSuccessAt: string | null;
+  lastFailureAt: string | null;
+}
+
+export interface History extends HistorySummary {
+  successfulFinishedRuns: FinishedRunView[];
+  failedFinishedRuns: FinishedRunView[];
+}
+
+export interface JobView extends JobDefinition {
+  activeRuns?: RunView[];
+  schedules?: ScheduleView[];
+  history?: History;
+  historySummary?: HistorySummary;
+}
+
+export const jobEmbeds = ['activeRuns', 'schedules', 'history', 'historySummary'] as const;
+export type JobEmbed = (typeof jobEmbeds)[number];
+
+type JobRow = Awaited<ReturnType<S['db']['prisma']['job']['findMany']>>[number];
+type ScheduleRow = Awaited<ReturnType<S['db']['prisma']['jobSchedule']['findMany']>>[number];
+type TaskRow = Awaited<ReturnType<S['db']['prisma']['task']['findMany']>>[number];
+type RunRow = Awaited<ReturnType<S['db']['prisma']['jobRun']['findMany']>>[number] & { tasks: TaskRow[] };
+
+const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
+
+function jobDefinition(row: JobRow): JobDefinition {
+  return {
+    id: row.id,
+    ...(row.description !== null ? { description: row.description } : {}),
+    labels: row.labels as Record<string, string>,
+    run: row.run as unknown as JobRunSpec,
+  };
+}
+
+function scheduleView(row: ScheduleRow): ScheduleView {
+  return {
+    id: row.id,
+    cron: row.cron,
+    timezone: row.timezone,
+    startingDeadlineSeconds: row.startingDeadlineSeconds,
+    concurrencyPolicy: row.concurrencyPolicy as Schedule['concurrencyPolicy'],
+    enabled: row.enabled,
+    nextRunAt: row.enabled ? iso(row.nextRunAt) : null,
+  };
+}
+
+function runTaskView(t: TaskRow): RunTaskView {
+  return {
+    id: t.id,
+    status: t.state,
+    startedAt: iso(t.startedAt),
+    completedAt: isTerminal(t.state as TaskState) ? iso(t.updatedAt) : null,
+    host: t.host,
+    nodeId: t.nodeId,
+    message: t.message,
+    exitCode: t.exitCode,
+  };
+}
+
+function runView(r: RunRow): RunView {
+  return {
+    id: r.id,
+    jobId: r.jobId,
+    status: r.status as JobRunStatus,
+    createdAt: r.createdAt.toISOString(),
+    completedAt: iso(r.completedAt),
+    tasks: [...r.tasks].sort((a, b) => a.stagedAt.getTime() - b.stagedAt.getTime()).map(runTaskView),
+    scheduleId: r.scheduleId,
+    scheduledAt: iso(r.scheduledAt),
+    attempts: r.attempts,
+    reason: r.reason,
+    placementIssue: (r.placementIssue as PlacementIssue | null) ?? null,
+    stopRequested: r.stopRequestedAt !== null,
+  };
+}
+
+function summaryOf(job: JobRow): HistorySummary {
+  return {
+    successCount: job.successCount,
+    failureCount: job.failureCount,
+    lastSuccessAt: iso(job.lastSuccessAt),
+    lastFailureAt: iso(job.lastFailureAt),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cron.
+
+/** Metronome's cron: five fields (minute hour day-of-month month day-of-week) or a nickname. */
+function cronOf(schedule: Pick<Schedule, 'cron' | 'timezone'>): Cron {
+  return new Cron(schedule.cron, { timezone: schedule.timezone, paused: true, mode: '5-part' });
+}
+
+/** A schedule's cron expression and time zone, checked: the issues name `cron` or `timezone`. */
+export function checkSchedule(schedule: Pick<Schedule, 'cron' | 'timezone'>, prefix = ''): FieldIssue[] {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: schedule.timezone });
+  } catch {
+    return [
+      {
+        path: `${prefix}timezone`,
+        message: `unknown time zone '${schedule.timezone}' (an IANA name such as Europe/Berlin)`,
+      },
+    ];
+  }
+  const fields = schedule.cron.trim().split(/\s+/);
+  if (!schedule.cron.trim().startsWith('@') && fields.length !== 5)
+    return [
+      {
+        path: `${prefix}cron`,
+        message: `a cron expression has five fields (minute hour day-of-month month day-of-week); '${schedule.cron}' has ${fields.length}`,
+      },
+    ];
+  try {
+    const next = cronOf(schedule).nextRun(new Date());
+    if (!next) return [{ path: `${prefix}cron`, message: `'${schedule.cron}' never fires` }];
+  } catch (err) {
+    return [
+      {
+        path: `${prefix}cron`,
+        message: `invalid cron expression '${schedule.cron}': ${(err as Error).message}`,
+      },
+    ];
+  }
+  return [];
+}
+
+/** The next `count` times a cron expression fires after `from` (the console's cron helper). */
+export function nextRunTimes(
+  schedule: Pick<Schedule, 'cron' | 'timezone'>,
+  count: number,
+  from: Date,
+): string[] {
+  const issues = checkSchedule(schedule);
+  if (issues.length > 0) throw AppError.invalid(issues);
+  return cronOf(schedule)
+    .nextRuns(count, from)
+    .map((d) => d.toISOString());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs.
+
+function parseJobOrThrow(input: unknown): Job {
+  const r = parseJob(input);
+  if (!r.ok) throw AppError.invalid(r.issues);
+  const issues = r.value.schedules.flatMap((sc, i) => checkSchedule(sc, `schedules.${i}.`));
+  if (issues.length > 0) throw AppError.invalid(issues);
+  return r.value;
+}
+
+async function findJob(s: Pick<S, 'db'>, id: string): Promise<JobRow> {
+  const job = await s.db.prisma.job.findUnique({ where: { id } });
+  if (!job) throw new AppError('NOT_FOUND', `Job '${id}' does not exist`);
+  return job;
+}
+
+export async function createJob(s: S, input: unknown): Promise<JobView> {
+  const job = parseJobOrThrow(input);
+  const now = s.now();
+  try {
+    await s.db.prisma.$transaction([
+      s.db.prisma.job.create({
+        data: {
+          id: job.id,
+          description: job.description ?? null,
+          labels: job.labels,
+          run: job.run as unknown as Prisma.InputJsonValue,
+        },
+      }),
+      ...job.schedules.map((sc) => s.db.prisma.jobSchedule.create({ data: scheduleData(job.id, sc, now) })),
+    ]);
+  } catch (err) {
+    if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002')
+      throw new AppError('CONFLICT', `Job '${job.id}' already exists`);
+    throw err;
+  }
+  await recordEvents(s, [{ type: 'job_created', subject: job.id, payload: { jobId: job.id } }], 'job');
+  return getJob(s, job.id, job.schedules.length > 0 ? ['schedules'] : []);
+}
+
+/** PUT /v1/jobs/{id}: the job's description, labels and run are replaced; its schedules stay. */
+export async function updateJob(s: S, id: string, input: unknown): Promise<JobView> {
+  const body =
+    input && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>) : null;
+  if (body && body.id !== undefined && body.id !== id)
+    throw AppError.invalid([
+      { path: 'id', message: `id '${String(body.id)}' does not match the path's '${id}'` },
+    ]);
+  const job = parseJobOrThrow(body ? { ...body, id } : input);
+  await findJob(s, id);
+  await s.db.prisma.job.update({
+    where: { id },
+    data: {
+      description: job.description ?? null,
+      labels: job.labels,
+      run: job.run as unknown as Prisma.InputJsonValue,
+    },
+  });
+  await recordEvents(s, [{ type: 'job_updated', subject: id, payload: { jobId: id } }], 'job');
+  return getJob(s, id, []);
+}
+
+export async function deleteJob(
+  s: S,
+  id: string,
+  opts: { stopCurrentJobRuns?: boolean } = {},
+): Promise<JobView> {
+  const view = await getJob(s, id, []);
+  const active = await s.db.prisma.jobRun.findMany({
+    where: { jobId: id, status: { in: [...activeRunStatuses] } },
+    include: { tasks: true },
+  });
+  if (active.length > 0 && !opts.stopCurrentJobRuns)
+    throw new AppError(
+      'CONFLICT',
+      `Job '${id}' has ${active.length} active run(s). Override with stopCurrentJobRuns=true`,
+    );
+  const now = s.now();
+  for (const r of active) await killRunTasks(s, r, now);
+  await s.db.prisma.job.delete({ where: { id } });
+  await recordEvents(s, [{ type: 'job_deleted', subject: id, payload: { jobId: id } }], 'job');
+  return view;
+}
+
+export async function getJob(
+  s: Pick<S, 'db'>,
+  id: string,
+  embed: readonly JobEmbed[] = [],
+): Promise<JobView> {
+  const job = await findJob(s, id);
+  return (await embedJobs(s, [job], embed))[0]!;
+}
+
+export async function listJobs(s: Pick<S, 'db'>, embed: readonly JobEmbed[] = []): Promise<JobView[]> {
+  const jobs = await s.db.prisma.job.findMany({ orderBy: { id: 'asc' } });
+  return embedJobs(s, jobs, embed);
+}
+
+async function embedJobs(s: Pick<S, 'db'>, jobs: JobRow[], embed: readonly JobEmbed[]): Promise<JobView[]> {
+  const ids = jobs.map((j) => j.id);
+  const want = new Set(embed);
+  const [schedules, active, finished] = await Promise.all([
+    want.has('schedules')
+      ? s.db.prisma.jobSchedule.findMany({ where: { jobId: { in: ids } }, orderBy: { createdAt: 'asc' } })
+      : [],
+    want.has('activeRuns')
+      ? s.db.prisma.jobRun.findMany({
+          where: { jobId: { in: ids }, status: { in: [...activeRunStatuses] } },
+          include: { tasks: true },
+          orderBy: { createdAt: 'asc' },
+        })
+      : [],
+    want.has('history')
+      ? s.db.prisma.jobRun.findMany({
+          where: { jobId: { in: ids }, status: { in: ['SUCCESS', 'FAILED'] } },
+          include: { tasks: { select: { id: true } } },
+          orderBy: { completedAt: 'desc' },
+        })
+      : [],
+  ]);
+  return jobs.map((job) => {
+    const view: JobView = jobDefinition(job);
+    if (want.has('activeRuns')) view.activeRuns = active.filter((r) => r.jobId === job.id).map(runView);
+    if (want.has('schedules'))
+      view.schedules = schedules.filter((sc) => sc.jobId === job.id).map(scheduleView);
+    if (want.has('historySummary')) view.historySummary = summaryOf(job);
+    if (want.has('history')) {
+      const mine = finished.filter((r) => r.jobId === job.id);
+      const finishedView = (r: (typeof mine)[number]): FinishedRunView => ({
+        id: r.id,
+        createdAt: r.createdAt.toISOString(),
+        finishedAt: (r.completedAt ?? r.createdAt).toISOString(),
+        tasks: r.tasks.map((t) => t.id),
+      });
+      view.history = {
+        ...summaryOf(job),
+        successfulFinishedRuns: mine.filter((r) => r.status === 'SUCCESS').map(finishedView),
+        failedFinishedRuns: mine.filter((r) => r.status === 'FAILED').map(finishedView),
+      };
+    }
+    return view;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schedules.
+
+function scheduleData(jobId: string, sc: Schedule, now: Date) {
+  return {
+    jobId,
+    id: sc.id,
+    cron: sc.cron,
+    timezone: sc.timezone,
+    startingDeadlineSeconds: sc.startingDeadlineSeconds,
+    concurrencyPolicy: sc.concurrencyPolicy,
+    enabled: sc.enabled,
+    // Counted from now: a new or changed schedule never fires for times already past.
+    nextRunAt: cronOf(sc).nextRun(now),
+  };
+}
+
+function parseScheduleOrThrow(input: unknown): Schedule {
+  const r = parseSchedule(input);
+  if (!r.ok) throw AppError.invalid(r.issues);
+  const issues = checkSchedule(r.value);
+  if (issues.length > 0) throw AppError.invalid(issues);
+  return r.value;
+}
+
+export async function listSchedules(s: Pick<S, 'db'>, jobId: string): Promise<ScheduleView[]> {
+  await findJob(s, jobId);
+  const rows = await s.db.prisma.jobSchedule.findMany({ where: { jobId }, orderBy: { createdAt: 'asc' } });
+  return rows.map(scheduleView);
+}
+
+export async function getSchedule(s: Pick<S, 'db'>, jobId: string, id: string): Promise<ScheduleView> {
+  await findJob(s, jobId);
+  const row = await s.db.prisma.jobSchedule.findUnique({ where: { jobId_id: { jobId, id } } });
+  if (!row) throw new AppError('NOT_FOUND', `Schedule '${id}' of job '${jobId}' does not exist`);
+  return scheduleView(row);
+}
+
+export async function createSchedule(s: S, jobId: string, input: unknown): Promise<ScheduleView> {
+  const sc = parseScheduleOrThrow(input);
+  await findJob(s, jobId);
+  const exists = await s.db.prisma.jobSchedule.findUnique({ where: { jobId_id: { jobId, id: sc.id } } });
+  if (exists) throw new AppError('CONFLICT', `Schedule '${sc.id}' of job '${jobId}' already exists`);
+  const row = await s.db.prisma.jobSchedule.create({ data: scheduleData(jobId, sc, s.now()) });
+  await recordEvents(
+    s,
+    [{ type: 'job_schedule_created', subject: jobId, payload: { jobId, scheduleId: sc.id } }],
+    'job',
+  );
+  return scheduleView(row);
+}
+
+export async function updateSchedule(s: S, jobId: string, id: string, input: unknown): Promise<ScheduleView> {
+  const body =
+    input && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>) : null;
+  if (body && body.id !== undefined && body.id !== id)
+    throw AppError.invalid([
+      { path: 'id', message: `id '${String(body.id)}' does not match the path's '${id}'` },
+    ]);
+  const sc = parseScheduleOrThrow(body ? { ...body, id } : input);
+  await getSchedule(s, jobId, id);
+  const { jobId: _j, id: _i, ...data } = scheduleData(jobId, sc, s.now());
+  const row = await s.db.prisma.jobSchedule.update({ where: { jobId_id: { jobId, id } }, data });
+  await recordEvents(
+    s,
+    [{ type: 'job_schedule_updated', subject: jobId, payload: { jobId, scheduleId: id } }],
+    'job',
+  );
+  return scheduleView(row);
+}
+
+export async function deleteSchedule(s: S, jobId: string, id: string): Promise<void> {
+  await getSchedule(s, jobId, id);
+  await s.db.prisma.jobSchedule.delete({ where: { jobId_id: { jobId, id } } });
+  await recordEvents(
+    s,
+    [{ type: 'job_schedule_deleted', subject: jobId, payload: { jobId, scheduleId: id } }],
+    'job',
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runs.
+
+/** Metronome's run id: the creation time (yyyyMMddHHmmss, UTC) and five random characters. */
+export function newRunId(now: Date): string {
+  const stamp = now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  let tail = '';
+  for (let i = 0; i < 5; i++) tail += chars[randomInt(chars.length)];
+  return stamp + tail;
+}
+
+/** What owns a job task in the scheduler's view (constraints count instances per owner). */
+export function jobTaskOwner(runId: string | null): string {
+  return `job-run:${runId ?? ''}`;
+}
+
+export async function startRun(s: S, jobId: string): Promise<RunView> {
+  const job = await findJob(s, jobId);
+  const now = s.now();
+  const run = await s.db.prisma.jobRun.create({
+    data: { id: newRunId(now), jobId, run: job.run as Prisma.InputJsonValue, createdAt: now },
+    include: { tasks: true },
+  });
+  await recordEvents(s, [runEvent('job_run_started', run)], 'job');
+  s.poke();
+  return runView(run);
+}
+
+export async function listRuns(s: Pick<S, 'db'>, jobId: string): Promise<RunView[]> {
+  await findJob(s, jobId);
+  const runs = await s.db.prisma.jobRun.findMany({
+    where: { jobId, status: { in: [...activeRunStatuses] } },
+    include: { tasks: true },
+    orderBy: { createdAt: 'asc' },
+  });
+  return runs.map(runView);
+}
+
+/** Any run the history still holds, active or finished. */
+export async function getRun(s: Pick<S, 'db'>, jobId: string, runId: string): Promise<RunView> {
+  await findJob(s, jobId);
+  const run = await s.db.prisma.jobRun.findFirst({ where: { id: runId, jobId }, include: { tasks: true } });
+  if (!run) throw new AppError('NOT_FOUND', `Run '${runId}' of job '${jobId}' does not exist`);
+  return runView(run);
+}
+
+/** All runs the history holds, newest first (the console's run list). */
+export async function listAllRuns(s: Pick<S, 'db'>, jobId: string): Promise<RunView[]> {
+  await findJob(s, jobId);
+  const runs = await s.db.prisma.jobRun.findMany({
+    where: { jobId },
+    include: { tasks: true },
+    orderBy: { createdAt: 'desc' },
+  });
+  return runs.map(runView);
+}
+
+/** Stops a run: its task is killed with the job's grace period; the run ends FAILED. */
+export async function stopRun(s: S, jobId: string, runId: string): Promise<RunView> {
+  const run = await getRun(s, jobId, runId);
+  if (run.status === 'SUCCESS' || run.status === 'FAILED')
+    throw new AppError('CONFLICT', `Run '${runId}' of job '${jobId}' has already finished (${run.status})`);
+  await s.db.prisma.jobRun.update({ where: { id: runId }, data: { stopRequestedAt: s.now() } });
+  await recordEvents(
+    s,
+    [{ type: 'job_run_stop_requested', subject: jobId, payload: { jobId, jobRunId: runId } }],
+    'job',
+  );
+  s.poke();
+  return getRun(s, jobId, runId);
+}
+
+export async function getHistory(s: Pick<S, 'db'>, jobId: string): Promise<History> {
+  return (await getJob(s, jobId, ['history'])).history!;
+}
+
+function runEvent(
+  type: string,
+  run: Pick<RunRow, 'id' | 'jobId' | 'status'>,
+  extra: Record<string, unknown> = {},
+): EventInput {
+  return {
+    type,
+    subject: run.jobId,
+    payload: { jobId: run.jobId, jobRunId: run.id, status: run.status, ...extra },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The leader's pass.
+
+async function killRunTasks(s: Pick<S, 'db' | 'agents'>, run: RunRow, now: Date): Promise<void> {
+  const grace = (run.run as unknown as JobRunSpec).taskKillGracePeriodSeconds ?? 3;
+  for (const t of run.tasks)
+    if (!isTerminal(t.state as TaskState) && !t.killRequestedAt) await orderTaskKill(s, t, grace, now);
+}
+
+/**
+ * Fires the schedules that are due. In one transaction per pass: the due schedules are locked, a
+ * run is created for each occurrence that should start (unique per occurrence), and the schedule's
+ * next occurrence is written, so a leader killed at any point neither loses an occurrence (it is
+ * still due for the next leader, within its starting deadline) nor runs one twice.
+ */
+export async function fireSchedules(s: Pick<S, 'db' | 'bus' | 'now'>): Promise<number> {
+  const now = s.now();
+  const events: EventInput[] = [];
+  let created = 0;
+  await s.db.prisma.$transaction(async (tx) => {
+    const due = await tx.$queryRaw<
+      Array<{
+        job_id: string;
+        id: string;
+        cron: string;
+        timezone: string;
+        starting_deadline_seconds: number;
+        concurrency_policy: string;
+        next_run_at: Date;
+      }>
+    >`SELECT job_id, id, cron, timezone, starting_deadline_seconds, concurrency_policy, next_run_at
+      FROM job_schedules WHERE enabled AND next_run_at <= ${now}
+      ORDER BY next_run_at FOR UPDATE SKIP LOCKED`;
+    if (due.length === 0) return;
+    const jobIds = [...new Set(due.map((d) => d.job_id))];
+    const jobs = await tx.job.findMany({ where: { id: { in: jobIds } } });
+    const activeRows = await tx.jobRun.groupBy({
+      by: ['jobId'],
+      where: { jobId: { in: jobIds }, status: { in: [...activeRunStatuses] } },
+      _count: true,
+    });
+    const active = new Set(activeRows.map((r) => r.jobId));
+    const runs: Prisma.JobRunCreateManyInput[] = [];
+    for (const d of due) {
+      const cron = cronOf({ cron: d.cron, timezone: d.timezone });
+      // The occurrences not handled yet, up to now: only the latest may still start.
+      let latest = d.next_run_at;
+      let missed = 0;
+      for (let i = 0; i < MAX_CATCH_UP; i++) {
+        const next = cron.nextRun(latest);
+        if (!next || next > now) break;
+        latest = next;
+        missed++;
+      }
+      const nextRunAt = cron.nextRun(now);
+      await tx.jobSchedule.update({
+        where: { jobId_id: { jobId: d.job_id, id: d.id } },
+        data: { nextRunAt },
+      });
+      const base = { jobId: d.job_id, scheduleId: d.id, scheduledAt: latest.toISOString() };
+      if (missed > 0)
+        events.push({
+          type: 'job_run_skipped',
+          subject: d.job_id,
+          payload: { ...base, count: missed, reason: 'missed while no leader ran the schedule' },
+        });
+      const late = (now.getTime() - latest.getTime()) / 1000;
+      if (late > d.starting_deadline_seconds) {
+        events.push({
+          type: 'job_run_skipped',
+          subject: d.job_id,
+          payload: {
+            ...base,
+            count: 1,
+            reason: `startingDeadlineSeconds (${d.starting_deadline_seconds}) passed`,
+          },
+        });
+        continue;
+      }
+      if (d.concurrency_policy === 'FORBID' && active.has(d.job_id)) {
+        events.push({
+          type: 'job_run_skipped',
+          subject: d.job_id,
+          payload: { ...base, count: 1, reason: 'concurrencyPolicy FORBID and a run is active' },
+        });
+        continue;
+      }
+      const job = jobs.find((j) => j.id === d.job_id);
+      if (!job) continue;
+      const id = newRunId(now);
+      runs.push({
+        id,
+        jobId: d.job_id,
+        run: job.run as Prisma.InputJsonValue,
+        scheduleId: d.id,
+        scheduledAt: latest,
+        createdAt: now,
+      });
+      active.add(d.job_id);
+      events.push({
+        type: 'job_run_started',
+        subject: d.job_id,
+        payload: {
+          jobId: d.job_id,
+          jobRunId: id,
+          status: 'INITIAL',
+          scheduleId: d.id,
+          scheduledAt: latest.toISOString(),
+        },
+      });
+    }
+    if (runs.length > 0) created = (await tx.jobRun.createMany({ data: runs, skipDuplicates: true })).count;
+  });
+  await recordEvents(s, events, 'job');
+  return created;
+}
+
+function taskSpecOf(
+  run: { id: string; jobId: string; run: JobRunSpec },
+  task: { id: string; host: string; nodeId: string },
+): TaskSpec {
+  const spec = run.run;
+  const image = jobImage(spec);
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(spec.env)) if (typeof v === 'string') env[k] = v;
+  Object.assign(env, {
+    HOST: task.host,
+    MESOS_TASK_ID: task.id,
+    ATOLL_JOB_ID: run.jobId,
+    ATOLL_JOB_RUN_ID: run.id,
+  });
+  const mounts: MountSpec[] = spec.volumes.flatMap((v) =>
+    'hostPath' in v && v.hostPath.startsWith('/')
+      ? [
+          {
+            target: v.containerPath,
+            source: { type: 'host' as const, path: v.hostPath },
+            readOnly: v.mode === 'RO',
+          },
+        ]
+      : [],
+  );
+  const bridged = spec.networks.some((n) => n.mode === 'container/bridge');
+  return {
+    taskId: task.id,
+    // Agents group tasks by this id (ended containers kept for logs); a job id never starts with
+    // '/', so it never meets an app's.
+    appId: run.jobId,
+    appVersion: run.id,
+    ...(image ? { image } : {}),
+    ...(spec.cmd ? { cmd: spec.cmd } : {}),
+    ...(spec.args && spec.args.length > 0 ? { args: spec.args } : {}),
+    ...(spec.user ? { user: spec.user } : {}),
+    env,
+    cpus: spec.cpus,
+    mem: spec.mem,
+    disk: spec.disk,
+    network: bridged ? 'bridge' : 'host',
+    ports: [],
+    labels: {
+      [containerLabels.appId]: run.jobId,
+      [containerLabels.taskId]: task.id,
+      [containerLabels.nodeId]: task.nodeId,
+      'io.atoll.job-run-id': run.id,
+    },
+    forcePullImage: spec.docker?.forcePullImage ?? spec.ucr?.image.forcePull ?? false,
+    privileged: spec.docker?.privileged ?? spec.ucr?.privileged ?? false,
+    ...(mounts.length > 0 ? { mounts } : {}),
+    ...(spec.docker && spec.docker.parameters.length > 0 ? { dockerParameters: spec.docker.parameters } : {}),
+    killGracePeriodSeconds: spec.taskKillGracePeriodSeconds ?? 3,
+    healthChecks: [],
+    readinessChecks: [],
+  };
+}
+
+/** Seconds before ON_FAILURE's next attempt: 1, 2, 4, … capped by the run's maxLaunchDelay. */
+export function restartDelaySeconds(failures: number, maxLaunchDelay: number): number {
+  return Math.min(maxLaunchDelay, 2 ** Math.max(0, failures - 1));
+}
+
+/**
+ * One pass over the active runs: fire due schedules, end runs whose task finished, failed, was
+ * stopped or ran past activeDeadlineSeconds, restart ON_FAILURE runs, and place the runs that need
+ * a task. Called at the end of the leader's reconcile pass.
+ */
+export async function reconcileJobs(s: Pick<S, 'db' | 'bus' | 'now' | 'agents'>): Promise<void> {
+  await fireSchedules(s);
+  const now = s.now();
+  const runs = await s.db.prisma.jobRun.findMany({
+    where: { status: { in: [...activeRunStatuses] } },
+    include: { tasks: true },
+    orderBy: { createdAt: 'asc' },
+  });
+  if (runs.length === 0) return;
+  const events: EventInput[] = [];
+  const toPlace: RunRow[] = [];
+  const finish = async (run: RunRow, status: 'SUCCESS' | 'FAILED', reason: string | null) => {
+    await s.db.prisma.$transaction([
+      s.db.prisma.jobRun.update({
+        where: { id: run.id },
+        data: { status, completedAt: now, reason, placementIssue: Prisma.DbNull },
+      }),
+      s.db.prisma.job.update({
+        where: { id: run.jobId },
+        data:
+          status === 'SUCCESS'
+            ? { successCount: { increment: 1 }, lastSuccessAt: now }
+            : { failureCount: { increment: 1 }, lastFailureAt: now },
+      }),
+    ]);
+    events.push(
+      runEvent(
+        status === 'SUCCESS' ? 'job_run_finished' : 'job_run_failed',
+        { ...run, status },
+        reason ? { reason } : {},
+      ),
+    );
+    await pruneHistory(s, run.jobId);
+  };
+
+  for (const run of runs) {
+    const spec = run.run as unknown as JobRunSpec;
+    const tasks = [...run.tasks].sort((a, b) => a.stagedAt.getTime() - b.stagedAt.getTime());
+    const live = tasks.filter((t) => !isTerminal(t.state as TaskState));
+    const last = tasks[tasks.length - 1];
+    const deadline = spec.restart.activeDeadlineSeconds;
+    const pastDeadline =
+      deadline !== undefined && deadline > 0 && now.getTime() - run.createdAt.getTime() > deadline * 1000;
+    if (run.stopRequestedAt || pastDeadline) {
+      await killRunTasks(s, run, now);
+      if (live.length === 0)
+        await finish(
+          run,
+          'FAILED',
+          run.stopRequestedAt ? 'stopped on request' : `ran past activeDeadlineSeconds (${deadline})`,
+        );
+      continue;
+    }
+    if (last?.state === 'TASK_FINISHED') {
+      await finish(run, 'SUCCESS', null);
+      continue;
+    }
+    if (live.length > 0) {
+      const status: JobRunStatus = live.some((t) => t.state === 'TASK_RUNNING') ? 'ACTIVE' : 'STARTING';
+      if (status !== run.status) {
+        await s.db.prisma.jobRun.update({ where: { id: run.id }, data: { status } });
+        events.push(runEvent('job_run_update', { ...run, status }));
+      }
+      continue;
+    }
+    if (last) {
+      const why = `task ${last.id} ended ${last.state}${last.exitCode !== null ? ` (exit code ${last.exitCode})` : ''}${last.message ? `: ${last.message}` : ''}`;
+      if (spec.restart.policy !== 'ON_FAILURE') {
+        await finish(run, 'FAILED', why);
+        continue;
+      }
+      const retryAt =
+        last.updatedAt.getTime() + restartDelaySeconds(run.attempts, spec.maxLaunchDelay) * 1000;
+      if (retryAt > now.getTime()) {
+        if (!run.delayUntil || run.delayUntil.getTime() !== retryAt) {
+          await s.db.prisma.jobRun.update({
+            where: { id: run.id },
+            data: { delayUntil: new Date(retryAt), reason: why },
+          });
+          events.push(runEvent('job_run_update', run, { reason: `restarting after ${why}` }));
+        }
+        continue;
+      }
+    }
+    toPlace.push(run);
+  }
+
+  if (toPlace.length > 0) await placeRuns(s, toPlace, now, events);
+  await recordEvents(s, events, 'job');
+}
+
+async function placeRuns(
+  s: Pick<S, 'db' | 'agents'>,
+  runs: RunRow[],
+  now: Date,
+  events: EventInput[],
+): Promise<void> {
+  const [nodes, tasks] = await Promise.all([
+    s.db.prisma.node.findMany(),
+    s.db.prisma.task.findMany({
+      where: { state: { notIn: ['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_GONE'] } },
+    }),
+  ]);
+  const snapshot = clusterSnapshot(
+    nodeStates(s, nodes),
+    tasks.map((t) => ({
+      ...t,
+      appId: t.appId ?? jobTaskOwner(t.runId),
+      ports: t.ports as Array<{ hostPort: number; protocol: string }>,
+    })),
+  );
+  const nodeById = new Map(nodes.map((n) => [n.id, n]));
+  const launches: Array<{ run: RunRow; spec: TaskSpec; nodeId: string }> = [];
+  for (const run of runs) {
+    const spec = run.run as unknown as JobRunSpec;
+    const owner = jobTaskOwner(run.id);
+    const demand = {
+      appId: owner,
+      count: 1,
+      cpus: spec.cpus,
+      memMb: spec.mem,
+      diskMb: spec.disk,
+      ports: [],
+      constraints: jobConstraints(spec),
+    };
+    const plan = place(snapshot, [demand], { now: now.getTime(), seed: seedFor(run.id) });
+    const placed = plan.placements[0];
+    if (!placed) {
+      const u = plan.unplaced[0];
+      const issue: PlacementIssue = {
+        summary: u?.summary ?? 'no node fits',
+        reasons: u?.reasons ?? {},
+        count: 1,
+        excluded: (u?.excluded ?? []).slice(0, 50),
+      };
+      if (JSON.stringify(issue) !== JSON.stringify(run.placementIssue ?? null)) {
+        await s.db.prisma.jobRun.update({ where: { id: run.id }, data: { placementIssue: { ...issue } } });
+        events.push(runEvent('job_run_waiting', run, { reason: issue.summary }));
+      }
+      continue;
+    }
+    const node = nodeById.get(placed.nodeId)!;
+    const taskId = `${run.jobId}_${run.id}.${randomUUID()}`;
+    launches.push({
+      run,
+      nodeId: node.id,
+      spec: taskSpecOf(
+        { id: run.id, jobId: run.jobId, run: spec },
+        { id: taskId, host: node.address, nodeId: node.id },
+      ),
+    });
+    snapshot.nodes
+      .find((n) => n.id === node.id)
+      ?.allocations.push({
+        taskId,
+        appId: owner,
+        cpus: spec.cpus,
+        memMb: spec.mem,
+        diskMb: spec.disk,
+        hostPorts: [],
+      });
+  }
+  if (launches.length === 0) return;
+  await s.db.prisma.$transaction([
+    s.db.prisma.task.createMany({
+      data: launches.map(({ run, spec, nodeId }) => ({
+        id: spec.taskId,
+        runId: run.id,
+        appVersion: run.id,
+        nodeId,
+        state: 'TASK_STAGING',
+        host: nodeById.get(nodeId)!.address,
+        ports: [],
+        cpus: spec.cpus,
+        memMb: spec.mem,
+        diskMb: spec.disk,
+        stagedAt: now,
+        updatedAt: now,
+      })),
+    }),
+    s.db.prisma
+      .$executeRaw`UPDATE job_runs SET status = 'STARTING', attempts = attempts + 1, placement_issue = NULL, delay_until = NULL
+      WHERE id = ANY(${launches.map((l) => l.run.id)}::text[])`,
+  ]);
+  for (const { run, spec, nodeId } of launches) {
+    s.agents.send(nodeId, { type: 'launchTask', task: spec });
+    events.push(runEvent('job_run_update', { ...run, status: 'STARTING' }, { taskId: spec.taskId, nodeId }));
+  }
+}
+
+/** Keeps the newest HISTORY_KEPT successful and failed runs of a job; their tasks go with them. */
+async function pruneHistory(s: Pick<S, 'db'>, jobId: string): Promise<void> {
+  await s.db.pool.query(
+    `DELETE FROM job_runs WHERE id IN (
+       SELECT id FROM (
+         SELECT id, row_number() OVER (PARTITION BY status ORDER BY completed_at DESC) AS n
+         FROM job_runs WHERE job_id = $1 AND status IN ('SUCCESS', 'FAILED')
+       ) ranked WHERE n > $2)`,
+    [jobId, HISTORY_KEPT],
+  );
+}
