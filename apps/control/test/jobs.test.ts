@@ -195,6 +195,25 @@ describe.skipIf(skip)('jobs (Metronome API)', () => {
 
   it('runs a job on demand, keeps its log and counts it in the history', async () => {
     await api('POST', '/v1/jobs', job('hello', 'echo hello-from-a-job; echo to-stderr >&2'));
+    // The run's events on the event stream, for a client that names them.
+    const controller = new AbortController();
+    const stream = await fetch(
+      `${cluster.url}/v2/events?event_type=job_run_started&event_type=job_run_finished`,
+      {
+        headers: { authorization: `Bearer ${cluster.token}` },
+        signal: controller.signal,
+      },
+    );
+    const reader = stream.body!.getReader();
+    const decoder = new TextDecoder();
+    let streamed = '';
+    const finishedEvent = (async () => {
+      while (!/event: job_run_finished\ndata: .*"jobId":"hello".*\n\n/.test(streamed)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        streamed += decoder.decode(value, { stream: true });
+      }
+    })();
     const res = await raw('POST', '/v1/jobs/hello/runs');
     expect(res.status).toBe(201);
     const run = (await res.json()) as Run;
@@ -211,6 +230,16 @@ describe.skipIf(skip)('jobs (Metronome API)', () => {
       },
     );
     expect(await log.text()).toContain('hello-from-a-job');
+    await finishedEvent;
+    controller.abort();
+    const events = [...streamed.matchAll(/event: (job_run_\w+)\ndata: (.*)\n\n/g)]
+      .map((m) => ({
+        type: m[1],
+        data: JSON.parse(m[2]!) as { jobId: string; jobRunId: string; status: string },
+      }))
+      .filter((e) => e.data.jobId === 'hello');
+    expect(events.map((e) => e.type)).toEqual(['job_run_started', 'job_run_finished']);
+    expect(events[1]!.data).toMatchObject({ jobId: 'hello', jobRunId: run.id, status: 'SUCCESS' });
 
     const history = await api<History>('GET', '/api/v1/jobs/history?id=hello');
     expect(history).toMatchObject({ successCount: 1, failureCount: 0 });
