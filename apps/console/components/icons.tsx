@@ -35,6 +35,12 @@ export const IconEvents = ({ className }: P) => (
     <path d="M3 12h4l3-8 4 16 3-8h4" />
   </svg>
 );
+export const IconJobs = ({ className }: P) => (
+  <svg viewBox="0 0 24 24" className={className} aria-hidden {...base}>
+    <circle cx="12" cy="13" r="8" />
+    <path d="M12 9v4l2.5 2.5M9 2h6" />
+  </svg>
+);
 export const IconDeployments = ({ className }: P) => (
   <svg viewBox="0 0 24 24" className={className} aria-hidden {...base}>
     <path d="M20 12a8 8 0 0 1-14.3 4.9" />

@@ -11,3 +11,14 @@ export function serviceHref(id: string, tab?: string): string {
 export function editHref(id: string): string {
   return `/services/edit?id=${encodeURIComponent(id).replace(/%2F/gi, '/')}`;
 }
+
+/** A job's page; `extra` adds its tab, run and task (`{ run: id }`). */
+export function jobHref(id: string, extra: Record<string, string> = {}): string {
+  const qs = new URLSearchParams({ id, ...extra });
+  return `/jobs/detail?${qs.toString()}`;
+}
+
+/** The job form and JSON editor, filled with the job's current definition. */
+export function jobEditHref(id: string): string {
+  return `/jobs/edit?id=${encodeURIComponent(id)}`;
+}

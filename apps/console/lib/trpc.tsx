@@ -167,6 +167,9 @@ export function useLiveUpdates(): LiveStatus {
     if (kinds.has('catalog') || kinds.has('app') || kinds.has('task'))
       keys.push(trpc.catalog.installed.pathKey());
     if (kinds.has('catalog')) keys.push(trpc.catalog.pathKey());
+    // Jobs, their schedules and runs; a run's task states come as task changes.
+    if (kinds.has('job')) keys.push(trpc.jobs.pathKey());
+    else if (kinds.has('task')) keys.push(trpc.jobs.runs.pathKey(), trpc.jobs.run.pathKey());
     if (kinds.size > 0) keys.push(trpc.cluster.events.pathKey());
     for (const queryKey of keys) void queryClient.invalidateQueries({ queryKey });
   }, [queryClient, trpc]);

@@ -16,7 +16,7 @@ import {
   ListCard,
 } from '../../../components/ui';
 import { fmtAgo, fmtTime, matchesFilter, plural } from '../../../lib/format';
-import { serviceHref } from '../../../lib/links';
+import { jobHref, serviceHref } from '../../../lib/links';
 import { useNow, useTRPC } from '../../../lib/trpc';
 import type { ClusterEvent } from '../../../lib/types';
 import { useUrlParams, useUrlText } from '../../../lib/url-state';
@@ -32,8 +32,9 @@ export default function EventsPage() {
 function tone(type: string): string {
   if (/fail|lost|error|unreachable|gone|disconnect|waiting/i.test(type))
     return 'text-red-700 dark:text-red-300 bg-red-500/10';
-  if (/kill|terminat|remov|delet/i.test(type)) return 'text-orange-700 dark:text-orange-300 bg-orange-500/10';
-  if (/success|running|joined|connected/i.test(type))
+  if (/kill|terminat|remov|delet|skipped|stop/i.test(type))
+    return 'text-orange-700 dark:text-orange-300 bg-orange-500/10';
+  if (/success|running|joined|connected|job_run_finished/i.test(type))
     return 'text-emerald-700 dark:text-emerald-300 bg-emerald-500/10';
   return 'text-sky-700 dark:text-sky-300 bg-sky-500/10';
 }
@@ -43,6 +44,19 @@ function Subject({ e }: { e: ClusterEvent }) {
   if (e.subject.startsWith('/')) {
     return (
       <Link href={serviceHref(e.subject)} className="hover:text-accent hover:underline">
+        {e.subject}
+      </Link>
+    );
+  }
+  // Job events (Metronome's job_* types) name the job; a run's events also name the run.
+  if (e.type.startsWith('job_')) {
+    const run = typeof e.payload.jobRunId === 'string' ? e.payload.jobRunId : null;
+    return (
+      <Link
+        href={jobHref(e.subject, run ? { run } : {})}
+        className="hover:text-accent hover:underline"
+        data-testid="event-job-link"
+      >
         {e.subject}
       </Link>
     );
