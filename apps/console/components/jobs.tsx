@@ -71,6 +71,15 @@ export function runReason(run: JobRun): string | null {
   return null;
 }
 
+/**
+ * How long ago something happened. The page's clock ticks every few seconds, so a time the
+ * server wrote a moment ago can be ahead of it: that is "just now", not "in 2s".
+ */
+export function fmtSince(iso: string | null | undefined, now: number): string {
+  const t = iso ? Date.parse(iso) : NaN;
+  return fmtAgo(iso, Number.isNaN(t) ? now : Math.max(now, t));
+}
+
 // ---- time in a zone -------------------------------------------------------------------------------
 
 /** A time as seen in a schedule's time zone, e.g. "Mon 14 Jul, 03:00". */

@@ -5,7 +5,7 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { Suspense, useMemo, useState } from 'react';
 import { IconPlus } from '../../../components/icons';
-import { JobStatusBadge, RunStatusBadge, fmtInZone } from '../../../components/jobs';
+import { JobStatusBadge, RunStatusBadge, fmtInZone, fmtSince } from '../../../components/jobs';
 import {
   Button,
   FilterInput,
@@ -259,7 +259,7 @@ function JobRow({ job: j, now, onOpen }: { job: Job; now: number; onOpen: () => 
         {last ? (
           <span className="inline-flex items-center gap-2" title={fmtTime(last.at)}>
             <RunStatusBadge status={last.status} />
-            <span className="text-muted">{fmtAgo(last.at, now)}</span>
+            <span className="text-muted">{fmtSince(last.at, now)}</span>
           </span>
         ) : (
           <span className="text-muted">never run</span>

@@ -11,6 +11,7 @@ import {
   ScheduleFields,
   Toggle,
   fmtInZone,
+  fmtSince,
   runReason,
   type ScheduleIssues,
 } from '../../../../components/jobs';
@@ -299,12 +300,12 @@ function Summary({ job }: { job: Job }) {
       />
       <Stat
         label="Last success"
-        value={<span className="text-base">{fmtAgo(h?.lastSuccessAt, now)}</span>}
+        value={<span className="text-base">{fmtSince(h?.lastSuccessAt, now)}</span>}
         sub={h?.lastSuccessAt ? fmtTime(h.lastSuccessAt) : 'none yet'}
       />
       <Stat
         label="Last failure"
-        value={<span className="text-base">{fmtAgo(h?.lastFailureAt, now)}</span>}
+        value={<span className="text-base">{fmtSince(h?.lastFailureAt, now)}</span>}
         sub={h?.lastFailureAt ? fmtTime(h.lastFailureAt) : 'none yet'}
       />
       <Stat
@@ -398,7 +399,7 @@ function RunsTab({ job }: { job: Job }) {
                       <RunStatusBadge status={r.status} testId="run-status" />
                     </td>
                     <td className={`${tdClass} whitespace-nowrap text-muted`} title={fmtTime(r.createdAt)}>
-                      {fmtAgo(r.createdAt, now)}
+                      {fmtSince(r.createdAt, now)}
                     </td>
                     <td
                       className={`${tdClass} text-right whitespace-nowrap tabular-nums`}
@@ -481,7 +482,14 @@ function RunPanel({ run }: { run: JobRun }) {
   const taskParam = params.get('task');
   const task = run.tasks.find((t) => t.id === taskParam);
   return (
-    <Card title={`Run ${run.id}`} actions={<RunStatusBadge status={run.status} />}>
+    <Card
+      title={
+        <>
+          Run <span className="font-mono tracking-normal normal-case">{run.id}</span>
+        </>
+      }
+      actions={<RunStatusBadge status={run.status} />}
+    >
       <div data-testid="run-panel">
         {run.placementIssue && isActive(run) && (
           <div
@@ -546,10 +554,10 @@ function RunPanel({ run }: { run: JobRun }) {
                       )}
                     </td>
                     <td className={`${tdClass} whitespace-nowrap text-muted`} title={fmtTime(t.startedAt)}>
-                      {fmtAgo(t.startedAt, now)}
+                      {fmtSince(t.startedAt, now)}
                     </td>
                     <td className={`${tdClass} whitespace-nowrap text-muted`} title={fmtTime(t.completedAt)}>
-                      {fmtAgo(t.completedAt, now)}
+                      {fmtSince(t.completedAt, now)}
                     </td>
                     <td className={`${tdClass} text-right tabular-nums`}>{t.exitCode ?? '—'}</td>
                     <td className={`${tdClass} text-right`}>
