@@ -84,12 +84,12 @@ function innermostMessage(err: unknown): string {
   return message;
 }
 
-interface Issue {
+export interface Issue {
   path: string;
   message: string;
 }
 
-function issuesOf(data: unknown): Issue[] {
+export function issuesOf(data: unknown): Issue[] {
   if (typeof data !== 'object' || data === null) return [];
   const issues = (data as { issues?: unknown }).issues;
   if (!Array.isArray(issues)) return [];

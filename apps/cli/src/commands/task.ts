@@ -42,6 +42,52 @@ export function parseLines(v: string): number | 'all' {
   return n;
 }
 
+export interface TaskLogOptions {
+  follow?: boolean | undefined;
+  lines: number | 'all';
+  stdout?: boolean | undefined;
+  stderr?: boolean | undefined;
+}
+
+/**
+ * Prints a task's stdout and stderr (`/api/v1/tasks/{id}/logs`) as it comes; `task log` and
+ * `job log` (a run's task). With `follow`, until the output ends or Ctrl-C.
+ */
+export async function printTaskLog(ctx: CommandContext, taskId: string, opts: TaskLogOptions): Promise<void> {
+  const conn = await ctx.connection();
+  const stream = opts.stdout && !opts.stderr ? 'stdout' : opts.stderr && !opts.stdout ? 'stderr' : 'both';
+  const q = new URLSearchParams({
+    lines: String(opts.lines),
+    follow: String(opts.follow === true),
+    stream,
+  });
+  const signal = opts.follow ? ctx.interruptSignal() : undefined;
+  // Not clusterFetch: the answer is text, and a followed log has no time limit.
+  let res: Response;
+  try {
+    res = await (ctx.io.fetch ?? globalThis.fetch)(
+      `${conn.url}/api/v1/tasks/${encodeURIComponent(taskId)}/logs?${q}`,
+      {
+        headers: { authorization: `Bearer ${conn.token}` },
+        ...(signal ? { signal } : {}),
+      },
+    );
+  } catch (err) {
+    if (signal?.aborted) return;
+    throw new CliError(`cannot reach ${conn.url}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (res.status === 401) throw notLoggedIn(`${conn.url} rejected the API token`);
+  if (!res.ok) throw new CliError(await errorOf(res));
+  if (!res.body) return;
+  const decoder = new TextDecoder();
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>)
+      ctx.io.stdout.write(decoder.decode(chunk, { stream: true }));
+  } catch (err) {
+    if (!signal?.aborted) throw err;
+  }
+}
+
 export function registerTaskIoCommands(program: Command, ctx: CommandContext): void {
   const task = program.commands.find((c) => c.name() === 'task')!;
 
@@ -53,46 +99,7 @@ export function registerTaskIoCommands(program: Command, ctx: CommandContext): v
     .option('-n, --lines <n>', 'the last n lines, or "all"', parseLines, 100)
     .option('--stdout', 'only stdout')
     .option('--stderr', 'only stderr')
-    .action(
-      async (
-        taskId: string,
-        opts: { follow?: boolean; lines: number | 'all'; stdout?: boolean; stderr?: boolean },
-      ) => {
-        const conn = await ctx.connection();
-        const stream =
-          opts.stdout && !opts.stderr ? 'stdout' : opts.stderr && !opts.stdout ? 'stderr' : 'both';
-        const q = new URLSearchParams({
-          lines: String(opts.lines),
-          follow: String(opts.follow === true),
-          stream,
-        });
-        const signal = opts.follow ? ctx.interruptSignal() : undefined;
-        // Not clusterFetch: the answer is text, and a followed log has no time limit.
-        let res: Response;
-        try {
-          res = await (ctx.io.fetch ?? globalThis.fetch)(
-            `${conn.url}/api/v1/tasks/${encodeURIComponent(taskId)}/logs?${q}`,
-            {
-              headers: { authorization: `Bearer ${conn.token}` },
-              ...(signal ? { signal } : {}),
-            },
-          );
-        } catch (err) {
-          if (signal?.aborted) return;
-          throw new CliError(`cannot reach ${conn.url}: ${err instanceof Error ? err.message : String(err)}`);
-        }
-        if (res.status === 401) throw notLoggedIn(`${conn.url} rejected the API token`);
-        if (!res.ok) throw new CliError(await errorOf(res));
-        if (!res.body) return;
-        const decoder = new TextDecoder();
-        try {
-          for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>)
-            ctx.io.stdout.write(decoder.decode(chunk, { stream: true }));
-        } catch (err) {
-          if (!signal?.aborted) throw err;
-        }
-      },
-    );
+    .action((taskId: string, opts: TaskLogOptions) => printTaskLog(ctx, taskId, opts));
 
   task
     .command('exec')
