@@ -57,6 +57,7 @@ describe('buildProgram', () => {
       'deployment',
       'queue',
       'package',
+      'job',
       'dns',
       'vip',
     ]);

@@ -4,6 +4,7 @@ import { registerClusterCommands } from './commands/cluster';
 import { registerDeploymentCommands } from './commands/deployment';
 import { registerDnsCommands } from './commands/dns';
 import { registerGroupCommands } from './commands/group';
+import { registerJobCommands } from './commands/job';
 import { registerJoinTokenCommands, registerNodeCommands } from './commands/node';
 import { registerPackageCommands } from './commands/package';
 import { registerPodCommands } from './commands/pod';
@@ -48,6 +49,7 @@ export function buildProgram(io: CliIO): Command {
   registerDeploymentCommands(program, ctx);
   registerQueueCommands(program, ctx);
   registerPackageCommands(program, ctx);
+  registerJobCommands(program, ctx);
   registerDnsCommands(program, ctx);
   registerVipCommands(program, ctx);
 
