@@ -71,7 +71,7 @@ describe.skipIf(missing !== null)('jobs in the console, end to end', () => {
     await page.getByTestId('job-run-now').click();
     const row = page.getByTestId('run-row').first();
     await expect
-      .poll(() => row.getAttribute('data-status'), { timeout: 120_000, intervals: [500] })
+      .poll(() => row.getAttribute('data-status'), { timeout: 120_000, interval: 500 })
       .toBe('SUCCESS');
     await expect.poll(() => page.getByTestId('job-success-count').textContent()).toContain('1');
 
