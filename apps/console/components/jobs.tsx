@@ -141,13 +141,21 @@ export function CronHelper({ cron, timezone }: { cron: string; timezone: string 
       },
     ),
   );
-  if (input.cron === '') return null;
+  if (cron.trim() === '') return null;
   const issue = next.error ? (fieldIssues(next.error)[0]?.message ?? errorMessage(next.error)) : null;
+  // The times shown still belong to what was typed before (waiting for the pause or the answer).
+  const stale =
+    next.isPlaceholderData || cron.trim() !== input.cron || (timezone.trim() || 'UTC') !== input.timezone;
   return (
     <div
-      className="mt-2 rounded-md border border-line bg-surface-2/60 px-3 py-2 text-xs"
+      className={cx(
+        'mt-2 rounded-md border border-line bg-surface-2/60 px-3 py-2 text-xs transition-opacity',
+        stale && 'opacity-60',
+      )}
       data-testid="cron-helper"
+      data-stale={stale}
       aria-live="polite"
+      aria-busy={stale}
     >
       {issue ? (
         <p className="text-red-600 dark:text-red-400" data-testid="cron-error" role="alert">

@@ -49,7 +49,8 @@ describe.skipIf(missing !== null)('jobs in the console, end to end', () => {
       .toMatch(/five fields/);
     await page.getByTestId('schedule-cron').fill('30 3 * * *');
     await page.getByTestId('schedule-timezone').fill('Europe/Berlin');
-    await expect.poll(() => page.getByTestId('cron-next').count(), { timeout: 15_000 }).toBe(5);
+    await expect.poll(() => page.getByTestId('cron-helper').getAttribute('data-stale')).toBe('false');
+    expect(await page.getByTestId('cron-next').count()).toBe(5);
     await expect
       .poll(async () => (await page.getByTestId('cron-next').allTextContents()).every((t) => /03:30/.test(t)))
       .toBe(true);
@@ -112,8 +113,17 @@ describe.skipIf(missing !== null)('jobs in the console, end to end', () => {
     expect(await page.locator('[data-testid="event-row"][data-type="job_created"]').count()).toBe(1);
   });
 
-  it('disables its schedule, then deletes it after confirming', async () => {
-    await page.goto(`${cluster.url}/jobs/detail?id=${JOB}&tab=schedules`);
+  it('edits it, disables its schedule, adds another, then deletes it after confirming', async () => {
+    await page.goto(`${cluster.url}/jobs/detail?id=${JOB}`);
+    await page.getByTestId('job-edit').click();
+    await page.waitForURL(/\/jobs\/edit/);
+    expect(await page.getByTestId('job-cmd').inputValue()).toBe('echo hello-e2e-job');
+    await page.getByTestId('job-description').fill('Says hello, edited');
+    await page.getByTestId('job-save').click();
+    await page.waitForURL(/\/jobs\/detail/);
+    await page.getByText('Says hello, edited').waitFor();
+
+    await page.getByTestId('tab-schedules').click();
     const toggle = page.getByTestId('schedule-toggle').first();
     expect(await toggle.getAttribute('aria-checked')).toBe('true');
     await page.screenshot({ path: path.join(shots, 'job-schedules.png'), fullPage: true });
@@ -121,9 +131,24 @@ describe.skipIf(missing !== null)('jobs in the console, end to end', () => {
     await expect.poll(() => toggle.getAttribute('aria-checked')).toBe('false');
     await expect.poll(() => page.getByTestId('job-status').getAttribute('data-status')).toBe('Idle');
 
+    await page.getByTestId('schedule-add').click();
+    const dialog = page.getByTestId('schedule-dialog');
+    await dialog.getByTestId('schedule-id').fill('every-ten');
+    await dialog.getByTestId('schedule-cron').fill('*/10 * * * *');
+    await expect.poll(() => dialog.getByTestId('cron-helper').getAttribute('data-stale')).toBe('false');
+    // Every ten minutes: five times ten minutes apart.
+    const times = await dialog.getByTestId('cron-next').locator('span:first-child').allTextContents();
+    const minutes = times.map((t) => Date.parse(t.replace(/^\w+, /, '')) / 60_000);
+    expect(minutes).toHaveLength(5);
+    expect(minutes.slice(1).map((m, i) => m - minutes[i]!)).toEqual([10, 10, 10, 10]);
+    await page.screenshot({ path: path.join(shots, 'job-schedule-dialog.png') });
+    await dialog.getByTestId('schedule-save').click();
+    await expect.poll(() => page.getByTestId('schedule-row').count()).toBe(2);
+    await expect.poll(() => page.getByTestId('job-status').getAttribute('data-status')).toBe('Scheduled');
+
     await page.getByTestId('job-delete').click();
     expect(await page.getByTestId('job-delete-message').textContent()).toContain(
-      `Delete the job ${JOB}, its 1 schedule and its run history.`,
+      `Delete the job ${JOB}, its 2 schedules and its run history.`,
     );
     await page.getByTestId('job-delete-confirm').click();
     await page.waitForURL(/\/jobs$/);
