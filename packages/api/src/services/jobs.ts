@@ -577,7 +577,7 @@ export async function fireSchedules(s: Pick<S, 'db' | 'bus' | 'now'>): Promise<n
       ORDER BY next_run_at FOR UPDATE SKIP LOCKED`;
     if (due.length === 0) return;
     const jobIds = [...new Set(due.map((d) => d.job_id))];
-    const jobs = await tx.job.findMany({ where: { id: { in: jobIds } } });
+    const jobs = new Map((await tx.job.findMany({ where: { id: { in: jobIds } } })).map((j) => [j.id, j]));
     const activeRows = await tx.jobRun.groupBy({
       by: ['jobId'],
       where: { jobId: { in: jobIds }, status: { in: [...activeRunStatuses] } },
@@ -585,6 +585,7 @@ export async function fireSchedules(s: Pick<S, 'db' | 'bus' | 'now'>): Promise<n
     });
     const active = new Set(activeRows.map((r) => r.jobId));
     const runs: Prisma.JobRunCreateManyInput[] = [];
+    const advanced: Array<{ jobId: string; id: string; nextRunAt: Date | null }> = [];
     for (const d of due) {
       const cron = cronOf({ cron: d.cron, timezone: d.timezone });
       // The occurrences not handled yet, up to now: only the latest may still start.
@@ -596,11 +597,7 @@ export async function fireSchedules(s: Pick<S, 'db' | 'bus' | 'now'>): Promise<n
         latest = next;
         missed++;
       }
-      const nextRunAt = cron.nextRun(now);
-      await tx.jobSchedule.update({
-        where: { jobId_id: { jobId: d.job_id, id: d.id } },
-        data: { nextRunAt },
-      });
+      advanced.push({ jobId: d.job_id, id: d.id, nextRunAt: cron.nextRun(now) });
       const base = { jobId: d.job_id, scheduleId: d.id, scheduledAt: latest.toISOString() };
       if (missed > 0)
         events.push({
@@ -629,7 +626,7 @@ export async function fireSchedules(s: Pick<S, 'db' | 'bus' | 'now'>): Promise<n
         });
         continue;
       }
-      const job = jobs.find((j) => j.id === d.job_id);
+      const job = jobs.get(d.job_id);
       if (!job) continue;
       const id = newRunId(now);
       runs.push({
@@ -653,6 +650,12 @@ export async function fireSchedules(s: Pick<S, 'db' | 'bus' | 'now'>): Promise<n
         },
       });
     }
+    // One statement for all the schedules (a minute shared by a thousand jobs is one pass's work):
+    // a row at a time, the transaction would outlast its timeout and fire nothing, pass after pass.
+    await tx.$executeRaw`UPDATE job_schedules s SET next_run_at = u.next_run_at::timestamptz
+      FROM unnest(${advanced.map((a) => a.jobId)}::text[], ${advanced.map((a) => a.id)}::text[],
+                  ${advanced.map((a) => a.nextRunAt?.toISOString() ?? null)}::text[]) AS u(job_id, id, next_run_at)
+      WHERE s.job_id = u.job_id AND s.id = u.id`;
     if (runs.length > 0) created = (await tx.jobRun.createMany({ data: runs, skipDuplicates: true })).count;
   });
   await recordEvents(s, events, 'job');
@@ -738,20 +741,11 @@ export async function reconcileJobs(s: Pick<S, 'db' | 'bus' | 'now' | 'agents'>)
   if (runs.length === 0) return;
   const events: EventInput[] = [];
   const toPlace: RunRow[] = [];
-  const finish = async (run: RunRow, status: 'SUCCESS' | 'FAILED', reason: string | null) => {
-    await s.db.prisma.$transaction([
-      s.db.prisma.jobRun.update({
-        where: { id: run.id },
-        data: { status, completedAt: now, reason, placementIssue: Prisma.DbNull },
-      }),
-      s.db.prisma.job.update({
-        where: { id: run.jobId },
-        data:
-          status === 'SUCCESS'
-            ? { successCount: { increment: 1 }, lastSuccessAt: now }
-            : { failureCount: { increment: 1 }, lastFailureAt: now },
-      }),
-    ]);
+  // Written together after the loop: a thousand runs ending in one pass are a few statements.
+  const finished: Array<{ run: RunRow; status: 'SUCCESS' | 'FAILED'; reason: string | null }> = [];
+  const statusChanges: Array<{ id: string; status: JobRunStatus }> = [];
+  const finish = (run: RunRow, status: 'SUCCESS' | 'FAILED', reason: string | null) => {
+    finished.push({ run, status, reason });
     events.push(
       runEvent(
         status === 'SUCCESS' ? 'job_run_finished' : 'job_run_failed',
@@ -759,7 +753,6 @@ export async function reconcileJobs(s: Pick<S, 'db' | 'bus' | 'now' | 'agents'>)
         reason ? { reason } : {},
       ),
     );
-    await pruneHistory(s, run.jobId);
   };
 
   for (const run of runs) {
@@ -773,7 +766,7 @@ export async function reconcileJobs(s: Pick<S, 'db' | 'bus' | 'now' | 'agents'>)
     if (run.stopRequestedAt || pastDeadline) {
       await killRunTasks(s, run, now);
       if (live.length === 0)
-        await finish(
+        finish(
           run,
           'FAILED',
           run.stopRequestedAt ? 'stopped on request' : `ran past activeDeadlineSeconds (${deadline})`,
@@ -781,13 +774,13 @@ export async function reconcileJobs(s: Pick<S, 'db' | 'bus' | 'now' | 'agents'>)
       continue;
     }
     if (last?.state === 'TASK_FINISHED') {
-      await finish(run, 'SUCCESS', null);
+      finish(run, 'SUCCESS', null);
       continue;
     }
     if (live.length > 0) {
       const status: JobRunStatus = live.some((t) => t.state === 'TASK_RUNNING') ? 'ACTIVE' : 'STARTING';
       if (status !== run.status) {
-        await s.db.prisma.jobRun.update({ where: { id: run.id }, data: { status } });
+        statusChanges.push({ id: run.id, status });
         events.push(runEvent('job_run_update', { ...run, status }));
       }
       continue;
@@ -795,7 +788,7 @@ export async function reconcileJobs(s: Pick<S, 'db' | 'bus' | 'now' | 'agents'>)
     if (last) {
       const why = `task ${last.id} ended ${last.state}${last.exitCode !== null ? ` (exit code ${last.exitCode})` : ''}${last.message ? `: ${last.message}` : ''}`;
       if (spec.restart.policy !== 'ON_FAILURE') {
-        await finish(run, 'FAILED', why);
+        finish(run, 'FAILED', why);
         continue;
       }
       const retryAt =
@@ -814,8 +807,45 @@ export async function reconcileJobs(s: Pick<S, 'db' | 'bus' | 'now' | 'agents'>)
     toPlace.push(run);
   }
 
+  if (statusChanges.length > 0)
+    await s.db.prisma.$executeRaw`UPDATE job_runs r SET status = u.status
+      FROM unnest(${statusChanges.map((c) => c.id)}::text[], ${statusChanges.map((c) => c.status)}::text[])
+        AS u(id, status)
+      WHERE r.id = u.id`;
+  if (finished.length > 0) await finishRuns(s, finished, now);
   if (toPlace.length > 0) await placeRuns(s, toPlace, now, events);
   await recordEvents(s, events, 'job');
+}
+
+/**
+ * Ends runs in one statement: their status, completion and reason, and their jobs' history
+ * counters from the rows it changed (a run already ended is neither changed nor counted again);
+ * then the history is pruned per job.
+ */
+async function finishRuns(
+  s: Pick<S, 'db'>,
+  finished: Array<{ run: RunRow; status: 'SUCCESS' | 'FAILED'; reason: string | null }>,
+  now: Date,
+): Promise<void> {
+  const ids = finished.map((f) => f.run.id);
+  const statuses = finished.map((f) => f.status);
+  const reasons = finished.map((f) => f.reason);
+  await s.db.prisma.$executeRaw`WITH ended AS (
+      UPDATE job_runs r
+      SET status = u.status, completed_at = ${now}, reason = u.reason, placement_issue = NULL
+      FROM unnest(${ids}::text[], ${statuses}::text[], ${reasons}::text[]) AS u(id, status, reason)
+      WHERE r.id = u.id AND r.status NOT IN ('SUCCESS', 'FAILED')
+      RETURNING r.job_id, r.status)
+    UPDATE jobs j
+    SET success_count = success_count + e.ok, failure_count = failure_count + e.failed,
+        last_success_at = CASE WHEN e.ok > 0 THEN ${now} ELSE last_success_at END,
+        last_failure_at = CASE WHEN e.failed > 0 THEN ${now} ELSE last_failure_at END,
+        updated_at = ${now}
+    FROM (SELECT job_id, count(*) FILTER (WHERE status = 'SUCCESS')::int AS ok,
+                 count(*) FILTER (WHERE status = 'FAILED')::int AS failed
+          FROM ended GROUP BY job_id) e
+    WHERE j.id = e.job_id`;
+  await pruneHistory(s, [...new Set(finished.map((f) => f.run.jobId))]);
 }
 
 async function placeRuns(
@@ -840,6 +870,7 @@ async function placeRuns(
   );
   const nodeById = new Map(nodes.map((n) => [n.id, n]));
   const launches: Array<{ run: RunRow; spec: TaskSpec; nodeId: string }> = [];
+  const waiting: Array<{ id: string; issue: string }> = [];
   for (const run of runs) {
     const spec = run.run as unknown as JobRunSpec;
     const owner = jobTaskOwner(run.id);
@@ -863,7 +894,7 @@ async function placeRuns(
         excluded: (u?.excluded ?? []).slice(0, 50),
       };
       if (JSON.stringify(issue) !== JSON.stringify(run.placementIssue ?? null)) {
-        await s.db.prisma.jobRun.update({ where: { id: run.id }, data: { placementIssue: { ...issue } } });
+        waiting.push({ id: run.id, issue: JSON.stringify(issue) });
         events.push(runEvent('job_run_waiting', run, { reason: issue.summary }));
       }
       continue;
@@ -889,6 +920,10 @@ async function placeRuns(
         hostPorts: [],
       });
   }
+  if (waiting.length > 0)
+    await s.db.prisma.$executeRaw`UPDATE job_runs r SET placement_issue = u.issue::jsonb
+      FROM unnest(${waiting.map((w) => w.id)}::text[], ${waiting.map((w) => w.issue)}::text[]) AS u(id, issue)
+      WHERE r.id = u.id`;
   if (launches.length === 0) return;
   await s.db.prisma.$transaction([
     s.db.prisma.task.createMany({
@@ -917,14 +952,14 @@ async function placeRuns(
   }
 }
 
-/** Keeps the newest HISTORY_KEPT successful and failed runs of a job; their tasks go with them. */
-async function pruneHistory(s: Pick<S, 'db'>, jobId: string): Promise<void> {
+/** Keeps the newest HISTORY_KEPT successful and failed runs of each job; their tasks go with them. */
+async function pruneHistory(s: Pick<S, 'db'>, jobIds: string[]): Promise<void> {
   await s.db.pool.query(
     `DELETE FROM job_runs WHERE id IN (
        SELECT id FROM (
-         SELECT id, row_number() OVER (PARTITION BY status ORDER BY completed_at DESC) AS n
-         FROM job_runs WHERE job_id = $1 AND status IN ('SUCCESS', 'FAILED')
+         SELECT id, row_number() OVER (PARTITION BY job_id, status ORDER BY completed_at DESC) AS n
+         FROM job_runs WHERE job_id = ANY($1::text[]) AND status IN ('SUCCESS', 'FAILED')
        ) ranked WHERE n > $2)`,
-    [jobId, HISTORY_KEPT],
+    [jobIds, HISTORY_KEPT],
   );
 }
