@@ -651,7 +651,7 @@ export async function fireSchedules(s: Pick<S, 'db' | 'bus' | 'now'>): Promise<n
       });
     }
     // One statement for all the schedules (a minute shared by a thousand jobs is one pass's work):
-    // a row at a time, the transaction would outlast its timeout and fire nothing, pass after pass.
+    // a row at a time, that is a thousand round trips while the transaction holds their locks.
     await tx.$executeRaw`UPDATE job_schedules s SET next_run_at = u.next_run_at::timestamptz
       FROM unnest(${advanced.map((a) => a.jobId)}::text[], ${advanced.map((a) => a.id)}::text[],
                   ${advanced.map((a) => a.nextRunAt?.toISOString() ?? null)}::text[]) AS u(job_id, id, next_run_at)
