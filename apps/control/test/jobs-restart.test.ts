@@ -1,18 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createTestDatabase } from '@atoll/db/testing';
 import Docker from 'dockerode';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../src/embedded-postgres';
 import { spawnLocalAgent, type LocalAgent } from '../src/local-agent';
-import { restClient, skipWithoutDocker, TEST_IMAGE, until } from './support';
+import { restClient, skipWithoutDocker, TEST_IMAGE, until, spawnControl } from './support';
 
 const IMAGE = TEST_IMAGE;
-const mainTs = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/main.ts');
 const skip = await skipWithoutDocker('jobs restart test');
 
 interface Run {
@@ -47,26 +45,12 @@ describe.skipIf(skip)('jobs: control killed with SIGKILL', () => {
   const url = () => `http://127.0.0.1:${port}`;
 
   const startControl = async () => {
-    control = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), mainTs], {
-      env: {
-        ...process.env,
-        DATABASE_URL: database.url,
-        ATOLL_PORT: String(port),
-        ATOLL_LOCAL_AGENT: 'false',
-        ATOLL_CONSOLE: 'false',
-        ATOLL_ADMIN_PASSWORD: password,
-        ATOLL_HEARTBEAT_INTERVAL_MS: '500',
-        ATOLL_HEARTBEAT_TIMEOUT_MS: '3000',
-        ATOLL_DNS_PORT: 'off',
-        ATOLL_LOG_LEVEL: 'warn',
-      },
-      stdio: 'ignore',
+    control = await spawnControl({
+      databaseUrl: database.url,
+      port,
+      adminPassword: password,
+      env: { ATOLL_DNS_PORT: 'off' },
     });
-    await until(
-      'control to answer',
-      async () => (await fetch(`${url()}/health`).catch(() => null))?.ok ?? false,
-      (ok) => ok,
-    );
   };
   const killControl = async () => {
     const c = control!;

@@ -1,4 +1,6 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 
 export const TEST_IMAGE = 'atoll-test-busybox:latest';
@@ -108,4 +110,39 @@ export function runPython(
     });
     child.stdin.end(code);
   });
+}
+
+const controlMain = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/main.ts');
+
+/**
+ * Control as a real process (so a test can SIGKILL it; its state is all in PostgreSQL), without a
+ * local agent or console, resolved once `/health` answers. `env` adds to or overrides the settings.
+ */
+export async function spawnControl(opts: {
+  databaseUrl: string;
+  port: number;
+  adminPassword: string;
+  env?: Record<string, string>;
+}): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), controlMain], {
+    env: {
+      ...process.env,
+      DATABASE_URL: opts.databaseUrl,
+      ATOLL_PORT: String(opts.port),
+      ATOLL_LOCAL_AGENT: 'false',
+      ATOLL_CONSOLE: 'false',
+      ATOLL_ADMIN_PASSWORD: opts.adminPassword,
+      ATOLL_HEARTBEAT_INTERVAL_MS: '500',
+      ATOLL_HEARTBEAT_TIMEOUT_MS: '3000',
+      ATOLL_LOG_LEVEL: 'warn',
+      ...opts.env,
+    },
+    stdio: 'ignore',
+  });
+  await until(
+    'control to answer',
+    async () => (await fetch(`http://127.0.0.1:${opts.port}/health`).catch(() => null))?.ok ?? false,
+    (ok) => ok,
+  );
+  return child;
 }
