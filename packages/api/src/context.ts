@@ -10,7 +10,12 @@ import type { VipPublisher } from './services/vips';
 export interface AuthUser {
   id: string;
   username: string;
+  /** viewer | operator | admin (services/access.ts). */
   role: string;
+  /** The group path an operator or viewer is limited to; null for the whole cluster. */
+  scope: string | null;
+  /** `user` logs in with a password; `service` is a service account with API tokens only. */
+  kind: string;
 }
 
 export interface ClusterConfig {

@@ -9,6 +9,7 @@ export {
 } from './context';
 export { ChangeBus, type Change } from './bus';
 export { AppError, errorCodes, type AppErrorCode } from './errors';
+export * as accessService from './services/access';
 export * as authService from './services/auth';
 export * as appsService from './services/apps';
 export * as nodesService from './services/nodes';

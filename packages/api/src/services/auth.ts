@@ -42,7 +42,7 @@ export async function login(
   const token = newSecret('ses');
   const expiresAt = new Date(s.now().getTime() + SESSION_TTL_MS);
   await s.db.prisma.session.create({ data: { tokenHash: sha256(token), userId: user.id, expiresAt } });
-  return { token, expiresAt, user: { id: user.id, username: user.username, role: user.role } };
+  return { token, expiresAt, user: toAuthUser(user) };
 }
 
 let dummy: Promise<string> | undefined;
@@ -120,8 +120,20 @@ async function userOfBasic(
   return user && ok ? toAuthUser(user) : null;
 }
 
-function toAuthUser(u: { id: string; username: string; role: string }): AuthUser {
-  return { id: u.id, username: u.username, role: u.role };
+function toAuthUser(u: {
+  id: string;
+  username: string;
+  role: string;
+  scope: string | null;
+  kind: string;
+}): AuthUser {
+  return {
+    id: u.id,
+    username: u.username,
+    role: u.role,
+    scope: u.role === 'admin' ? null : u.scope,
+    kind: u.kind,
+  };
 }
 
 export function parseAuthorization(header: string | undefined): string | undefined {
