@@ -34,11 +34,12 @@ export class ChangeBus {
     return () => this.emitter.off('change', listener);
   }
 
-  publishEvent(event: ClusterEvent): void {
-    this.emitter.emit('event', event);
+  /** `subject` (the app, job or node the event is about) lets scoped readers filter the stream. */
+  publishEvent(event: ClusterEvent, subject?: string): void {
+    this.emitter.emit('event', event, subject);
   }
 
-  subscribeEvents(listener: (e: ClusterEvent) => void): () => void {
+  subscribeEvents(listener: (e: ClusterEvent, subject?: string) => void): () => void {
     this.emitter.on('event', listener);
     return () => this.emitter.off('event', listener);
   }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AgentMessage } from '@atoll/spec';
 import type { Services } from '../context';
 import { AppError } from '../errors';
+import { assertInScope, jobPath } from './access';
 import type { AgentDispatcher } from './agents';
 
 export type OutputStream = 'stdout' | 'stderr';
@@ -154,6 +155,8 @@ export async function taskLocation(
     select: { nodeId: true, appId: true, runId: true, state: true },
   });
   if (!task) throw AppError.notFound(`task ${taskId}`);
+  // Logs and exec reach a task through here: a scoped user only those of their apps and jobs.
+  assertInScope(s, task.appId ?? (task.run ? jobPath(task.run.jobId) : null));
   // A job run's task has no app: it is named by its run.
   return { nodeId: task.nodeId, appId: task.appId ?? `job-run:${task.runId ?? ''}`, state: task.state };
 }

@@ -9,6 +9,7 @@ import {
 import { Prisma } from '@atoll/db';
 import { AppError } from '../errors';
 import type { Services } from '../context';
+import { assertInScope, filterVisible } from './access';
 import { recordEvents } from './events';
 import { orderTaskKill } from './kill';
 import {
@@ -181,7 +182,7 @@ export async function listApps(
     runningDeployments(s),
   ]);
   const now = s.now();
-  return apps
+  return filterVisible(s, apps, (a) => a.id)
     .filter((a) => !opts.prefix || a.id === opts.prefix || a.id.startsWith(opts.prefix.replace(/\/?$/, '/')))
     .map((a) =>
       toAppView(
@@ -196,6 +197,7 @@ export async function listApps(
 
 export async function getApp(s: S, id: string, opts: { embedTasks?: boolean } = {}): Promise<AppView> {
   const appId = normalizeAppId(id);
+  assertInScope(s, appId);
   const app = await s.db.prisma.app.findUnique({ where: { id: appId } });
   if (!app) throw AppError.notFound(`App '${appId}'`);
   const [tasks, deployments] = await Promise.all([
@@ -230,6 +232,7 @@ export interface DeploymentResult {
 
 export async function createApp(s: S, raw: unknown): Promise<{ app: AppView; deploymentId: string }> {
   const def = parseOrThrow(raw);
+  assertInScope(s, def.id);
   const version = nextVersion(s.now());
   const deploymentId = await s.db.prisma.$transaction(async (tx) => {
     const existing = await tx.app.findUnique({ where: { id: def.id } });
@@ -269,6 +272,7 @@ export async function updateApp(
   opts: { partial?: boolean; force?: boolean; restart?: boolean } = {},
 ): Promise<DeploymentResult & { created: boolean }> {
   const appId = normalizeAppId(id);
+  assertInScope(s, appId);
   const existing = await s.db.prisma.app.findUnique({ where: { id: appId } });
   if (!existing) {
     const { deploymentId, app } = await createApp(s, { ...patch, id: appId });
@@ -337,6 +341,7 @@ export async function restartApp(
   opts: { force?: boolean } = {},
 ): Promise<DeploymentResult> {
   const appId = normalizeAppId(id);
+  assertInScope(s, appId);
   if (!(await s.db.prisma.app.findUnique({ where: { id: appId }, select: { id: true } }))) {
     throw AppError.notFound(`App '${appId}'`);
   }
@@ -359,6 +364,7 @@ export async function scaleApp(
     throw AppError.invalid([{ path: 'instances', message: 'instances must be a whole number, 0 or more' }]);
   }
   const appId = normalizeAppId(id);
+  assertInScope(s, appId);
   if (!(await s.db.prisma.app.findUnique({ where: { id: appId }, select: { id: true } }))) {
     throw AppError.notFound(`App '${appId}'`);
   }
@@ -369,6 +375,7 @@ export async function scaleApp(
 /** Marks the app for deletion; the reconciler kills its tasks and then removes it. */
 export async function deleteApp(s: S, id: string, opts: { force?: boolean } = {}): Promise<DeploymentResult> {
   const appId = normalizeAppId(id);
+  assertInScope(s, appId);
   const existing = await s.db.prisma.app.findUnique({ where: { id: appId } });
   if (!existing) throw AppError.notFound(`App '${appId}'`);
   const version = nextVersion(s.now(), existing.version);
@@ -395,7 +402,8 @@ export async function listTasks(
   s: Pick<S, 'db'>,
   opts: { appId?: string | undefined; includeTerminal?: boolean } = {},
 ) {
-  const rows = await s.db.prisma.task.findMany({
+  if (opts.appId) assertInScope(s, normalizeAppId(opts.appId));
+  const all = await s.db.prisma.task.findMany({
     where: {
       // Marathon's task list holds app tasks; a job run's tasks are listed with the run.
       appId: opts.appId ? normalizeAppId(opts.appId) : { not: null },
@@ -405,6 +413,7 @@ export async function listTasks(
     },
     orderBy: [{ appId: 'asc' }, { stagedAt: 'asc' }],
   });
+  const rows = filterVisible(s, all, (t) => t.appId);
   const servicePorts = await servicePortsByApp(s, rows);
   return rows.map((t) => toMarathonTask(t, servicePorts.get(t.appId ?? '')));
 }
@@ -422,6 +431,7 @@ export async function killTasks(
   // A job run's task is stopped through its run (POST /v1/jobs/{id}/runs/{run}/actions/stop).
   const tasks = found.flatMap((t) => (t.appId ? [{ ...t, appId: t.appId }] : []));
   if (tasks.length === 0) throw AppError.notFound(`task ${taskIds.join(', ')}`);
+  for (const t of tasks) assertInScope(s, t.appId);
   const now = s.now();
   const apps = await s.db.prisma.app.findMany({
     where: { id: { in: [...new Set(tasks.map((t) => t.appId))] } },
@@ -461,6 +471,7 @@ export async function killTasks(
 
 export async function listAppVersions(s: Pick<S, 'db'>, id: string): Promise<string[]> {
   const appId = normalizeAppId(id);
+  assertInScope(s, appId);
   const rows = await s.db.prisma.appVersion.findMany({ where: { appId }, orderBy: { version: 'desc' } });
   if (rows.length === 0) throw AppError.notFound(`App '${appId}'`);
   return rows.map((r) => r.version);
@@ -472,6 +483,7 @@ export async function getAppVersion(
   version: string,
 ): Promise<AppDefinition & { version: string }> {
   const appId = normalizeAppId(id);
+  assertInScope(s, appId);
   const row = await s.db.prisma.appVersion.findUnique({ where: { appId_version: { appId, version } } });
   if (!row) throw AppError.notFound(`Version '${version}' of app '${appId}'`);
   return { ...(row.definition as unknown as AppDefinition), version: row.version };
@@ -488,6 +500,7 @@ export async function cancelDeployment(
   opts: { force?: boolean } = {},
 ): Promise<DeploymentResult | null> {
   const d = await getRunningDeployment(s, id);
+  for (const appId of d.affectedApps) assertInScope(s, appId);
   await s.db.prisma.deployment.update({ where: { id }, data: { status: 'CANCELED', finishedAt: s.now() } });
   await recordEvents(
     s,

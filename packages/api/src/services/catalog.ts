@@ -11,6 +11,7 @@ import {
 import { normalizeAppId, parseAppDefinition, type AppDefinition } from '@atoll/spec';
 import { AppError } from '../errors';
 import type { Services } from '../context';
+import { assertInScope, filterVisible } from './access';
 import { createApp, deleteApp, listApps, updateApp, type AppView } from './apps';
 import { createGroup, dependencyLayers, flattenGroup } from './groups';
 import { recordEvents } from './events';
@@ -337,6 +338,7 @@ export async function installPackage(s: S, req: RenderRequest): Promise<InstallR
   const definition = renderFound(found, req);
   const appIds = appIdsOf(definition);
   const appId = normalizeAppId(String(definition.id));
+  assertInScope(s, appId);
   const taken = await s.db.prisma.packageInstall.findUnique({ where: { appId } });
   if (taken)
     throw new AppError(
@@ -405,13 +407,17 @@ export async function listInstalled(
   s: S,
   filter: { packageName?: string | undefined; appId?: string | undefined } = {},
 ): Promise<InstalledView[]> {
-  const installs = await s.db.prisma.packageInstall.findMany({
-    where: {
-      ...(filter.packageName ? { packageName: filter.packageName } : {}),
-      ...(filter.appId ? { appId: normalizeAppId(filter.appId) } : {}),
-    },
-    orderBy: { appId: 'asc' },
-  });
+  const installs = filterVisible(
+    s,
+    await s.db.prisma.packageInstall.findMany({
+      where: {
+        ...(filter.packageName ? { packageName: filter.packageName } : {}),
+        ...(filter.appId ? { appId: normalizeAppId(filter.appId) } : {}),
+      },
+      orderBy: { appId: 'asc' },
+    }),
+    (i) => i.appId,
+  );
   if (installs.length === 0) return [];
   const apps = new Map((await listApps(s)).map((a) => [a.id, a]));
   const out: InstalledView[] = [];
@@ -513,6 +519,7 @@ export async function uninstallPackage(
       'CONFLICT',
       `Multiple apps named [${req.packageName}] are installed (${installs.map((i) => i.appId).join(', ')}); give appId or all`,
     );
+  for (const i of installs) assertInScope(s, i.appId);
   const out: UninstallResult[] = [];
   for (const i of installs) {
     const present = await s.db.prisma.app.findMany({
@@ -570,6 +577,7 @@ export interface UpgradePreview {
 
 async function planUpgrade(s: S, req: UpgradeRequest) {
   const appId = normalizeAppId(req.appId);
+  assertInScope(s, appId);
   const install = await s.db.prisma.packageInstall.findUnique({ where: { appId } });
   if (!install) throw AppError.notFound(`Installed package at '${appId}'`);
   const found = await findPackage(s, install.packageName, req.packageVersion ?? install.packageVersion);

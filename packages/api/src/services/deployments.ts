@@ -1,6 +1,7 @@
 import { isTerminal, type AppDefinition, type TaskState } from '@atoll/spec';
 import { AppError } from '../errors';
 import type { Services } from '../context';
+import { visibleTo } from './access';
 import type { EventInput } from './events';
 
 type Tx = Pick<Services['db']['prisma'], 'deployment'>;
@@ -82,10 +83,13 @@ export interface DeploymentView {
 }
 
 export async function listDeployments(s: Pick<Services, 'db'>): Promise<DeploymentView[]> {
-  const rows = await s.db.prisma.deployment.findMany({
-    where: { status: 'RUNNING' },
-    orderBy: { createdAt: 'asc' },
-  });
+  // A scoped user sees the deployments whose every app lies in the scope.
+  const rows = (
+    await s.db.prisma.deployment.findMany({
+      where: { status: 'RUNNING' },
+      orderBy: { createdAt: 'asc' },
+    })
+  ).filter((d) => d.affectedApps.every((appId) => visibleTo(s, appId)));
   if (rows.length === 0) return [];
   const appIds = [...new Set(rows.flatMap((d) => d.affectedApps))];
   const [apps, tasks] = await Promise.all([

@@ -1,5 +1,6 @@
 import type { Change } from '../bus';
 import type { Services } from '../context';
+import { jobPath, scopeOf, visibleTo } from './access';
 
 export interface EventInput {
   type: string;
@@ -29,7 +30,7 @@ export async function recordEvents(
   const timestamp = new Date().toISOString();
   for (const e of events) {
     s.bus.publish({ kind, ...(e.subject ? { subject: e.subject } : {}) });
-    s.bus.publishEvent({ eventType: e.type, timestamp, ...(e.payload ?? {}) });
+    s.bus.publishEvent({ eventType: e.type, timestamp, ...(e.payload ?? {}) }, e.subject);
   }
   s.bus.publish({ kind: 'event' });
 }
@@ -38,8 +39,23 @@ export async function listEvents(
   s: Pick<Services, 'db'>,
   opts: { limit: number; subject?: string | undefined; type?: string | undefined },
 ) {
+  const scope = scopeOf(s);
   const rows = await s.db.prisma.event.findMany({
-    where: { ...(opts.subject ? { subject: opts.subject } : {}), ...(opts.type ? { type: opts.type } : {}) },
+    where: {
+      ...(opts.subject ? { subject: opts.subject } : {}),
+      ...(opts.type ? { type: opts.type } : {}),
+      // A scoped reader sees the events of the apps and jobs in the scope (as eventVisible).
+      ...(scope
+        ? {
+            OR: [
+              { subject: scope },
+              { subject: { startsWith: `${scope}/` } },
+              { type: { startsWith: 'job' }, subject: scope.slice(1).split('/').join('.') },
+              { type: { startsWith: 'job' }, subject: { startsWith: `${scope.slice(1).split('/').join('.')}.` } },
+            ],
+          }
+        : {}),
+    },
     orderBy: { id: 'desc' },
     take: opts.limit,
   });
@@ -50,4 +66,16 @@ export async function listEvents(
     subject: r.subject,
     payload: r.payload as Record<string, unknown>,
   }));
+}
+
+/**
+ * Whether `s`'s actor may see an event of this type about `subject`: an app's or group's events by
+ * the app's path, a job's (`job_*`) by the job's path; a scoped reader sees no others (nodes,
+ * repositories), an unscoped one all.
+ */
+export function eventVisible(s: object, type: string, subject: string | null | undefined): boolean {
+  if (!scopeOf(s)) return true;
+  if (!subject) return false;
+  if (subject.startsWith('/')) return visibleTo(s, subject);
+  return type.startsWith('job') && visibleTo(s, jobPath(subject));
 }

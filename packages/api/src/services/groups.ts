@@ -8,6 +8,7 @@ import {
 } from '@atoll/spec';
 import { AppError } from '../errors';
 import type { Services } from '../context';
+import { assertInScope, filterVisible, inScope, scopeOf } from './access';
 import { deleteApp, listApps, updateApp, type AppView, type DeploymentResult } from './apps';
 import { deploymentInfoEvent } from './deployments';
 import { recordEvents } from './events';
@@ -133,8 +134,19 @@ function buildTree(id: string, apps: AppView[]): GroupView {
   };
 }
 
+/**
+ * A scoped user may read a group inside the scope and the groups above it (`/` and `/team-a` for
+ * the scope `/team-a/web`), which show only what lies in the scope; other groups are refused.
+ */
+function assertBrowsable(s: object, groupId: string): void {
+  const scope = scopeOf(s);
+  if (scope && (groupId === '/' || inScope(groupId, scope))) return;
+  assertInScope(s, groupId);
+}
+
 export async function getGroup(s: S, id = '/'): Promise<GroupView> {
   const groupId = normalizeAppId(id);
+  assertBrowsable(s, groupId);
   const apps = (await listApps(s)).map(({ atoll: _a, ...rest }) => rest as AppView);
   if (groupId !== '/' && !apps.some((a) => a.id.startsWith(groupId + '/')))
     throw AppError.notFound(`Group '${groupId}'`);
@@ -147,11 +159,16 @@ export async function getGroup(s: S, id = '/'): Promise<GroupView> {
  */
 export async function listGroupVersions(s: Pick<S, 'db'>, id: string): Promise<string[]> {
   const groupId = normalizeAppId(id);
-  const rows = await s.db.prisma.appVersion.findMany({
-    where: { appId: { startsWith: groupId === '/' ? '/' : groupId + '/' } },
-    select: { version: true },
-    orderBy: { version: 'desc' },
-  });
+  assertBrowsable(s, groupId);
+  const rows = filterVisible(
+    s,
+    await s.db.prisma.appVersion.findMany({
+      where: { appId: { startsWith: groupId === '/' ? '/' : groupId + '/' } },
+      select: { appId: true, version: true },
+      orderBy: { version: 'desc' },
+    }),
+    (r) => r.appId,
+  );
   if (rows.length === 0) throw AppError.notFound(`Group '${groupId}'`);
   return [...new Set(rows.map((r) => r.version))];
 }
@@ -163,10 +180,15 @@ export async function listGroupVersions(s: Pick<S, 'db'>, id: string): Promise<s
  */
 export async function getGroupVersion(s: Pick<S, 'db'>, id: string, version: string): Promise<GroupView> {
   const groupId = normalizeAppId(id);
-  const rows = await s.db.prisma.appVersion.findMany({
-    where: { appId: { startsWith: groupId === '/' ? '/' : groupId + '/' }, version: { lte: version } },
-    orderBy: { version: 'desc' },
-  });
+  assertBrowsable(s, groupId);
+  const rows = filterVisible(
+    s,
+    await s.db.prisma.appVersion.findMany({
+      where: { appId: { startsWith: groupId === '/' ? '/' : groupId + '/' }, version: { lte: version } },
+      orderBy: { version: 'desc' },
+    }),
+    (r) => r.appId,
+  );
   const latest = new Map<string, (typeof rows)[number]>();
   for (const r of rows) if (!latest.has(r.appId)) latest.set(r.appId, r);
   if (latest.size === 0) throw AppError.notFound(`Version '${version}' of group '${groupId}'`);
@@ -181,6 +203,8 @@ export async function createGroup(s: S, raw: unknown): Promise<DeploymentResult>
   const { apps, issues } = flattenGroup(raw);
   if (issues.length > 0) throw AppError.invalid(issues);
   const groupId = resolvePath(String((raw as { id: string }).id), '/');
+  assertInScope(s, groupId);
+  for (const a of apps) assertInScope(s, a.def.id);
   const existing = await s.db.prisma.app.findMany({
     where: { id: { in: apps.map((a) => a.def.id) } },
     select: { id: true },
@@ -234,6 +258,7 @@ export async function updateGroup(
   opts: { force?: boolean } = {},
 ): Promise<DeploymentResult> {
   const groupId = normalizeAppId(id);
+  assertInScope(s, groupId);
   if (typeof body.scaleBy === 'number') {
     if (!(body.scaleBy >= 0))
       throw AppError.invalid([{ path: 'scaleBy', message: 'scaleBy must be 0 or more' }]);
@@ -279,6 +304,7 @@ export async function deleteGroup(
   opts: { force?: boolean } = {},
 ): Promise<DeploymentResult> {
   const groupId = normalizeAppId(id);
+  assertInScope(s, groupId);
   const apps = await s.db.prisma.app.findMany({
     where: { id: { startsWith: groupId === '/' ? '/' : groupId + '/' }, deleting: false },
     select: { id: true },

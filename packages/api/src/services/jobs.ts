@@ -22,6 +22,7 @@ import {
 } from '@atoll/spec';
 import type { Services } from '../context';
 import { AppError } from '../errors';
+import { assertInScope, filterVisible, jobPath } from './access';
 import { clusterSnapshot, seedFor, type PlacementIssue } from './decide';
 import { recordEvents, type EventInput } from './events';
 import { orderTaskKill } from './kill';
@@ -238,7 +239,9 @@ function parseJobOrThrow(input: unknown): Job {
   return r.value;
 }
 
+/** Every function on one job finds it here, so the scope check (its id as a path) is here too. */
 async function findJob(s: Pick<S, 'db'>, id: string): Promise<JobRow> {
+  assertInScope(s, jobPath(id));
   const job = await s.db.prisma.job.findUnique({ where: { id } });
   if (!job) throw new AppError('NOT_FOUND', `Job '${id}' does not exist`);
   return job;
@@ -246,6 +249,7 @@ async function findJob(s: Pick<S, 'db'>, id: string): Promise<JobRow> {
 
 export async function createJob(s: S, input: unknown): Promise<JobView> {
   const job = parseJobOrThrow(input);
+  assertInScope(s, jobPath(job.id));
   const now = s.now();
   try {
     await s.db.prisma.$transaction([
@@ -270,6 +274,7 @@ export async function createJob(s: S, input: unknown): Promise<JobView> {
 
 /** PUT /v1/jobs/{id}: the job's description, labels and run are replaced; its schedules stay. */
 export async function updateJob(s: S, id: string, input: unknown): Promise<JobView> {
+  assertInScope(s, jobPath(id));
   const body =
     input && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>) : null;
   if (body && body.id !== undefined && body.id !== id)
@@ -322,7 +327,9 @@ export async function getJob(
 }
 
 export async function listJobs(s: Pick<S, 'db'>, embed: readonly JobEmbed[] = []): Promise<JobView[]> {
-  const jobs = await s.db.prisma.job.findMany({ orderBy: { id: 'asc' } });
+  const jobs = filterVisible(s, await s.db.prisma.job.findMany({ orderBy: { id: 'asc' } }), (j) =>
+    jobPath(j.id),
+  );
   return embedJobs(s, jobs, embed);
 }
 

@@ -1,6 +1,7 @@
 import { normalizeAppId, parsePod, podAsApp, type AppDefinition, type Pod } from '@atoll/spec';
 import { AppError } from '../errors';
 import type { Services } from '../context';
+import { assertInScope } from './access';
 import {
   createApp,
   deleteApp,
@@ -49,6 +50,7 @@ export async function listPods(s: S): Promise<Array<Pod & { version: string }>> 
 }
 
 async function requirePod(s: S, id: string): Promise<AppView> {
+  assertInScope(s, normalizeAppId(id));
   const app = await getApp(s, id).catch(() => null);
   if (!app || !isPod(app)) throw AppError.notFound(`Pod '${normalizeAppId(id)}'`);
   return app;

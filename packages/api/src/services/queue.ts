@@ -1,6 +1,7 @@
 import { normalizeAppId } from '@atoll/spec';
 import { AppError } from '../errors';
 import type { Services } from '../context';
+import { assertInScope } from './access';
 import { listApps, type AppView } from './apps';
 import { recordEvents } from './events';
 
@@ -82,6 +83,7 @@ export async function listQueue(
 /** Marathon's DELETE /v2/queue/{id}/delay: forget the launch back-off, launch at once. */
 export async function resetDelay(s: Pick<Services, 'db' | 'bus' | 'poke'>, id: string): Promise<void> {
   const appId = normalizeAppId(id);
+  assertInScope(s, appId);
   const { count } = await s.db.prisma.app.updateMany({
     where: { id: appId },
     data: { backoffFailures: 0, delayUntil: null },
