@@ -61,3 +61,57 @@ const levelVerb: Record<AccessLevel, string> = {
   operate: 'change workloads',
   admin: 'administer the cluster',
 };
+
+/*
+ * Scopes in the service layer. A service function receives `s` (the Services, or a tRPC Context):
+ * the user it acts for is `s.user` when present — tRPC's context always carries it; a Fastify route
+ * passes `withActor(services, req.user)` — and nobody (the system: reconciler, leader loops) when
+ * absent. Functions that read or change a workload call `assertInScope` with the workload's path,
+ * and lists go through `visibleTo`/`filterVisible`. On the Fastify surfaces the access hook refuses
+ * a scoped user on any route that does not declare how its scope is enforced (apps/control/src/
+ * access-hook.ts), so a new route cannot silently skip this.
+ */
+
+/** The user a service call acts for, or null for the system. */
+export function actorOf(s: object): AuthUser | null {
+  return 'user' in s ? ((s as { user?: AuthUser | null }).user ?? null) : null;
+}
+
+/** The scope limiting `s`'s actor: null for the system, admins and unscoped users. */
+export function scopeOf(s: object): string | null {
+  const user = actorOf(s);
+  if (!user || user.role === 'admin') return null;
+  return user.scope && user.scope !== '/' ? user.scope : null;
+}
+
+/** The same services acting for `user` (what a Fastify route hands the service layer). */
+export function withActor<T extends object>(s: T, user: AuthUser | null): T & { user: AuthUser | null } {
+  return { ...s, user };
+}
+
+/** Whether `s`'s actor may see or touch the workload at `path`. */
+export function visibleTo(s: object, path: string | null | undefined): boolean {
+  const scope = scopeOf(s);
+  if (!scope) return true;
+  return path != null && inScope(scope, path);
+}
+
+/** `items` without those outside the actor's scope. */
+export function filterVisible<T>(s: object, items: T[], pathOf: (item: T) => string | null | undefined): T[] {
+  return scopeOf(s) ? items.filter((item) => visibleTo(s, pathOf(item))) : items;
+}
+
+/** Throws a 403 naming the path unless `s`'s actor may touch the workload at `path`. */
+export function assertInScope(s: object, path: string | null | undefined): void {
+  if (visibleTo(s, path)) return;
+  const user = actorOf(s)!;
+  throw new AppError(
+    'FORBIDDEN',
+    `${path ?? 'this'} is outside ${user.username}'s scope ${scopeOf(s)}`,
+  );
+}
+
+/** A Metronome job id as a path: `team-a.backup` is `/team-a/backup`, the same tree as apps. */
+export function jobPath(jobId: string): string {
+  return `/${jobId.split('.').join('/')}`;
+}
