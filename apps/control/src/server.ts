@@ -12,6 +12,7 @@ import Fastify, {
 } from 'fastify';
 import { fastifyTRPCOpenApiPlugin, generateOpenApiDocument } from 'trpc-to-openapi';
 import type { AgentGateway } from './gateway/gateway';
+import { registerLoginRateLimit, wantsSecureCookie } from './login-guard';
 import { registerDcosAuthRoutes } from './routes/dcos-auth';
 import { registerMarathonRoutes } from './routes/marathon';
 import { registerCosmosRoutes } from './routes/cosmos';
@@ -100,6 +101,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(fastifyCookie);
   await app.register(fastifyWebsocket, { options: { maxPayload: 4 * 1024 * 1024 } });
 
+  // Password logins per client address, before any password is checked (login-guard.ts).
+  registerLoginRateLimit(app);
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0]!;
     const auth = await authService.authenticateRequest(services, {
@@ -134,22 +137,23 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   app.get('/health', async () => ({ status: 'ok' }));
 
-  const setCookie = (reply: FastifyReply) => (token: string | null, expiresAt?: Date) => {
+  // HttpOnly, SameSite=Lax, and Secure when the request came over HTTPS (login-guard.ts).
+  const setCookie = (req: FastifyRequest, reply: FastifyReply) => (token: string | null, expiresAt?: Date) => {
+    const flags = {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: wantsSecureCookie(req, { publicUrl: services.config.publicUrl, secureCookies: deps.secureCookies }),
+    } as const;
     if (token) {
-      void reply.setCookie(SESSION_COOKIE, token, {
-        path: '/',
-        httpOnly: true,
-        sameSite: 'lax',
-        secure: deps.secureCookies ?? false,
-        ...(expiresAt ? { expires: expiresAt } : {}),
-      });
+      void reply.setCookie(SESSION_COOKIE, token, { ...flags, ...(expiresAt ? { expires: expiresAt } : {}) });
     } else {
-      void reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      void reply.clearCookie(SESSION_COOKIE, flags);
     }
   };
   const createContext = ({ req, res }: { req: FastifyRequest; res: FastifyReply }) =>
     createContextInner(services, req.user, {
-      setSessionCookie: setCookie(res),
+      setSessionCookie: setCookie(req, res),
       ...(req.cookies[SESSION_COOKIE] ? { sessionToken: req.cookies[SESSION_COOKIE] } : {}),
     });
 

@@ -13,6 +13,8 @@ export const errorCodes = {
   NOT_FOUND: { trpc: 'NOT_FOUND', http: 404 },
   CONFLICT: { trpc: 'CONFLICT', http: 409 },
   LOCKED: { trpc: 'CONFLICT', http: 409 },
+  /** Too many login attempts, or an account locked after repeated failures. */
+  TOO_MANY_REQUESTS: { trpc: 'TOO_MANY_REQUESTS', http: 429 },
   INTERNAL: { trpc: 'INTERNAL_SERVER_ERROR', http: 500 },
 } as const;
 export type AppErrorCode = keyof typeof errorCodes;

@@ -11,6 +11,7 @@ export { ChangeBus, type Change } from './bus';
 export { AppError, errorCodes, type AppErrorCode } from './errors';
 export * as accessService from './services/access';
 export * as authService from './services/auth';
+export * as usersService from './services/users';
 export * as appsService from './services/apps';
 export * as nodesService from './services/nodes';
 export * as eventsService from './services/events';

@@ -15,6 +15,7 @@ import { metricsRouter } from './routers/metrics';
 import { networkRouter } from './routers/network';
 import { nodesRouter } from './routers/nodes';
 import { servicesRouter } from './routers/services';
+import { usersRouter } from './routers/users';
 
 export const appRouter = router({
   auth: authRouter,
@@ -31,6 +32,7 @@ export const appRouter = router({
   jobs: jobsRouter,
   network: networkRouter,
   services: servicesRouter,
+  users: usersRouter,
 });
 
 export type AppRouter = typeof appRouter;

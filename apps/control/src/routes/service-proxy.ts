@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { authService, ServiceRouteCache, serviceRoutesService, type Services } from '@atoll/api';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createProxyServer } from 'http-proxy-3';
+import { SERVICE_SANDBOX } from '../origins';
 
 const { matchServicePath, requestedServiceName, upstreamPath } = serviceRoutesService;
 
@@ -29,6 +30,12 @@ export interface ForwardOptions {
   stripAuthorization: boolean;
   /** Drop the `Authorization` header whatever it holds: it was the request's Atoll login (Basic). */
   authorizationWasLogin?: boolean;
+  /**
+   * Add origins.ts's CSP sandbox to every response: the service is served in control's own origin
+   * (`/service/<name>/`), so its pages must not run as that origin. Not on the edge port, where a
+   * service has an origin of its own (its host name and the edge port).
+   */
+  sandbox?: boolean;
 }
 
 interface RequestContext {
@@ -45,6 +52,8 @@ const HEAD_SYMBOL = 'ws-head';
  * events, chunked responses) and passes WebSocket upgrades through as raw sockets.
  *
  * What it changes on the way:
+ * - under `/service/`, every response gets a CSP `sandbox` (origins.ts): the page runs in an
+ *   opaque origin, not as control;
  * - the Atoll session cookie is removed (and, when asked, an Atoll bearer token), so no
  *   credential of the cluster reaches a service; a service can never set that cookie either;
  * - X-Forwarded-For / -Proto / -Host (and -Prefix under /service/) tell the service where the
@@ -199,6 +208,12 @@ export function withoutSessionCookie(
 const SESSION_COOKIE_NAME = 'atoll_session';
 
 function rewriteResponseHeaders(res: IncomingMessage, ctx: RequestContext): void {
+  if (ctx.opts.sandbox) {
+    // Appended, never replacing: the service's own policy (Node joins repeated headers with ", ",
+    // i.e. several policies, each enforced) stays, and the sandbox is one more.
+    const csp = res.headers['content-security-policy'];
+    res.headers['content-security-policy'] = csp ? `${csp}, ${SERVICE_SANDBOX}` : SERVICE_SANDBOX;
+  }
   const setCookie = res.headers['set-cookie'];
   if (setCookie) {
     const kept = setCookie.filter((c) => c.split('=')[0]!.trim() !== SESSION_COOKIE_NAME);
@@ -285,6 +300,7 @@ export function registerServiceProxyRoutes(app: FastifyInstance, proxy: ServiceP
       prefixStripped: match.route.rewriteRequestUrls,
       stripAuthorization: true,
       authorizationWasLogin: req.authMethod === 'basic',
+      sandbox: true,
     };
     const upgrade = upgradeOf(req);
     reply.hijack();
