@@ -13,6 +13,7 @@ import Fastify, {
 import { fastifyTRPCOpenApiPlugin, generateOpenApiDocument } from 'trpc-to-openapi';
 import type { AgentGateway } from './gateway/gateway';
 import { registerLoginRateLimit, wantsSecureCookie } from './login-guard';
+import { registerOriginGuard } from './origins';
 import { registerDcosAuthRoutes } from './routes/dcos-auth';
 import { registerMarathonRoutes } from './routes/marathon';
 import { registerCosmosRoutes } from './routes/cosmos';
@@ -127,6 +128,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (path === '/ping' || path.startsWith('/v2/')) reply.header('www-authenticate', 'Basic realm="Atoll"');
     return reply.code(401).send({ message: 'authentication required', code: 'UNAUTHORIZED' });
   });
+  // Cross-site requests riding on the session cookie: CSRF and WebSocket origins (origins.ts).
+  registerOriginGuard(app, () => services.config.publicUrl);
 
   // Malformed bodies and unknown errors: a clear 4xx for what the caller sent, never a stack trace.
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
