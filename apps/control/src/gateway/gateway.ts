@@ -75,6 +75,17 @@ export class AgentGateway implements AgentDispatcher {
         const msg = parsed.message;
         armWatchdog(this.s.config.heartbeatTimeoutMs);
         if (msg.type === 'hello') {
+          // One connection is one node: a second hello may not switch to another node's identity
+          // (nor join as a new node), whatever credential it carries.
+          if (nodeId && msg.nodeId !== nodeId) {
+            log.warn(
+              { nodeId, claimed: msg.nodeId ?? '(join)' },
+              'agent tried to change its node on one connection',
+            );
+            reply({ type: 'error', code: 'UNAUTHORIZED', message: `this connection is node ${nodeId}` });
+            socket.close(4003, 'unauthorized');
+            return;
+          }
           if (msg.protocolVersion !== PROTOCOL_VERSION) {
             reply({
               type: 'error',

@@ -448,8 +448,10 @@ export class AgentWriteBatcher {
             [[...heartbeats.keys()], [...heartbeats.values()]],
           );
         }
-        if (reports.length > 0) await applyTaskReports(this.s, reports);
-        if (health.length > 0 || readiness.length > 0) await applyHealthReports(this.s, health, readiness);
+        const own = await dropForeignReports(this.s, { reports, health, readiness });
+        if (own.reports.length > 0) await applyTaskReports(this.s, own.reports);
+        if (own.health.length > 0 || own.readiness.length > 0)
+          await applyHealthReports(this.s, own.health, own.readiness);
         if (reports.length > 0 || health.length > 0 || readiness.length > 0) this.s.poke();
       } catch (err) {
         this.s.log.error({ err }, 'writing agent reports failed');
@@ -463,6 +465,48 @@ export class AgentWriteBatcher {
     this.timer = null;
     await this.flush();
   }
+}
+
+/**
+ * An agent speaks only for its own node: reports about tasks that control placed on another node
+ * (a rogue or confused client with one node's credential claiming another node's tasks) are
+ * dropped and logged. One read for the whole batch; the UPDATEs also match the task's node, so a
+ * report racing a task's move is not applied either.
+ */
+export async function dropForeignReports(
+  s: Pick<Services, 'db' | 'log'>,
+  batch: {
+    reports: Array<{ nodeId: string; report: TaskReport }>;
+    health: Array<{ nodeId: string; msg: TaskHealth }>;
+    readiness: Array<{ nodeId: string; msg: TaskReadiness }>;
+  },
+): Promise<typeof batch> {
+  const claims = [
+    ...batch.reports.map((r) => ({ nodeId: r.nodeId, taskId: r.report.taskId })),
+    ...batch.health.map((h) => ({ nodeId: h.nodeId, taskId: h.msg.taskId })),
+    ...batch.readiness.map((r) => ({ nodeId: r.nodeId, taskId: r.msg.taskId })),
+  ];
+  if (claims.length === 0) return batch;
+  const { rows } = await s.db.pool.query<{ id: string; claimed_by: string; node_id: string }>(
+    `SELECT DISTINCT t.id, c.node_id::text AS claimed_by, t.node_id::text AS node_id
+     FROM unnest($1::text[], $2::uuid[]) AS c(id, node_id) JOIN tasks t ON t.id = c.id
+     WHERE t.node_id IS DISTINCT FROM c.node_id`,
+    [claims.map((c) => c.taskId), claims.map((c) => c.nodeId)],
+  );
+  if (rows.length === 0) return batch;
+  const foreign = new Set(rows.map((r) => `${r.claimed_by} ${r.id}`));
+  for (const r of rows) {
+    s.log.warn(
+      { nodeId: r.claimed_by, taskId: r.id, taskNodeId: r.node_id },
+      'agent reported a task of another node; report dropped',
+    );
+  }
+  const mine = (nodeId: string, taskId: string) => !foreign.has(`${nodeId} ${taskId}`);
+  return {
+    reports: batch.reports.filter((r) => mine(r.nodeId, r.report.taskId)),
+    health: batch.health.filter((h) => mine(h.nodeId, h.msg.taskId)),
+    readiness: batch.readiness.filter((r) => mine(r.nodeId, r.msg.taskId)),
+  };
 }
 
 /** The agent's socket closed: no new placements there. Its tasks are judged by heartbeats. */
