@@ -60,6 +60,8 @@ describe('buildProgram', () => {
       'job',
       'dns',
       'vip',
+      'user',
+      'token',
     ]);
   });
 

@@ -11,6 +11,8 @@ import { registerPodCommands } from './commands/pod';
 import { registerQueueCommands } from './commands/queue';
 import { registerTaskCommands, registerTaskIoCommands } from './commands/task';
 import { registerVipCommands } from './commands/vip';
+import { registerTokenCommands } from './commands/token';
+import { registerUserCommands } from './commands/user';
 import { CommandContext, type CliIO } from './context';
 import { reportError } from './errors';
 import { readHidden, readLine } from './prompt';
@@ -52,6 +54,8 @@ export function buildProgram(io: CliIO): Command {
   registerJobCommands(program, ctx);
   registerDnsCommands(program, ctx);
   registerVipCommands(program, ctx);
+  registerUserCommands(program, ctx);
+  registerTokenCommands(program, ctx);
 
   return program;
 }
