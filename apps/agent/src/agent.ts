@@ -24,6 +24,7 @@ import { createLogger, type Logger } from './logger';
 import { readHostFacts } from './resources';
 import { exitOutcome } from './runtime/exit';
 import { selectRuntime } from './runtime/select';
+import { materializeSecretFiles, removeSecretFiles } from './secret-files';
 import type { ObservedTask, Runtime, TaskExit } from './runtime/types';
 import { MetricsCollector } from './metrics/collector';
 import { AgentStreams } from './streams';
@@ -477,7 +478,13 @@ export class Agent {
       seq: ++this.seq,
       ...(prev?.appId !== undefined ? { appId: prev.appId } : {}),
     };
-    if (isTerminal(next.state)) tracked.finishedAtMs = Date.parse(report.at) || Date.now();
+    if (isTerminal(next.state)) {
+      tracked.finishedAtMs = Date.parse(report.at) || Date.now();
+      // The task's secret files live only as long as the task.
+      removeSecretFiles(this.config.stateDir, taskId).catch((err: unknown) =>
+        this.log.warn({ err, taskId }, 'removing the secret files of an ended task failed'),
+      );
+    }
     this.tasks.set(taskId, tracked);
     if (next.state === 'TASK_KILLING' || isTerminal(next.state)) this.stopMonitor(taskId);
     this.log.info(
@@ -508,7 +515,10 @@ export class Agent {
     this.update(spec.taskId, { state: 'TASK_STARTING' });
     try {
       if (nodeId === undefined) throw new Error('this agent has no node id yet');
-      const result = await this.requireRuntime().launch(spec, nodeId);
+      const result = await this.requireRuntime().launch(
+        await materializeSecretFiles(this.config.stateDir, spec),
+        nodeId,
+      );
       this.update(spec.taskId, { state: 'TASK_RUNNING', runtimeId: result.runtimeId, ports: result.ports });
       const checks = taskChecksOf(spec);
       if (checks) this.startMonitor(spec.taskId, checks, result.ports, Date.now());

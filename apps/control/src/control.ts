@@ -11,6 +11,7 @@ import {
   DnsPublisher,
   MetricsStore,
   ReconcileLoop,
+  SecretKeyring,
   StreamRelay,
   VipPublisher,
   type ClusterConfig,
@@ -56,6 +57,8 @@ export interface ControlOptions {
   dnsSuffix?: string;
   /** The range named VIPs get their addresses from (default: ATOLL_VIP_CIDR, else 11.0.0.0/8). */
   vipCidr?: string;
+  /** The secret store's keys (secret-keys.ts); absent: one random key for this process only. */
+  secretKeys?: SecretKeyring;
 }
 
 export interface Control {
@@ -125,6 +128,7 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
     metrics: new MetricsStore(db, log),
     dns: undefined as unknown as DnsPublisher,
     vips: undefined as unknown as VipPublisher,
+    secrets: opts.secretKeys ?? SecretKeyring.random('ephemeral'),
     poke: () => loop?.poke(),
     now: () => new Date(),
   };

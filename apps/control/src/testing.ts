@@ -3,7 +3,7 @@ import net, { type AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { appsService, authService, nodesService } from '@atoll/api';
+import { appsService, authService, nodesService, SecretKeyring } from '@atoll/api';
 import { createTestDatabase } from '@atoll/db/testing';
 import { containerLabels } from '@atoll/spec';
 import Docker from 'dockerode';
@@ -77,6 +77,8 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
     log,
     adminPassword,
     dnsPort: 0,
+    // A random key per test cluster (the secret store's; docs/secrets.md).
+    secretKeys: SecretKeyring.random(),
   });
   const admin = await control.db.prisma.user.findUniqueOrThrow({ where: { username: 'admin' } });
   const { token } = await authService.createApiToken(control.services, admin.id, 'test');

@@ -151,6 +151,12 @@ export const taskSpecSchema = z.object({
   mounts: z.array(mountSpecSchema).optional(),
   /** Marathon's `container.docker.parameters` (docker run options, e.g. cap-add). */
   dockerParameters: z.array(z.object({ key: z.string(), value: z.string() })).optional(),
+  /**
+   * File secrets (`container.volumes: [{containerPath, secret}]`): the agent writes each to a 0400
+   * file of its own and binds it read-only at `target`. `data` is the value in base64. Like the
+   * secret values in `env`, only the launch message of this task carries them.
+   */
+  secretFiles: z.array(z.object({ target: z.string().min(1), data: z.string() })).optional(),
 });
 export type TaskSpec = z.infer<typeof taskSpecSchema>;
 

@@ -11,6 +11,7 @@ import { AppError } from '../errors';
 import type { Services } from '../context';
 import { assertInScope, filterVisible } from './access';
 import { recordEvents } from './events';
+import { checkAppSecrets } from './secrets';
 import { orderTaskKill } from './kill';
 import {
   canceledEvents,
@@ -233,6 +234,7 @@ export interface DeploymentResult {
 export async function createApp(s: S, raw: unknown): Promise<{ app: AppView; deploymentId: string }> {
   const def = parseOrThrow(raw);
   assertInScope(s, def.id);
+  await checkAppSecrets(s, def);
   const version = nextVersion(s.now());
   const deploymentId = await s.db.prisma.$transaction(async (tx) => {
     const existing = await tx.app.findUnique({ where: { id: def.id } });
@@ -288,6 +290,7 @@ export async function updateApp(
   }
   const merged = opts.partial === false ? { ...patch, id: appId } : { ...current, ...patch, id: appId };
   const def = parseOrThrow(merged);
+  await checkAppSecrets(s, def, { previous: current });
   const scaleOnly = !opts.restart && sameExceptInstances(current, def as unknown as Record<string, unknown>);
   const version = nextVersion(s.now(), existing.version);
   const configVersion = scaleOnly ? existing.configVersion : version;

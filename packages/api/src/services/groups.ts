@@ -12,6 +12,7 @@ import { assertInScope, filterVisible, inScope, scopeOf } from './access';
 import { deleteApp, listApps, updateApp, type AppView, type DeploymentResult } from './apps';
 import { deploymentInfoEvent } from './deployments';
 import { recordEvents } from './events';
+import { checkAppSecrets } from './secrets';
 
 type S = Pick<Services, 'db' | 'bus' | 'now' | 'poke' | 'agents'>;
 
@@ -205,6 +206,7 @@ export async function createGroup(s: S, raw: unknown): Promise<DeploymentResult>
   const groupId = resolvePath(String((raw as { id: string }).id), '/');
   assertInScope(s, groupId);
   for (const a of apps) assertInScope(s, a.def.id);
+  for (const a of apps) await checkAppSecrets(s, a.def);
   const existing = await s.db.prisma.app.findMany({
     where: { id: { in: apps.map((a) => a.def.id) } },
     select: { id: true },

@@ -24,6 +24,8 @@ import type { Services } from '../context';
 import { AppError } from '../errors';
 import { assertInScope, filterVisible, jobPath } from './access';
 import { clusterSnapshot, seedFor, type PlacementIssue } from './decide';
+import { applyTaskSecrets, checkJobSecrets, jobSecretUse, resolveTaskSecrets, usesSecrets } from './secrets';
+import { applyTaskReports } from './agents';
 import { recordEvents, type EventInput } from './events';
 import { orderTaskKill } from './kill';
 import { nodeStates } from './reconciler';
@@ -250,6 +252,7 @@ async function findJob(s: Pick<S, 'db'>, id: string): Promise<JobRow> {
 export async function createJob(s: S, input: unknown): Promise<JobView> {
   const job = parseJobOrThrow(input);
   assertInScope(s, jobPath(job.id));
+  await checkJobSecrets(s, job.run);
   const now = s.now();
   try {
     await s.db.prisma.$transaction([
@@ -282,7 +285,8 @@ export async function updateJob(s: S, id: string, input: unknown): Promise<JobVi
       { path: 'id', message: `id '${String(body.id)}' does not match the path's '${id}'` },
     ]);
   const job = parseJobOrThrow(body ? { ...body, id } : input);
-  await findJob(s, id);
+  const previous = await findJob(s, id);
+  await checkJobSecrets(s, job.run, { previous: previous.run });
   await s.db.prisma.job.update({
     where: { id },
     data: {
@@ -737,7 +741,9 @@ export function restartDelaySeconds(failures: number, maxLaunchDelay: number): n
  * stopped or ran past activeDeadlineSeconds, restart ON_FAILURE runs, and place the runs that need
  * a task. Called at the end of the leader's reconcile pass.
  */
-export async function reconcileJobs(s: Pick<S, 'db' | 'bus' | 'now' | 'agents'>): Promise<void> {
+export async function reconcileJobs(
+  s: Pick<S, 'db' | 'bus' | 'now' | 'agents'> & Pick<Services, 'secrets'>,
+): Promise<void> {
   await fireSchedules(s);
   const now = s.now();
   const runs = await s.db.prisma.jobRun.findMany({
@@ -856,7 +862,7 @@ async function finishRuns(
 }
 
 async function placeRuns(
-  s: Pick<S, 'db' | 'agents'>,
+  s: Pick<S, 'db' | 'bus' | 'now' | 'agents'> & Pick<Services, 'secrets'>,
   runs: RunRow[],
   now: Date,
   events: EventInput[],
@@ -932,6 +938,18 @@ async function placeRuns(
       FROM unnest(${waiting.map((w) => w.id)}::text[], ${waiting.map((w) => w.issue)}::text[]) AS u(id, issue)
       WHERE r.id = u.id`;
   if (launches.length === 0) return;
+  // Secret values only in the launch message of the run's task (see reconciler.ts).
+  const secretFailures = new Map<string, string>();
+  const secretCache = new Map<string, Promise<string>>();
+  for (const { run, spec } of launches) {
+    const use = jobSecretUse(run.run);
+    if (!usesSecrets(use)) continue;
+    try {
+      applyTaskSecrets(spec, await resolveTaskSecrets(s, use, secretCache));
+    } catch (err) {
+      secretFailures.set(spec.taskId, (err as Error).message);
+    }
+  }
   await s.db.prisma.$transaction([
     s.db.prisma.task.createMany({
       data: launches.map(({ run, spec, nodeId }) => ({
@@ -953,7 +971,23 @@ async function placeRuns(
       .$executeRaw`UPDATE job_runs SET status = 'STARTING', attempts = attempts + 1, placement_issue = NULL, delay_until = NULL
       WHERE id = ANY(${launches.map((l) => l.run.id)}::text[])`,
   ]);
+  if (secretFailures.size > 0)
+    await applyTaskReports(
+      s,
+      launches
+        .filter((l) => secretFailures.has(l.spec.taskId))
+        .map((l) => ({
+          nodeId: l.nodeId,
+          report: {
+            taskId: l.spec.taskId,
+            state: 'TASK_FAILED' as const,
+            message: secretFailures.get(l.spec.taskId)!,
+            at: now.toISOString(),
+          },
+        })),
+    );
   for (const { run, spec, nodeId } of launches) {
+    if (secretFailures.has(spec.taskId)) continue;
     s.agents.send(nodeId, { type: 'launchTask', task: spec });
     events.push(runEvent('job_run_update', { ...run, status: 'STARTING' }, { taskId: spec.taskId, nodeId }));
   }

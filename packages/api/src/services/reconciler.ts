@@ -13,15 +13,16 @@ import {
   type TaskState,
 } from '@atoll/spec';
 import type { Services } from '../context';
-import { markNodeUnreachable } from './agents';
+import { applyTaskReports, markNodeUnreachable } from './agents';
 import { decide, type DrainProgress, type NodeState } from './decide';
 import { finishDeployments } from './deployments';
 import { jobTaskOwner, reconcileJobs } from './jobs';
 import { recordEvents, type EventInput } from './events';
 import { orderTaskKill } from './kill';
 import { effectiveAttributes } from './nodes';
+import { appSecretUse, applyTaskSecrets, resolveTaskSecrets, usesSecrets } from './secrets';
 
-type S = Pick<Services, 'db' | 'bus' | 'now' | 'agents' | 'log' | 'config'>;
+type S = Pick<Services, 'db' | 'bus' | 'now' | 'agents' | 'log' | 'config' | 'secrets'>;
 
 /** Agents reconnect with a back-off capped near 10 s; a new leader waits that long before judging. */
 const RECONNECT_GRACE_MS = 12_000;
@@ -353,6 +354,20 @@ export async function reconcile(s: S, opts: { leaderSince?: Date } = {}): Promis
     spec.labels[containerLabels.nodeId] = node.id;
     return { spec, node };
   });
+  // Secret values go into the launch message of the task that uses them, and nowhere else: not
+  // the task row, not the events. A task whose secret is missing or unreadable fails at once (the
+  // message names the path), so the app's launch back-off applies as to any failed start.
+  const secretFailures = new Map<string, string>();
+  const secretCache = new Map<string, Promise<string>>();
+  for (const { spec } of launches) {
+    const use = appSecretUse(defs.get(spec.appId));
+    if (!usesSecrets(use)) continue;
+    try {
+      applyTaskSecrets(spec, await resolveTaskSecrets(s, use, secretCache));
+    } catch (err) {
+      secretFailures.set(spec.taskId, (err as Error).message);
+    }
+  }
   if (launches.length > 0) {
     await s.db.prisma.task.createMany({
       data: launches.map(({ spec, node }) => ({
@@ -371,7 +386,7 @@ export async function reconcile(s: S, opts: { leaderSince?: Date } = {}): Promis
       })),
     });
     for (const { spec, node } of launches) {
-      s.agents.send(node.id, { type: 'launchTask', task: spec });
+      if (!secretFailures.has(spec.taskId)) s.agents.send(node.id, { type: 'launchTask', task: spec });
       events.push({
         type: 'task_staged',
         subject: spec.appId,
@@ -380,6 +395,14 @@ export async function reconcile(s: S, opts: { leaderSince?: Date } = {}): Promis
     }
   }
 
+  if (secretFailures.size > 0)
+    await applyTaskReports(
+      s,
+      [...secretFailures].map(([taskId, message]) => ({
+        nodeId: launches.find((l) => l.spec.taskId === taskId)!.node.id,
+        report: { taskId, state: 'TASK_FAILED' as const, message, at: now.toISOString() },
+      })),
+    );
   await finishDeployments(s, events);
   await pruneTerminalTasks(s);
   await recordEvents(s, events, 'task');
