@@ -11,7 +11,7 @@ import {
   DnsPublisher,
   MetricsStore,
   ReconcileLoop,
-  SecretKeyring,
+  AuditLog,
   StreamRelay,
   VipPublisher,
   type ClusterConfig,
@@ -57,8 +57,8 @@ export interface ControlOptions {
   dnsSuffix?: string;
   /** The range named VIPs get their addresses from (default: ATOLL_VIP_CIDR, else 11.0.0.0/8). */
   vipCidr?: string;
-  /** The secret store's keys (secret-keys.ts); absent: one random key for this process only. */
-  secretKeys?: SecretKeyring;
+  /** Days audit records are kept (ATOLL_AUDIT_RETENTION_DAYS); 0 or absent keeps them forever. */
+  auditRetentionDays?: number;
 }
 
 export interface Control {
@@ -126,13 +126,14 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
     agents: { send: () => false, isConnected: () => false },
     streams: new StreamRelay(() => services.agents),
     metrics: new MetricsStore(db, log),
+    audit: new AuditLog(db, log, { retentionDays: opts.auditRetentionDays ?? 0 }),
     dns: undefined as unknown as DnsPublisher,
     vips: undefined as unknown as VipPublisher,
-    secrets: opts.secretKeys ?? SecretKeyring.random('ephemeral'),
     poke: () => loop?.poke(),
     now: () => new Date(),
   };
   services.metrics.start();
+  services.audit.start();
   services.dns = new DnsPublisher(services, {
     controlIps: () => controlIps(config.publicUrl),
     ...(opts.dnsSuffix ? { suffix: opts.dnsSuffix } : {}),
@@ -280,6 +281,8 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
       await gateway.close();
       await services.metrics.close();
       await server.close();
+      // After the server: the records of the last requests are written before the pool ends.
+      await services.audit.close();
       leaderClient?.release(true);
       await db.close();
     },

@@ -12,6 +12,7 @@ import Fastify, {
 } from 'fastify';
 import { fastifyTRPCOpenApiPlugin, generateOpenApiDocument } from 'trpc-to-openapi';
 import type { AgentGateway } from './gateway/gateway';
+import { registerAuditHook } from './audit-hook';
 import { registerLoginRateLimit, wantsSecureCookie } from './login-guard';
 import { registerOriginGuard } from './origins';
 import { registerDcosAuthRoutes } from './routes/dcos-auth';
@@ -128,6 +129,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (path === '/ping' || path.startsWith('/v2/')) reply.header('www-authenticate', 'Basic realm="Atoll"');
     return reply.code(401).send({ message: 'authentication required', code: 'UNAUTHORIZED' });
   });
+  // One audit record per write request, 401s included (audit-hook.ts, docs/audit.md).
+  registerAuditHook(app, services);
   // Cross-site requests riding on the session cookie: CSRF and WebSocket origins (origins.ts).
   registerOriginGuard(app, () => services.config.publicUrl);
 

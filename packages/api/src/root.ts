@@ -7,6 +7,7 @@ import {
   queueRouter,
   tasksRouter,
 } from './routers/apps';
+import { auditRouter } from './routers/audit';
 import { authRouter } from './routers/auth';
 import { catalogRouter } from './routers/catalog';
 import { clusterRouter } from './routers/cluster';
@@ -32,6 +33,7 @@ export const appRouter = router({
   jobs: jobsRouter,
   network: networkRouter,
   services: servicesRouter,
+  audit: auditRouter,
   users: usersRouter,
 });
 
