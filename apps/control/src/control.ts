@@ -11,6 +11,7 @@ import {
   DnsPublisher,
   MetricsStore,
   ReconcileLoop,
+  SecretKeyring,
   AuditLog,
   StreamRelay,
   VipPublisher,
@@ -57,6 +58,8 @@ export interface ControlOptions {
   dnsSuffix?: string;
   /** The range named VIPs get their addresses from (default: ATOLL_VIP_CIDR, else 11.0.0.0/8). */
   vipCidr?: string;
+  /** The secret store's keys (secret-keys.ts); absent: one random key for this process only. */
+  secretKeys?: SecretKeyring;
   /** Days audit records are kept (ATOLL_AUDIT_RETENTION_DAYS); 0 or absent keeps them forever. */
   auditRetentionDays?: number;
 }
@@ -129,6 +132,7 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
     audit: new AuditLog(db, log, { retentionDays: opts.auditRetentionDays ?? 0 }),
     dns: undefined as unknown as DnsPublisher,
     vips: undefined as unknown as VipPublisher,
+    secrets: opts.secretKeys ?? SecretKeyring.random('ephemeral'),
     poke: () => loop?.poke(),
     now: () => new Date(),
   };

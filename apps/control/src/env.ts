@@ -56,6 +56,10 @@ export function loadControlConfig(env: Record<string, string | undefined> = proc
         .int('ATOLL_AUDIT_RETENTION_DAYS must be a whole number of days')
         .min(0, 'ATOLL_AUDIT_RETENTION_DAYS must be 0 (keep forever) or more')
         .default(0),
+      /** The secret store's keys: comma-separated `id:base64-of-32-bytes`, the first is current (docs/secrets.md). */
+      ATOLL_SECRET_KEYS: z.string().min(1).optional(),
+      /** A file of such keys, one a line (ignored when ATOLL_SECRET_KEYS is set). */
+      ATOLL_SECRET_KEY_FILE: z.string().min(1).optional(),
       ATOLL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     },
     runtimeEnv: env,

@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { nodesService } from '@atoll/api';
+import { nodesService, SecretKeyError, type SecretKeyring } from '@atoll/api';
 import pino from 'pino';
 import { startControl } from './control';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { ConfigError, loadControlConfig, type ControlConfig } from './env';
 import { spawnLocalAgent, type LocalAgent } from './local-agent';
+import { loadSecretKeyring } from './secret-keys';
 
 async function main(): Promise<void> {
   let env: ControlConfig;
@@ -27,6 +28,22 @@ async function main(): Promise<void> {
   await mkdir(dataDir, { recursive: true, mode: 0o711 });
   await chmod(dataDir, 0o711);
 
+  let secretKeys: SecretKeyring;
+  try {
+    secretKeys = await loadSecretKeyring({
+      keys: env.ATOLL_SECRET_KEYS,
+      keyFile: env.ATOLL_SECRET_KEY_FILE,
+      dataDir,
+      log,
+    });
+  } catch (err) {
+    if (err instanceof SecretKeyError) {
+      console.error(`atoll-control: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+
   const embedded = env.DATABASE_URL ? null : await startEmbeddedPostgres(dataDir, log);
   const databaseUrl = env.DATABASE_URL ?? embedded!.url;
   const control = await startControl({
@@ -45,6 +62,7 @@ async function main(): Promise<void> {
     dnsPort: env.ATOLL_DNS_PORT === 'off' ? null : env.ATOLL_DNS_PORT,
     ...(env.ATOLL_DNS_BIND ? { dnsBind: env.ATOLL_DNS_BIND } : {}),
     dnsSuffix: env.ATOLL_DNS_SUFFIX,
+    secretKeys,
     auditRetentionDays: env.ATOLL_AUDIT_RETENTION_DAYS,
   });
   const admin = control.admin;

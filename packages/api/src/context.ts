@@ -6,6 +6,7 @@ import type { AgentDispatcher } from './services/agents';
 import type { StreamRelay } from './services/agent-streams';
 import type { DnsPublisher } from './services/dns';
 import type { MetricsStore } from './services/metrics';
+import type { SecretKeyring } from './services/secrets';
 import type { VipPublisher } from './services/vips';
 
 export interface AuthUser {
@@ -44,6 +45,8 @@ export interface Services {
   dns: DnsPublisher;
   /** The cluster's VIPs (pushed to the agents) and the agents' VIP counters. */
   vips: VipPublisher;
+  /** The keys the secret store encrypts with (services/secrets.ts); the first is current. */
+  secrets: SecretKeyring;
   /** The audit log: one record per write request, written in batches. */
   audit: AuditLog;
   /** Asks the reconciler to run soon (debounced); a no-op on non-leaders. */

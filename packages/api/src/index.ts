@@ -21,6 +21,8 @@ export * as groupsService from './services/groups';
 export * as podsService from './services/pods';
 export * as catalogService from './services/catalog';
 export * as jobsService from './services/jobs';
+export * as secretsService from './services/secrets';
+export { SecretKeyring, SecretKeyError, parseSecretKeys, newSecretKeyEntry } from './services/secrets';
 export { DnsPublisher } from './services/dns';
 export { VipPublisher, DEFAULT_VIP_CIDR } from './services/vips';
 export * as agentsService from './services/agents';
