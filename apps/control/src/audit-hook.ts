@@ -21,12 +21,8 @@ const SKIPPED_ROUTES = new Set(['/agent/v1', '/install/token-check', '/service/*
 const LOGIN_PATHS = new Set(['/api/trpc/auth.login', '/api/v1/auth/login', '/acs/api/v1/auth/login']);
 const MAX_FIELD = 1000;
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** Record this route's requests even when they are reads (exec's WebSocket refusals). */
-    audit?: boolean;
-  }
-}
+/** Reads that are recorded all the same: exec sessions refused before the WebSocket opened. */
+const AUDITED_READ_ROUTES = new Set(['/api/v1/tasks/:taskId/exec']);
 
 /** The URL as sent: /api/v1's adapter rewrites req.url (and with it req.originalUrl) in its handler. */
 const sentUrls = new WeakMap<FastifyRequest, string>();
@@ -38,7 +34,7 @@ export function registerAuditHook(app: FastifyInstance, services: Services): voi
   });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url;
-    if (READ_METHODS.has(req.method) && !req.routeOptions.config.audit) return;
+    if (READ_METHODS.has(req.method) && !(route && AUDITED_READ_ROUTES.has(route))) return;
     if (route && SKIPPED_ROUTES.has(route)) return;
     try {
       const entry = auditEntry(req, reply.statusCode, describe(req, openApi));

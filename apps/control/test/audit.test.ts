@@ -3,8 +3,10 @@ import { createTestDatabase } from '@atoll/db/testing';
 import { hash } from '@node-rs/argon2';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { startControl, type Control } from '../src/control';
-import { until } from './support';
+import { startTestCluster, type TestCluster } from '../src/testing';
+import { restClient, until } from './support';
 
 interface AuditRecord {
   id: string;
@@ -382,4 +384,88 @@ describe('audit records of write requests', () => {
     );
     expect(rows[0]!.n).toBeGreaterThan(10);
   });
+});
+
+/** Exec sessions are WebSocket GETs: opened and refused ones are recorded all the same. */
+describe('audit records of exec sessions', () => {
+  let cluster: TestCluster;
+  const api = restClient(
+    () => cluster.url,
+    () => cluster.token,
+  );
+
+  beforeAll(async () => {
+    cluster = await startTestCluster({ agent: true, runtime: 'exec' });
+  }, 120_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  }, 120_000);
+
+  /** Opens an exec session running `echo`; resolves with the upgrade's request id and the status. */
+  const exec = (taskId: string, token: string) =>
+    new Promise<{ status: number; requestId: string | null }>((resolve, reject) => {
+      const ws = new WebSocket(
+        `${cluster.url.replace('http', 'ws')}/api/v1/tasks/${encodeURIComponent(taskId)}/exec?command=true`,
+        { headers: { authorization: `Bearer ${token}` } },
+      );
+      let requestId: string | null = null;
+      ws.on('upgrade', (res) => (requestId = (res.headers['x-request-id'] as string | undefined) ?? null));
+      ws.on('message', (data: Buffer, isBinary: boolean) => {
+        if (!isBinary && (JSON.parse(data.toString()) as { type: string }).type === 'exit')
+          resolve({ status: 101, requestId });
+      });
+      ws.on('unexpected-response', (_req, res) =>
+        resolve({ status: res.statusCode ?? 0, requestId: (res.headers['x-request-id'] as string) ?? null }),
+      );
+      ws.on('error', reject);
+    });
+
+  it('an opened session and a refused one each leave a record', async () => {
+    await api('POST', '/v2/apps', { id: '/audit/exec', cmd: 'sleep 1000', instances: 1, cpus: 0.1, mem: 32 });
+    const [task] = await until(
+      'a running task',
+      async () =>
+        (await api<{ tasks: Array<{ id: string; state: string }> }>('GET', '/v2/apps/audit/exec/tasks'))
+          .tasks,
+      (ts) => ts.some((t) => t.state === 'TASK_RUNNING'),
+    );
+    const opened = await exec(task!.id, cluster.token);
+    expect(opened.status).toBe(101);
+    const refused = await exec('no-such-task', cluster.token);
+    expect(refused.status).toBe(404);
+    const db = cluster.control.db.pool;
+    const rows = await until(
+      'both exec records',
+      async () =>
+        (
+          await db.query<{ actor: string; method: string; action: string; target: string; status: number }>(
+            `SELECT actor, method, action, target, status FROM audit_records WHERE action LIKE '%/exec' ORDER BY id`,
+          )
+        ).rows,
+      (r) => r.length >= 2,
+      10_000,
+    );
+    expect(rows).toEqual([
+      {
+        actor: 'admin',
+        method: 'GET',
+        action: 'GET /api/v1/tasks/:taskId/exec',
+        target: task!.id,
+        status: 101,
+      },
+      {
+        actor: 'admin',
+        method: 'GET',
+        action: 'GET /api/v1/tasks/:taskId/exec',
+        target: 'no-such-task',
+        status: 404,
+      },
+    ]);
+    if (refused.requestId) {
+      const { rowCount } = await db.query('SELECT 1 FROM audit_records WHERE request_id = $1', [
+        refused.requestId,
+      ]);
+      expect(rowCount).toBe(1);
+    }
+  }, 120_000);
 });

@@ -3,6 +3,7 @@ import { AppError, streamsService, type Services } from '@atoll/api';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
+import { auditEntry } from '../audit-hook';
 
 const { MAX_LOG_LINES, taskLocation, taskLogChunks } = streamsService;
 
@@ -158,6 +159,10 @@ export function registerTaskIoRoutes(app: FastifyInstance, s: Services): void {
         },
       );
       s.log.info({ user: req.user?.username, taskId: req.params.taskId, command, tty }, 'exec into a task');
+      // An opened session (a refused one is recorded by the audit hook).
+      s.audit.record(
+        auditEntry(req, 101, { action: 'GET /api/v1/tasks/:taskId/exec', target: req.params.taskId }),
+      );
       socket.on('message', (data: Buffer, isBinary: boolean) => {
         if (isBinary) return session.write(data);
         const parsed = execControl.safeParse(JSON.parse(data.toString('utf8')));
