@@ -106,3 +106,11 @@ export const IconNetwork = ({ className }: P) => (
     <path d="M12 7.5v4M12 11.5 6.5 17M12 11.5l5.5 5.5" />
   </svg>
 );
+export const IconOrganization = ({ className }: P) => (
+  <svg viewBox="0 0 24 24" className={className} aria-hidden {...base}>
+    <circle cx="9" cy="8" r="3.5" />
+    <path d="M2.5 20c.6-3.6 3.2-5.5 6.5-5.5s5.9 1.9 6.5 5.5" />
+    <circle cx="17" cy="9" r="2.5" />
+    <path d="M16.5 14.6c2.6.2 4.5 1.9 5 4.9" />
+  </svg>
+);

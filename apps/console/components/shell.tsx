@@ -17,6 +17,7 @@ import {
   IconMoon,
   IconNetwork,
   IconNodes,
+  IconOrganization,
   IconServices,
   IconSettings,
   IconSun,
@@ -34,6 +35,13 @@ const nav = [
   { href: '/nodes', label: 'Nodes', key: 'n', icon: IconNodes, testId: 'nav-nodes' },
   { href: '/networking', label: 'Networking', key: 'w', icon: IconNetwork, testId: 'nav-networking' },
   { href: '/events', label: 'Events', key: 'e', icon: IconEvents, testId: 'nav-events' },
+  {
+    href: '/organization',
+    label: 'Organization',
+    key: 'o',
+    icon: IconOrganization,
+    testId: 'nav-organization',
+  },
   { href: '/settings', label: 'Settings', key: 't', icon: IconSettings, testId: 'nav-settings' },
 ] as const;
 
