@@ -12,6 +12,7 @@ import Fastify, {
 } from 'fastify';
 import { fastifyTRPCOpenApiPlugin, generateOpenApiDocument } from 'trpc-to-openapi';
 import type { AgentGateway } from './gateway/gateway';
+import { installAccessHook } from './access-hook';
 import { registerAuditHook } from './audit-hook';
 import { registerLoginRateLimit, wantsSecureCookie } from './login-guard';
 import { registerOriginGuard } from './origins';
@@ -92,6 +93,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   app.decorateRequest('user', null);
   app.decorateRequest('authMethod', null);
+  // Roles and scopes on every route registered from here on (access-hook.ts, docs/access.md).
+  installAccessHook(app);
   // Marathon's clients send `Content-Type: application/json` with empty bodies (marathon-python's
   // restart_app POSTs nothing): an empty JSON body is no body, and the route says if it needs one.
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -141,7 +144,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return reply.code(status).send({ message: status === 500 ? 'internal error' : err.message });
   });
 
-  app.get('/health', async () => ({ status: 'ok' }));
+  app.get('/health', { config: { access: 'public' } }, async () => ({ status: 'ok' }));
 
   // HttpOnly, SameSite=Lax, and Secure when the request came over HTTPS (login-guard.ts).
   const setCookie = (req: FastifyRequest, reply: FastifyReply) => (token: string | null, expiresAt?: Date) => {
@@ -184,7 +187,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       cookie: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE },
     },
   });
-  app.get('/api/v1/openapi.json', async () => openApi);
+  app.get('/api/v1/openapi.json', { config: { access: 'self', scope: 'cluster' } }, async () => openApi);
   // trpc-to-openapi's Fastify adapter hands the Fastify request and reply to createContext.
   await app.register(fastifyTRPCOpenApiPlugin, {
     basePath: '/api/v1',
@@ -208,7 +211,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   if (deps.consoleHandler) {
     const handle = deps.consoleHandler;
-    app.all('/*', async (req, reply) => {
+    // The console's pages: server.ts's authentication decides which need a login (isPublic); their
+    // data comes through tRPC, which checks the role.
+    app.all('/*', { config: { access: 'public' } }, async (req, reply) => {
       reply.hijack();
       await handle(req.raw, reply.raw);
     });

@@ -173,33 +173,47 @@ describe.skipIf(skip)('task logs, exec and garbage collection', () => {
     expect(tty.exitCode).toBe(0);
   }, 60_000);
 
-  it('exec needs the admin role; logs do not', async () => {
-    // No API creates users yet: a user with another role and an API token go straight in.
+  it('logs and exec need the operator role: a viewer gets 403 on both, an operator reaches both', async () => {
+    // Users with other roles and their API tokens go straight into the database.
     const prisma = cluster.control.db.prisma;
-    const viewer = await prisma.user.create({
-      data: { username: `viewer-${Date.now()}`, role: 'viewer', passwordHash: 'unused' },
-    });
-    const token = `tok_viewer_${Math.random().toString(36).slice(2)}`;
-    await prisma.apiToken.create({ data: { name: 'viewer', tokenHash: sha256(token), userId: viewer.id } });
-    const [task] = await running('/logs/counter', 1);
-    const status = await new Promise<number>((resolve, reject) => {
-      const ws = new WebSocket(
-        `${cluster.url.replace('http', 'ws')}/api/v1/tasks/${encodeURIComponent(task!.id)}/exec?command=sh`,
-        { headers: { authorization: `Bearer ${token}` } },
-      );
-      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-      ws.on('open', () => {
-        ws.close();
-        reject(new Error('a viewer opened an exec session'));
+    const tokenOf = async (role: 'viewer' | 'operator') => {
+      const user = await prisma.user.create({
+        data: { username: `${role}-${Date.now()}`, role, passwordHash: 'unused' },
       });
-      ws.on('error', reject);
-    });
-    expect(status).toBe(403);
-    const logs = await fetch(`${cluster.url}/api/v1/tasks/${encodeURIComponent(task!.id)}/logs?lines=1`, {
-      headers: { authorization: `Bearer ${token}` },
-    });
-    expect(logs.status).toBe(200);
-    expect((await logs.text()).trim().split('\n')).toHaveLength(1);
+      const token = `tok_${role}_${Math.random().toString(36).slice(2)}`;
+      await prisma.apiToken.create({ data: { name: role, tokenHash: sha256(token), userId: user.id } });
+      return token;
+    };
+    const [task] = await running('/logs/counter', 1);
+    const execStatus = (token: string) =>
+      new Promise<number>((resolve, reject) => {
+        const ws = new WebSocket(
+          `${cluster.url.replace('http', 'ws')}/api/v1/tasks/${encodeURIComponent(task!.id)}/exec?command=true`,
+          { headers: { authorization: `Bearer ${token}`, origin: cluster.url } },
+        );
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('open', () => {
+          ws.close();
+          resolve(101);
+        });
+        ws.on('error', reject);
+      });
+    const logs = (token: string) =>
+      fetch(`${cluster.url}/api/v1/tasks/${encodeURIComponent(task!.id)}/logs?lines=1`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+
+    const viewer = await tokenOf('viewer');
+    expect(await execStatus(viewer)).toBe(403);
+    const refused = await logs(viewer);
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { message: string }).message).toMatch(/viewer role/);
+
+    const operator = await tokenOf('operator');
+    expect(await execStatus(operator)).toBe(101);
+    const read = await logs(operator);
+    expect(read.status).toBe(200);
+    expect((await read.text()).trim().split('\n')).toHaveLength(1);
   }, 30_000);
 
   it('exec of an unknown task is refused before the upgrade', async () => {

@@ -36,7 +36,8 @@ export class AgentGateway implements AgentDispatcher {
   }
 
   register(app: FastifyInstance): void {
-    app.get('/agent/v1', { websocket: true }, (socket) => this.accept(socket));
+    // Agents authenticate on the socket with their node credential, not as users.
+    app.get('/agent/v1', { websocket: true, config: { access: 'public' } }, (socket) => this.accept(socket));
   }
 
   private accept(socket: WebSocket): void {

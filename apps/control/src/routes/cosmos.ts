@@ -1,4 +1,5 @@
-import { AppError, catalogService, type Services } from '@atoll/api';
+import { AppError, accessService, catalogService, type Services } from '@atoll/api';
+import type { RouteAccess } from '../access-hook';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 
@@ -7,7 +8,7 @@ import { z } from 'zod';
  * POST of JSON (Cosmos's `application/vnd.dcos.package.*+json` media types are accepted) calling
  * the same service functions as tRPC. Errors are Cosmos's `{ type, message, data }`.
  */
-export function registerCosmosRoutes(app: FastifyInstance, s: Services): void {
+export function registerCosmosRoutes(app: FastifyInstance, services: Services): void {
   app.addContentTypeParser(
     /^application\/vnd\.dcos\.[\w.-]+\+json/,
     { parseAs: 'string' },
@@ -22,8 +23,15 @@ export function registerCosmosRoutes(app: FastifyInstance, s: Services): void {
     },
   );
 
-  const route = <T extends z.ZodType>(op: string, schema: T, fn: (input: z.output<T>) => Promise<unknown>) =>
-    app.post(`/package/${op}`, async (req: FastifyRequest, reply: FastifyReply) => {
+  // Every route is a POST: each says what it needs (reads are `read`, repositories `admin`), and its
+  // function gets the services acting for the request's user (the service layer checks the scope).
+  const route = <T extends z.ZodType>(
+    op: string,
+    schema: T,
+    fn: (input: z.output<T>, s: Services) => Promise<unknown>,
+    access: RouteAccess = 'operate',
+  ) =>
+    app.post(`/package/${op}`, { config: { access } }, async (req: FastifyRequest, reply: FastifyReply) => {
       const parsed = schema.safeParse(req.body ?? {});
       if (!parsed.success) {
         const errors = parsed.error.issues.map((i) => ({
@@ -37,7 +45,7 @@ export function registerCosmosRoutes(app: FastifyInstance, s: Services): void {
         });
       }
       try {
-        const body = await fn(parsed.data);
+        const body = await fn(parsed.data, accessService.withActor(services, req.user));
         return reply
           .type(`application/vnd.dcos.package.${op.replace('/', '.')}-response+json;charset=utf-8;version=v1`)
           .send(body);
@@ -51,24 +59,40 @@ export function registerCosmosRoutes(app: FastifyInstance, s: Services): void {
   const options = z.record(z.string(), z.unknown(), { error: 'options must be a JSON object' }).optional();
   const appId = z.string().min(1).optional();
 
-  route('search', z.object({ query: z.string().default('') }), async ({ query }) => ({
-    packages: await catalogService.searchPackages(s, query),
-  }));
-  route('describe', z.object({ packageName: name, packageVersion: version }), async (i) => {
-    const d = await catalogService.describePackage(s, i.packageName, i.packageVersion);
-    return { package: d.package, versions: d.versions };
-  });
+  route(
+    'search',
+    z.object({ query: z.string().default('') }),
+    async ({ query }, s) => ({
+      packages: await catalogService.searchPackages(s, query),
+    }),
+    'read',
+  );
+  route(
+    'describe',
+    z.object({ packageName: name, packageVersion: version }),
+    async (i, s) => {
+      const d = await catalogService.describePackage(s, i.packageName, i.packageVersion);
+      return { package: d.package, versions: d.versions };
+    },
+    'read',
+  );
   route(
     'list-versions',
     z.object({ packageName: name, includePackageVersions: z.boolean().optional() }),
-    async (i) => ({
+    async (i, s) => ({
       results: await catalogService.listVersions(s, i.packageName),
     }),
+    'read',
   );
-  route('render', z.object({ packageName: name, packageVersion: version, options, appId }), async (i) => ({
-    marathonJson: await catalogService.renderPackage(s, i),
-  }));
-  route('install', z.object({ packageName: name, packageVersion: version, options, appId }), async (i) => {
+  route(
+    'render',
+    z.object({ packageName: name, packageVersion: version, options, appId }),
+    async (i, s) => ({
+      marathonJson: await catalogService.renderPackage(s, i),
+    }),
+    'read',
+  );
+  route('install', z.object({ packageName: name, packageVersion: version, options, appId }), async (i, s) => {
     const r = await catalogService.installPackage(s, i);
     return {
       packageName: r.packageName,
@@ -78,7 +102,7 @@ export function registerCosmosRoutes(app: FastifyInstance, s: Services): void {
       deploymentId: r.deploymentId,
     };
   });
-  route('uninstall', z.object({ packageName: name, appId, all: z.boolean().optional() }), async (i) => ({
+  route('uninstall', z.object({ packageName: name, appId, all: z.boolean().optional() }), async (i, s) => ({
     results: (await catalogService.uninstallPackage(s, i)).map((r) => ({
       packageName: r.packageName,
       appId: r.appId,
@@ -86,21 +110,26 @@ export function registerCosmosRoutes(app: FastifyInstance, s: Services): void {
       ...(r.postUninstallNotes ? { postUninstallNotes: r.postUninstallNotes } : {}),
     })),
   }));
-  route('list', z.object({ packageName: z.string().optional(), appId }), async (i) => ({
-    packages: await Promise.all(
-      (await catalogService.listInstalled(s, i)).map(async (p) => ({
-        appId: p.appId,
-        packageInformation: {
-          packageDefinition: await catalogService
-            .describePackage(s, p.packageName, p.packageVersion)
-            .then((d) => d.package)
-            .catch(() => ({ name: p.packageName, version: p.packageVersion })),
-        },
-        status: p.status,
-      })),
-    ),
-  }));
-  const repositories = async () => ({
+  route(
+    'list',
+    z.object({ packageName: z.string().optional(), appId }),
+    async (i, s) => ({
+      packages: await Promise.all(
+        (await catalogService.listInstalled(s, i)).map(async (p) => ({
+          appId: p.appId,
+          packageInformation: {
+            packageDefinition: await catalogService
+              .describePackage(s, p.packageName, p.packageVersion)
+              .then((d) => d.package)
+              .catch(() => ({ name: p.packageName, version: p.packageVersion })),
+          },
+          status: p.status,
+        })),
+      ),
+    }),
+    'read',
+  );
+  const repositories = async (s: Services) => ({
     // Cosmos's shape; `skipped` (entries Atoll could not read) is added only where there are some.
     repositories: (await catalogService.listRepositories(s)).map((r) => ({
       name: r.name,
@@ -108,7 +137,7 @@ export function registerCosmosRoutes(app: FastifyInstance, s: Services): void {
       ...(r.skipped.length > 0 ? { skipped: r.skipped } : {}),
     })),
   });
-  route('repository/list', z.object({}), repositories);
+  route('repository/list', z.object({}), (_i, s) => repositories(s), 'read');
   route(
     'repository/add',
     z.object({
@@ -116,18 +145,20 @@ export function registerCosmosRoutes(app: FastifyInstance, s: Services): void {
       uri: z.string({ error: 'uri is required' }).min(1, 'uri is required'),
       index: z.number().int().min(0).optional(),
     }),
-    async (i) => {
+    async (i, s) => {
       await catalogService.addRepository(s, i);
-      return repositories();
+      return repositories(s);
     },
+    'admin',
   );
   route(
     'repository/delete',
     z.object({ name: z.string().optional(), uri: z.string().optional() }),
-    async (i) => {
+    async (i, s) => {
       await catalogService.removeRepository(s, i);
-      return repositories();
+      return repositories(s);
     },
+    'admin',
   );
 }
 

@@ -13,7 +13,7 @@ const loginBody = z.object({
  * → {token}. The token is a session token, accepted as `Authorization: token=<t>` or `Bearer <t>`.
  */
 export function registerDcosAuthRoutes(app: FastifyInstance, services: Services): void {
-  app.post('/acs/api/v1/auth/login', async (req, reply) => {
+  app.post('/acs/api/v1/auth/login', { config: { access: 'public' } }, async (req, reply) => {
     const body = loginBody.safeParse(req.body);
     if (!body.success) {
       return sendError(

@@ -41,7 +41,7 @@ let bundle: Promise<string> | null = null;
  * - `POST /install/token-check {"token"}`: 200, or 401 saying why the token would be refused.
  */
 export function registerInstallRoutes(app: FastifyInstance, s: Services): void {
-  app.get('/install/agent.sh', async (req, reply) => {
+  app.get('/install/agent.sh', { config: { access: 'public' } }, async (req, reply) => {
     const text = (await readFile(scriptPath, 'utf8'))
       .replaceAll('@@CONTROL_URL@@', baseUrl(req, s.config.publicUrl))
       .replaceAll('@@ARCH@@', unameArch())
@@ -49,7 +49,7 @@ export function registerInstallRoutes(app: FastifyInstance, s: Services): void {
     return reply.type('text/x-shellscript; charset=utf-8').header('cache-control', 'no-store').send(text);
   });
 
-  app.get('/install/atoll-agent.mjs', async (_req, reply) => {
+  app.get('/install/atoll-agent.mjs', { config: { access: 'public' } }, async (_req, reply) => {
     bundle ??= ensureAgentBundle().catch((err: unknown) => {
       bundle = null;
       throw err;
@@ -61,7 +61,7 @@ export function registerInstallRoutes(app: FastifyInstance, s: Services): void {
       .send(createReadStream(file));
   });
 
-  app.get('/install/node', async (_req, reply) => {
+  app.get('/install/node', { config: { access: 'public' } }, async (_req, reply) => {
     const file = process.execPath;
     return reply
       .type('application/octet-stream')
@@ -70,7 +70,7 @@ export function registerInstallRoutes(app: FastifyInstance, s: Services): void {
       .send(createReadStream(file));
   });
 
-  app.post('/install/token-check', async (req, reply) => {
+  app.post('/install/token-check', { config: { access: 'public' } }, async (req, reply) => {
     const body = z.object({ token: z.string().min(1, 'token is required') }).safeParse(req.body);
     if (!body.success)
       return reply.code(400).send({ message: `token: ${body.error.issues[0]?.message ?? 'required'}` });

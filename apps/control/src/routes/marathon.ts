@@ -3,9 +3,12 @@ import {
   appsService,
   AppError,
   deploymentsService,
+  eventsService,
   groupsService,
   podsService,
   queueService,
+  accessService,
+  type AuthUser,
   type Services,
 } from '@atoll/api';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -36,6 +39,10 @@ export const MARATHON_API_VERSION = '1.11.0';
  * the same service functions as tRPC; only the request and response shapes are Marathon's.
  */
 export function registerMarathonRoutes(app: FastifyInstance, s: Services, leadership: Leadership): void {
+  // The services acting for the request's user: the service layer keeps a scoped user in the scope.
+  const actor = (req: { user: AuthUser | null }) => accessService.withActor(s, req.user);
+  // Routes about the cluster, not a workload: the same for every scope.
+  const cluster = { config: { scope: 'cluster' } } as const;
   const handle =
     (fn: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) =>
     async (req: FastifyRequest, reply: FastifyReply) => {
@@ -48,10 +55,11 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
 
   // Marathon serves its ping at the root (what marathon-python's ping() asks) and under /v2.
   for (const path of ['/ping', '/v2/ping'])
-    app.get(path, async (_req, reply) => reply.type('text/plain').send('pong'));
+    app.get(path, cluster, async (_req, reply) => reply.type('text/plain').send('pong'));
 
   app.get(
     '/v2/info',
+    cluster,
     handle(async () => {
       const publicUrl = new URL(s.config.publicUrl);
       const leader = await leadership.leaderUrl();
@@ -78,6 +86,7 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
 
   app.get(
     '/v2/leader',
+    cluster,
     handle(async (_req, reply) => {
       const leader = await leadership.leaderUrl();
       if (!leader) return reply.code(404).send({ message: 'There is no leader' });
@@ -87,6 +96,7 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
 
   app.delete(
     '/v2/leader',
+    { config: { access: 'admin', scope: 'cluster' } },
     handle(async (_req, reply) => {
       if (!(await leadership.abdicate())) {
         const leader = await leadership.leaderUrl();
@@ -100,11 +110,12 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
 
   // Marathon's app JSON Schema (until 1.8), which the DC/OS CLI 0.x validates `app add` against.
   const schema = appJsonSchema();
-  app.get('/v2/schemas/app', async () => schema);
+  app.get('/v2/schemas/app', cluster, async () => schema);
 
   // Marathon 1.5 removed the HTTP callback subscriptions; its event stream replaced them.
   app.all(
     '/v2/eventSubscriptions',
+    cluster,
     handle(async (_req, reply) =>
       reply.code(404).send({
         message:
@@ -119,7 +130,7 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
       const q = req.query as { embed?: string | string[]; id?: string; cmd?: string; label?: string };
       const embed = listEmbed(([] as string[]).concat(q.embed ?? []));
       let apps = (
-        await appsService.listApps(s, {
+        await appsService.listApps(actor(req), {
           embedTasks: embed.has('tasks') || embed.has('taskStats') || embed.has('readiness'),
         })
       ).filter((a) => !podsService.isPod(a));
@@ -155,7 +166,7 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
       let last: { version: string; deploymentId: string } | null = null;
       for (const [i, u] of (updates as Array<Record<string, unknown> & { id: string }>).entries()) {
         try {
-          const r = await appsService.updateApp(s, u.id, u, {
+          const r = await appsService.updateApp(actor(req), u.id, u, {
             partial: !isFalse(q.partialUpdate),
             force: isTrue(q.force),
           });
@@ -175,7 +186,7 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
     '/v2/apps',
     handle(async (req, reply) => {
       const body = requireObject(req.body);
-      const { app: created, deploymentId } = await appsService.createApp(s, body);
+      const { app: created, deploymentId } = await appsService.createApp(actor(req), body);
       return reply
         .code(201)
         .header('Location', `/v2/apps${created.id}`)
@@ -190,16 +201,16 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
     handle(async (req) => {
       const path = wildcard(req);
       let m = /^(.*)\/versions\/([^/]+)$/.exec(path);
-      if (m) return appsService.getAppVersion(s, m[1]!, decodeURIComponent(m[2]!));
+      if (m) return appsService.getAppVersion(actor(req), m[1]!, decodeURIComponent(m[2]!));
       m = /^(.*)\/versions$/.exec(path);
-      if (m) return { versions: await appsService.listAppVersions(s, m[1]!) };
+      if (m) return { versions: await appsService.listAppVersions(actor(req), m[1]!) };
       m = /^(.*)\/tasks$/.exec(path);
       if (m) {
-        await appsService.getApp(s, m[1]!); // 404 for an unknown app
-        return { tasks: (await appsService.listTasks(s, { appId: m[1]! })).map(marathonTask) };
+        await appsService.getApp(actor(req), m[1]!); // 404 for an unknown app
+        return { tasks: (await appsService.listTasks(actor(req), { appId: m[1]! })).map(marathonTask) };
       }
       const q = req.query as { embed?: string | string[] };
-      const app = await appsService.getApp(s, path);
+      const app = await appsService.getApp(actor(req), path);
       if (podsService.isPod(app)) throw AppError.notFound(`App '${app.id}'`);
       return { app: marathonApp(app, singleEmbed(([] as string[]).concat(q.embed ?? [])), s.now()) };
     }),
@@ -210,7 +221,7 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
     handle(async (req, reply) => {
       const body = requireObject(req.body);
       const q = req.query as { partialUpdate?: string; force?: string };
-      const r = await appsService.updateApp(s, wildcard(req), body, {
+      const r = await appsService.updateApp(actor(req), wildcard(req), body, {
         partial: !isFalse(q.partialUpdate),
         force: isTrue(q.force),
       });
@@ -230,16 +241,16 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
       if (m) {
         const appId = normalizeAppId(m[1]!);
         const taskId = decodeURIComponent(m[2]!);
-        const task = (await appsService.listTasks(s, { appId })).find((t) => t.id === taskId);
+        const task = (await appsService.listTasks(actor(req), { appId })).find((t) => t.id === taskId);
         if (!task) throw AppError.notFound(`Task '${taskId}' of app '${appId}'`);
-        const [killed] = await appsService.killTasks(s, [taskId], { scale: isTrue(q.scale) });
+        const [killed] = await appsService.killTasks(actor(req), [taskId], { scale: isTrue(q.scale) });
         return { task: marathonTask(killed!) };
       }
       const tasksMatch = /^(.*)\/tasks$/.exec(path);
       if (tasksMatch) {
-        await appsService.getApp(s, tasksMatch[1]!); // 404 for an unknown app
+        await appsService.getApp(actor(req), tasksMatch[1]!); // 404 for an unknown app
         // Marathon's ?host= kills only the tasks on that agent.
-        const tasks = (await appsService.listTasks(s, { appId: tasksMatch[1]! })).filter(
+        const tasks = (await appsService.listTasks(actor(req), { appId: tasksMatch[1]! })).filter(
           (t) => !q.host || t.host === q.host,
         );
         if (tasks.length === 0) return { tasks: [] };
@@ -250,7 +261,7 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
         );
         return { tasks: killed.map(marathonTask) };
       }
-      return appsService.deleteApp(s, path, { force: isTrue(q.force) });
+      return appsService.deleteApp(actor(req), path, { force: isTrue(q.force) });
     }),
   );
 
@@ -260,14 +271,14 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
       const m = /^(.*)\/restart$/.exec(wildcard(req));
       if (!m) return reply.code(404).send({ message: 'not found' });
       const q = req.query as { force?: string };
-      return appsService.restartApp(s, m[1]!, { force: isTrue(q.force) });
+      return appsService.restartApp(actor(req), m[1]!, { force: isTrue(q.force) });
     }),
   );
 
   // Groups: path prefixes of apps, created and changed as a whole.
   app.get(
     '/v2/groups',
-    handle(async () => marathonGroup(await groupsService.getGroup(s, '/'), s.now())),
+    handle(async (req) => marathonGroup(await groupsService.getGroup(actor(req), '/'), s.now())),
   );
   app.get(
     '/v2/groups/*',
@@ -276,18 +287,18 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
       let m = /^(.*)\/versions\/([^/]+)$/.exec(path);
       if (m)
         return marathonGroup(
-          await groupsService.getGroupVersion(s, m[1]!, decodeURIComponent(m[2]!)),
+          await groupsService.getGroupVersion(actor(req), m[1]!, decodeURIComponent(m[2]!)),
           s.now(),
         );
       m = /^(.*)\/versions$/.exec(path);
-      if (m) return groupsService.listGroupVersions(s, m[1]!);
-      return marathonGroup(await groupsService.getGroup(s, path), s.now());
+      if (m) return groupsService.listGroupVersions(actor(req), m[1]!);
+      return marathonGroup(await groupsService.getGroup(actor(req), path), s.now());
     }),
   );
   app.post(
     '/v2/groups',
     handle(async (req, reply) =>
-      reply.code(201).send(await groupsService.createGroup(s, requireObject(req.body))),
+      reply.code(201).send(await groupsService.createGroup(actor(req), requireObject(req.body))),
     ),
   );
   app.post(
@@ -299,14 +310,14 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
         typeof body.id === 'string' && body.id.startsWith('/')
           ? body.id
           : `${base}/${String(body.id ?? '')}`.replace(/\/+$/, '');
-      return reply.code(201).send(await groupsService.createGroup(s, { ...body, id }));
+      return reply.code(201).send(await groupsService.createGroup(actor(req), { ...body, id }));
     }),
   );
   app.put(
     '/v2/groups/*',
     handle(async (req) => {
       const q = req.query as { force?: string };
-      return groupsService.updateGroup(s, wildcard(req), requireObject(req.body), {
+      return groupsService.updateGroup(actor(req), wildcard(req), requireObject(req.body), {
         force: isTrue(q.force),
       });
     }),
@@ -315,7 +326,7 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
     '/v2/groups/*',
     handle(async (req) => {
       const q = req.query as { force?: string };
-      return groupsService.deleteGroup(s, wildcard(req), { force: isTrue(q.force) });
+      return groupsService.deleteGroup(actor(req), wildcard(req), { force: isTrue(q.force) });
     }),
   );
 
@@ -323,7 +334,7 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
   app.post(
     '/v2/pods',
     handle(async (req, reply) => {
-      const { pod, deploymentId } = await podsService.createPod(s, requireObject(req.body));
+      const { pod, deploymentId } = await podsService.createPod(actor(req), requireObject(req.body));
       return reply
         .code(201)
         .header('Location', `/v2/pods${pod.id}`)
@@ -333,35 +344,37 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
   );
   app.get(
     '/v2/pods',
-    handle(async () => podsService.listPods(s)),
+    handle(async (req) => podsService.listPods(actor(req))),
   );
   app.get(
     '/v2/pods/*',
     handle(async (req) => {
       const path = wildcard(req);
       if (path === '/::status')
-        return Promise.all((await podsService.listPods(s)).map((p) => podsService.podStatus(s, p.id)));
+        return Promise.all(
+          (await podsService.listPods(actor(req))).map((p) => podsService.podStatus(actor(req), p.id)),
+        );
       const m = /^(.*)::status$/.exec(path);
-      return m ? podsService.podStatus(s, m[1]!) : podsService.getPod(s, path);
+      return m ? podsService.podStatus(actor(req), m[1]!) : podsService.getPod(actor(req), path);
     }),
   );
   app.put(
     '/v2/pods/*',
     handle(async (req, reply) => {
       const q = req.query as { force?: string };
-      const r = await podsService.updatePod(s, wildcard(req), requireObject(req.body), {
+      const r = await podsService.updatePod(actor(req), wildcard(req), requireObject(req.body), {
         force: isTrue(q.force),
       });
       return reply
         .header('Marathon-Deployment-Id', r.deploymentId)
-        .send(await podsService.getPod(s, wildcard(req)));
+        .send(await podsService.getPod(actor(req), wildcard(req)));
     }),
   );
   app.delete(
     '/v2/pods/*',
     handle(async (req, reply) => {
       const q = req.query as { force?: string };
-      const r = await podsService.deletePod(s, wildcard(req), { force: isTrue(q.force) });
+      const r = await podsService.deletePod(actor(req), wildcard(req), { force: isTrue(q.force) });
       return reply.code(202).header('Marathon-Deployment-Id', r.deploymentId).send();
     }),
   );
@@ -370,7 +383,7 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
     '/v2/tasks',
     handle(async (req) => {
       const q = req.query as { status?: string };
-      let tasks = await appsService.listTasks(s);
+      let tasks = await appsService.listTasks(actor(req));
       if (q.status) tasks = tasks.filter((t) => t.state === `TASK_${q.status!.toUpperCase()}`);
       return { tasks: tasks.map(marathonTask) };
     }),
@@ -384,14 +397,16 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
         throw AppError.invalid([{ path: 'ids', message: 'ids must be a list of task ids' }]);
       }
       const q = req.query as { scale?: string };
-      const killed = await appsService.killTasks(s, body.ids as string[], { scale: isTrue(q.scale) });
+      const killed = await appsService.killTasks(actor(req), body.ids as string[], {
+        scale: isTrue(q.scale),
+      });
       return { tasks: killed.map(marathonTask) };
     }),
   );
 
   app.get(
     '/v2/deployments',
-    handle(async () => (await deploymentsService.listDeployments(s)).map(marathonDeployment)),
+    handle(async (req) => (await deploymentsService.listDeployments(actor(req))).map(marathonDeployment)),
   );
 
   app.delete(
@@ -400,7 +415,7 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
       const { id } = req.params as { id: string };
       const q = req.query as { force?: string };
       if (!/^[0-9a-f-]{36}$/.test(id)) throw new AppError('NOT_FOUND', `DeploymentPlan ${id} does not exist`);
-      const r = await appsService.cancelDeployment(s, id, { force: isTrue(q.force) });
+      const r = await appsService.cancelDeployment(actor(req), id, { force: isTrue(q.force) });
       return r ? reply.code(200).send(r) : reply.code(202).send();
     }),
   );
@@ -424,8 +439,15 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
     });
     // At once: with an event_type filter the first event may be long in coming.
     res.flushHeaders();
-    const send = (e: { eventType: string; plan?: unknown }) => {
+    const reader = actor(req);
+    const send = (e: { eventType: string; plan?: unknown }, subject?: string) => {
       if (!streamsEvent(e.eventType, filter)) return;
+      // A scoped reader's stream holds only the events of the apps and jobs in the scope.
+      if (
+        e.eventType !== 'event_stream_attached' &&
+        !eventsService.eventVisible(reader, e.eventType, subject)
+      )
+        return;
       let out: unknown = e;
       if (light && e.plan && typeof e.plan === 'object') {
         const { original: _o, target: _t, ...plan } = e.plan as Record<string, unknown>;
@@ -453,7 +475,7 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
       const lastUnusedOffers = ([] as string[]).concat(q.embed ?? []).includes('lastUnusedOffers');
       const now = s.now();
       return {
-        queue: (await queueService.listQueue(s)).map((item) =>
+        queue: (await queueService.listQueue(actor(req))).map((item) =>
           marathonQueueItem(item, { lastUnusedOffers, now }),
         ),
       };
@@ -465,7 +487,7 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
     handle(async (req, reply) => {
       const m = /^(.*)\/delay$/.exec(wildcard(req));
       if (!m) return reply.code(404).send({ message: 'not found' });
-      await queueService.resetDelay(s, m[1]!);
+      await queueService.resetDelay(actor(req), m[1]!);
       return reply.code(204).send();
     }),
   );

@@ -11,13 +11,15 @@ export function registerMesosDnsRoutes(
   s: Services,
   info: () => { port: number | null },
 ): void {
-  app.get('/v1/version', async () => ({
+  // What any task can ask the cluster's DNS server anyway: readable in every scope.
+  const dnsRoute = { config: { access: 'read', scope: 'cluster' } } as const;
+  app.get('/v1/version', dnsRoute, async () => ({
     Service: 'Mesos-DNS',
     URL: 'https://github.com/mesosphere/mesos-dns',
     Version: `atoll-${s.config.version}`,
   }));
 
-  app.get('/v1/config', async () => ({
+  app.get('/v1/config', dnsRoute, async () => ({
     Domain: 'mesos',
     AtollSuffix: s.dns.view.suffix,
     TTL: s.dns.view.ttl,
@@ -26,14 +28,14 @@ export function registerMesosDnsRoutes(
     ExternalOn: true,
   }));
 
-  app.get('/v1/hosts/:host', async (req) => {
+  app.get('/v1/hosts/:host', dnsRoute, async (req) => {
     const { host } = req.params as { host: string };
     const found = s.dns.resolve(host, 'A');
     if (found.kind !== 'a') return [{ host: '', ip: '' }];
     return found.addresses.map((ip) => ({ host: `${found.name}.`, ip }));
   });
 
-  app.get('/v1/services/:service', async (req) => {
+  app.get('/v1/services/:service', dnsRoute, async (req) => {
     const { service } = req.params as { service: string };
     const found = s.dns.resolve(service, 'SRV');
     if (found.kind !== 'srv') return [{ service: '', host: '', ip: '', port: '' }];
@@ -47,7 +49,7 @@ export function registerMesosDnsRoutes(
     );
   });
 
-  app.get('/v1/enumerate', async () => {
+  app.get('/v1/enumerate', dnsRoute, async () => {
     const view = s.dns.view;
     const records = [
       ...Object.entries(view.a).flatMap(([name, ips]) =>

@@ -1,4 +1,4 @@
-import { jobsService, type Services } from '@atoll/api';
+import { accessService, jobsService, type AuthUser, type Services } from '@atoll/api';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sendError } from './errors';
 
@@ -11,7 +11,9 @@ type Req = FastifyRequest<{ Params: Params; Querystring: Record<string, string |
  * tRPC uses; bodies, status codes and errors are Metronome's (422 `{message, details[{path,
  * errors}]}`, 404 and 409 `{message}`).
  */
-export function registerMetronomeRoutes(app: FastifyInstance, s: Services): void {
+export function registerMetronomeRoutes(app: FastifyInstance, services: Services): void {
+  // The services acting for the request's user: the service layer keeps a scoped user in the scope.
+  const actor = (req: { user: AuthUser | null }) => accessService.withActor(services, req.user);
   const handle =
     (fn: (req: Req, reply: FastifyReply) => Promise<unknown>) =>
     async (req: FastifyRequest, reply: FastifyReply) => {
@@ -32,24 +34,24 @@ export function registerMetronomeRoutes(app: FastifyInstance, s: Services): void
   for (const prefix of ['/v1', '/service/metronome/v1']) {
     app.get(
       `${prefix}/jobs`,
-      handle(async (req) => jobsService.listJobs(s, embedOf(req))),
+      handle(async (req) => jobsService.listJobs(actor(req), embedOf(req))),
     );
     app.post(
       `${prefix}/jobs`,
-      handle(async (req, reply) => reply.code(201).send(await jobsService.createJob(s, req.body))),
+      handle(async (req, reply) => reply.code(201).send(await jobsService.createJob(actor(req), req.body))),
     );
     app.get(
       `${prefix}/jobs/:jobId`,
-      handle(async (req) => jobsService.getJob(s, req.params.jobId, embedOf(req))),
+      handle(async (req) => jobsService.getJob(actor(req), req.params.jobId, embedOf(req))),
     );
     app.put(
       `${prefix}/jobs/:jobId`,
-      handle(async (req) => jobsService.updateJob(s, req.params.jobId, req.body)),
+      handle(async (req) => jobsService.updateJob(actor(req), req.params.jobId, req.body)),
     );
     app.delete(
       `${prefix}/jobs/:jobId`,
       handle(async (req) =>
-        jobsService.deleteJob(s, req.params.jobId, {
+        jobsService.deleteJob(actor(req), req.params.jobId, {
           stopCurrentJobRuns: req.query.stopCurrentJobRuns === 'true',
         }),
       ),
@@ -57,46 +59,50 @@ export function registerMetronomeRoutes(app: FastifyInstance, s: Services): void
 
     app.get(
       `${prefix}/jobs/:jobId/runs`,
-      handle(async (req) => jobsService.listRuns(s, req.params.jobId)),
+      handle(async (req) => jobsService.listRuns(actor(req), req.params.jobId)),
     );
     app.post(
       `${prefix}/jobs/:jobId/runs`,
-      handle(async (req, reply) => reply.code(201).send(await jobsService.startRun(s, req.params.jobId))),
+      handle(async (req, reply) =>
+        reply.code(201).send(await jobsService.startRun(actor(req), req.params.jobId)),
+      ),
     );
     app.get(
       `${prefix}/jobs/:jobId/runs/:runId`,
-      handle(async (req) => jobsService.getRun(s, req.params.jobId, req.params.runId)),
+      handle(async (req) => jobsService.getRun(actor(req), req.params.jobId, req.params.runId)),
     );
     app.post(
       `${prefix}/jobs/:jobId/runs/:runId/actions/stop`,
       handle(async (req) => {
-        await jobsService.stopRun(s, req.params.jobId, req.params.runId);
+        await jobsService.stopRun(actor(req), req.params.jobId, req.params.runId);
         return {};
       }),
     );
 
     app.get(
       `${prefix}/jobs/:jobId/schedules`,
-      handle(async (req) => jobsService.listSchedules(s, req.params.jobId)),
+      handle(async (req) => jobsService.listSchedules(actor(req), req.params.jobId)),
     );
     app.post(
       `${prefix}/jobs/:jobId/schedules`,
       handle(async (req, reply) =>
-        reply.code(201).send(await jobsService.createSchedule(s, req.params.jobId, req.body)),
+        reply.code(201).send(await jobsService.createSchedule(actor(req), req.params.jobId, req.body)),
       ),
     );
     app.get(
       `${prefix}/jobs/:jobId/schedules/:scheduleId`,
-      handle(async (req) => jobsService.getSchedule(s, req.params.jobId, req.params.scheduleId)),
+      handle(async (req) => jobsService.getSchedule(actor(req), req.params.jobId, req.params.scheduleId)),
     );
     app.put(
       `${prefix}/jobs/:jobId/schedules/:scheduleId`,
-      handle(async (req) => jobsService.updateSchedule(s, req.params.jobId, req.params.scheduleId, req.body)),
+      handle(async (req) =>
+        jobsService.updateSchedule(actor(req), req.params.jobId, req.params.scheduleId, req.body),
+      ),
     );
     app.delete(
       `${prefix}/jobs/:jobId/schedules/:scheduleId`,
       handle(async (req) => {
-        await jobsService.deleteSchedule(s, req.params.jobId, req.params.scheduleId);
+        await jobsService.deleteSchedule(actor(req), req.params.jobId, req.params.scheduleId);
         return {};
       }),
     );

@@ -136,7 +136,8 @@ export function registerPrometheusRoute(app: FastifyInstance, s: Services): void
 
   // Marathon 1.x answered /metrics in Dropwizard's JSON; its clients ask for JSON (marathon-python's
   // get_metrics), Prometheus asks for text. The same figures either way.
-  app.get('/metrics', async (req, reply) => {
+  // Every app's figures: readers of the whole cluster only (no `scope`: scoped users are refused).
+  app.get('/metrics', { config: { access: 'read' } }, async (req, reply) => {
     await refresh();
     const preferred = (req.headers.accept ?? '').split(',')[0]?.trim() ?? '';
     if (preferred.startsWith('application/json')) return dropwizardJson(await registry.getMetricsAsJSON());

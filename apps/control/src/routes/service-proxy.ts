@@ -1,7 +1,13 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
-import { authService, ServiceRouteCache, serviceRoutesService, type Services } from '@atoll/api';
+import {
+  accessService,
+  authService,
+  ServiceRouteCache,
+  serviceRoutesService,
+  type Services,
+} from '@atoll/api';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createProxyServer } from 'http-proxy-3';
 import { SERVICE_SANDBOX } from '../origins';
@@ -273,6 +279,11 @@ export function registerServiceProxyRoutes(app: FastifyInstance, proxy: ServiceP
       return reply.code(404).send({ message: 'no service named: use /service/<name>/', code: 'NOT_FOUND' });
     const match = matchServicePath(await proxy.routes.get(), sub);
     if (!match) return reply.code(404).send({ message: `no service named ${name}`, code: 'NOT_FOUND' });
+    // A scoped operator reaches only the services of apps in the scope (access-hook.ts checks the role).
+    if (!accessService.visibleTo({ user: req.user }, match.route.appId))
+      return reply
+        .code(403)
+        .send({ message: `${match.route.appId} is outside your scope`, code: 'FORBIDDEN' });
     const service = match.route.serviceName ?? match.route.appId;
     if (match.rest === '') {
       return reply
@@ -310,6 +321,8 @@ export function registerServiceProxyRoutes(app: FastifyInstance, proxy: ServiceP
   app.route({
     method: ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'],
     url: '/service/*',
+    // The proxied app may do anything with the user's session: operators only, whatever the method.
+    config: { access: 'operate', scope: 'service' },
     onRequest: forward,
     // Never reached: the hook above answers or hijacks every request.
     handler: async (_req, reply) => reply.code(404).send({ message: 'not found', code: 'NOT_FOUND' }),

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { AppError, streamsService, type Services } from '@atoll/api';
+import { AppError, accessService, streamsService, type Services } from '@atoll/api';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
@@ -62,15 +62,19 @@ function badQuery(reply: FastifyReply, error: z.ZodError): FastifyReply {
  * Task output and a command inside a task, relayed through the agent that runs it:
  * - `GET /api/v1/tasks/{taskId}/logs?lines=100&follow=false&stream=both` → text/plain, streamed
  *   while following (until the task's output ends or the client goes away);
- * - `GET /api/v1/tasks/{taskId}/exec?command=sh&tty=true` → a WebSocket (admin only). Binary frames
+ * - `GET /api/v1/tasks/{taskId}/exec?command=sh&tty=true` → a WebSocket. Binary frames
  *   from the client are stdin; text frames are `{"type":"resize","cols","rows"}` or
  *   `{"type":"eof"}`. The server sends binary output frames (first byte 1 stdout, 2 stderr) and text
  *   frames `{"type":"started"}` and, last, `{"type":"exit","exitCode","error"?}`.
+ * Both need the operator role; a scoped operator reaches only tasks in the scope (taskLocation).
  */
-export function registerTaskIoRoutes(app: FastifyInstance, s: Services): void {
+export function registerTaskIoRoutes(app: FastifyInstance, services: Services): void {
+  const io = { config: { access: 'operate', scope: 'service' } } as const;
   app.get(
     '/api/v1/tasks/:taskId/logs',
+    io,
     async (req: FastifyRequest<{ Params: { taskId: string } }>, reply) => {
+      const s = accessService.withActor(services, req.user);
       const q = logQuery.safeParse(req.query);
       if (!q.success) return badQuery(reply, q.error);
       const taskId = req.params.taskId;
@@ -114,12 +118,9 @@ export function registerTaskIoRoutes(app: FastifyInstance, s: Services): void {
     '/api/v1/tasks/:taskId/exec',
     {
       websocket: true,
+      ...io,
       preValidation: async (req, reply) => {
-        // Exec is an operator's power; until roles exist, admins only.
-        if (req.user?.role !== 'admin')
-          return reply
-            .code(403)
-            .send({ message: 'exec into a task needs the admin role', code: 'FORBIDDEN' });
+        const s = accessService.withActor(services, req.user);
         const q = execQuery.safeParse(req.query);
         if (!q.success) return badQuery(reply, q.error);
         const { taskId } = req.params as { taskId: string };
@@ -138,6 +139,7 @@ export function registerTaskIoRoutes(app: FastifyInstance, s: Services): void {
       },
     },
     async (socket: WebSocket, req: FastifyRequest<{ Params: { taskId: string } }>) => {
+      const s = accessService.withActor(services, req.user);
       const q = execQuery.parse(req.query);
       const { nodeId } = await taskLocation(s, req.params.taskId);
       const command = Array.isArray(q.command) ? q.command : [q.command];

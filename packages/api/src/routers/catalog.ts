@@ -124,6 +124,7 @@ export const catalogRouter = router({
     .query(({ ctx, input }) => catalog.listVersions(ctx, input.packageName)),
   render: protectedProcedure
     .meta({
+      access: 'read',
       openapi: {
         method: 'POST',
         path: '/packages/render',
@@ -195,6 +196,7 @@ export const catalogRouter = router({
     .mutation(({ ctx, input }) => catalog.uninstallPackage(ctx, input)),
   upgradePreview: protectedProcedure
     .meta({
+      access: 'read',
       openapi: {
         method: 'POST',
         path: '/packages/upgrade/preview',
@@ -234,6 +236,7 @@ export const catalogRouter = router({
     .query(({ ctx }) => catalog.listRepositories(ctx)),
   addRepository: protectedProcedure
     .meta({
+      access: 'admin',
       openapi: {
         method: 'POST',
         path: '/packages/repositories',
@@ -253,6 +256,7 @@ export const catalogRouter = router({
     .mutation(({ ctx, input }) => catalog.addRepository(ctx, input)),
   removeRepository: protectedProcedure
     .meta({
+      access: 'admin',
       openapi: {
         method: 'DELETE',
         path: '/packages/repositories',

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { protectedProcedure, router } from '../trpc';
-import { listEvents } from '../services/events';
+import { changeVisible, listEvents } from '../services/events';
 import { eventView } from '../schemas';
 
 export const clusterRouter = router({
@@ -28,6 +28,6 @@ export const clusterRouter = router({
     .query(({ ctx, input }) => listEvents(ctx, input)),
   /** Live changes for the console: each names what changed so the client refetches just that. */
   changes: protectedProcedure.subscription(async function* ({ ctx, signal }) {
-    for await (const change of ctx.bus.changes(signal)) yield change;
+    for await (const change of ctx.bus.changes(signal)) if (changeVisible(ctx, change)) yield change;
   }),
 });

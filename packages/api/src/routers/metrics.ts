@@ -1,6 +1,8 @@
-import { isTerminal, type TaskState } from '@atoll/spec';
+import { isTerminal, normalizeAppId, type TaskState } from '@atoll/spec';
 import { z } from 'zod';
 import { protectedProcedure, router } from '../trpc';
+import { assertInScope, scopeOf } from '../services/access';
+import { taskLocation } from '../services/agent-streams';
 import { RANGES, type MetricsRange } from '../services/metrics';
 import type { Services } from '../context';
 
@@ -169,20 +171,23 @@ export const metricsRouter = router({
         ),
       }),
     )
-    .query(async ({ ctx, input }) => ({
-      series: await ctx.metrics.appSeries(input.appId, input.range, ctx.now()),
-      tasks: [...ctx.metrics.latestTasks.values()]
-        .filter((t) => t.appId === input.appId)
-        .map((t) => ({
-          taskId: t.taskId,
-          nodeId: t.nodeId,
-          at: t.at,
-          cpuUsedCores: t.metrics.cpuUsedCores,
-          memUsedBytes: t.metrics.memUsedBytes,
-          memLimitBytes: t.metrics.memLimitBytes,
-          restarts: t.metrics.restarts,
-        })),
-    })),
+    .query(async ({ ctx, input }) => {
+      assertInScope(ctx, normalizeAppId(input.appId));
+      return {
+        series: await ctx.metrics.appSeries(input.appId, input.range, ctx.now()),
+        tasks: [...ctx.metrics.latestTasks.values()]
+          .filter((t) => t.appId === input.appId)
+          .map((t) => ({
+            taskId: t.taskId,
+            nodeId: t.nodeId,
+            at: t.at,
+            cpuUsedCores: t.metrics.cpuUsedCores,
+            memUsedBytes: t.metrics.memUsedBytes,
+            memLimitBytes: t.metrics.memLimitBytes,
+            restarts: t.metrics.restarts,
+          })),
+      };
+    }),
   task: protectedProcedure
     .meta({ openapi: { method: 'GET', path: '/metrics/tasks/{taskId}', tags: ['metrics'], protect: true } })
     .input(z.object({ taskId: z.string().min(1) }))
@@ -196,7 +201,11 @@ export const metricsRouter = router({
         }),
       ),
     )
-    .query(({ ctx, input }) => ctx.metrics.taskSamples(input.taskId)),
+    .query(async ({ ctx, input }) => {
+      // A scoped reader: only the tasks of the scope's apps and jobs (taskLocation checks).
+      if (scopeOf(ctx)) await taskLocation(ctx, input.taskId);
+      return ctx.metrics.taskSamples(input.taskId);
+    }),
   /** A tick per metrics sample (node id and time): charts refetch on it, at most every few seconds. */
   samples: protectedProcedure.subscription(async function* ({ ctx, signal }) {
     const queue: Array<{ nodeId: string; at: string }> = [];

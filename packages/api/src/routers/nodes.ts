@@ -14,6 +14,7 @@ export const nodesRouter = router({
     .query(({ ctx, input }) => nodes.listNodes(ctx, input ?? {})),
   joinTokens: protectedProcedure
     .meta({
+      access: 'admin',
       openapi: {
         method: 'GET',
         path: '/nodes/join-tokens',
@@ -46,7 +47,10 @@ export const nodesRouter = router({
     .output(nodeView)
     .query(({ ctx, input }) => nodes.getNode(ctx, input.id)),
   createJoinToken: protectedProcedure
-    .meta({ openapi: { method: 'POST', path: '/nodes/join-tokens', tags: ['nodes'], protect: true } })
+    .meta({
+      access: 'admin',
+      openapi: { method: 'POST', path: '/nodes/join-tokens', tags: ['nodes'], protect: true },
+    })
     .input(
       z.object({
         singleUse: z.boolean().default(true),
@@ -63,7 +67,10 @@ export const nodesRouter = router({
     .output(z.object({ id: z.string(), token: z.string(), expiresAt: z.string(), installLine: z.string() }))
     .mutation(({ ctx, input }) => nodes.createJoinToken(ctx, input)),
   revokeJoinToken: protectedProcedure
-    .meta({ openapi: { method: 'DELETE', path: '/nodes/join-tokens/{id}', tags: ['nodes'], protect: true } })
+    .meta({
+      access: 'admin',
+      openapi: { method: 'DELETE', path: '/nodes/join-tokens/{id}', tags: ['nodes'], protect: true },
+    })
     .input(z.object({ id: z.string().uuid('id must be a UUID') }))
     .output(z.object({ ok: z.boolean() }))
     .mutation(async ({ ctx, input }) => {
@@ -72,6 +79,7 @@ export const nodesRouter = router({
     }),
   drain: protectedProcedure
     .meta({
+      access: 'admin',
       openapi: {
         method: 'POST',
         path: '/nodes/{id}/drain',
@@ -84,12 +92,16 @@ export const nodesRouter = router({
     .output(nodeView)
     .mutation(({ ctx, input }) => ops.drainNode(ctx, input.id)),
   undrain: protectedProcedure
-    .meta({ openapi: { method: 'POST', path: '/nodes/{id}/undrain', tags: ['nodes'], protect: true } })
+    .meta({
+      access: 'admin',
+      openapi: { method: 'POST', path: '/nodes/{id}/undrain', tags: ['nodes'], protect: true },
+    })
     .input(nodeId)
     .output(nodeView)
     .mutation(({ ctx, input }) => ops.undrainNode(ctx, input.id)),
   maintenance: protectedProcedure
     .meta({
+      access: 'admin',
       openapi: {
         method: 'POST',
         path: '/nodes/{id}/maintenance',
@@ -103,6 +115,7 @@ export const nodesRouter = router({
     .mutation(({ ctx, input }) => ops.setMaintenance(ctx, input.id, input.on)),
   decommission: protectedProcedure
     .meta({
+      access: 'admin',
       openapi: {
         method: 'POST',
         path: '/nodes/{id}/decommission',
@@ -115,7 +128,10 @@ export const nodesRouter = router({
     .output(z.object({ id: z.string(), hostname: z.string(), tasksReplaced: z.number() }))
     .mutation(({ ctx, input }) => ops.decommissionNode(ctx, input.id)),
   setAttributes: protectedProcedure
-    .meta({ openapi: { method: 'POST', path: '/nodes/{id}/attributes', tags: ['nodes'], protect: true } })
+    .meta({
+      access: 'admin',
+      openapi: { method: 'POST', path: '/nodes/{id}/attributes', tags: ['nodes'], protect: true },
+    })
     .input(
       nodeId.extend({
         set: z.record(z.string(), z.string()).default({}),
@@ -126,6 +142,7 @@ export const nodesRouter = router({
     .mutation(({ ctx, input }) => ops.setAttributes(ctx, input.id, input)),
   setReservation: protectedProcedure
     .meta({
+      access: 'admin',
       openapi: {
         method: 'POST',
         path: '/nodes/{id}/reservation',

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { protectedProcedure, router } from '../trpc';
+import { normalizeAppId } from '@atoll/spec';
+import { assertInScope } from '../services/access';
 import { serviceLink } from '../services/service-routes';
 
 const serviceLinkView = z
@@ -12,5 +14,8 @@ export const servicesRouter = router({
     .meta({ openapi: { method: 'GET', path: '/services/link', tags: ['apps'], protect: true } })
     .input(z.object({ appId: z.string().min(1) }))
     .output(serviceLinkView)
-    .query(({ ctx, input }) => serviceLink(ctx, input.appId)),
+    .query(({ ctx, input }) => {
+      assertInScope(ctx, normalizeAppId(input.appId));
+      return serviceLink(ctx, input.appId);
+    }),
 });

@@ -105,10 +105,7 @@ export function filterVisible<T>(s: object, items: T[], pathOf: (item: T) => str
 export function assertInScope(s: object, path: string | null | undefined): void {
   if (visibleTo(s, path)) return;
   const user = actorOf(s)!;
-  throw new AppError(
-    'FORBIDDEN',
-    `${path ?? 'this'} is outside ${user.username}'s scope ${scopeOf(s)}`,
-  );
+  throw new AppError('FORBIDDEN', `${path ?? 'this'} is outside ${user.username}'s scope ${scopeOf(s)}`);
 }
 
 /** A Metronome job id as a path: `team-a.backup` is `/team-a/backup`, the same tree as apps. */

@@ -40,6 +40,7 @@ export async function listEvents(
   opts: { limit: number; subject?: string | undefined; type?: string | undefined },
 ) {
   const scope = scopeOf(s);
+  const jobId = scope?.slice(1).split('/').join('.');
   const rows = await s.db.prisma.event.findMany({
     where: {
       ...(opts.subject ? { subject: opts.subject } : {}),
@@ -50,8 +51,8 @@ export async function listEvents(
             OR: [
               { subject: scope },
               { subject: { startsWith: `${scope}/` } },
-              { type: { startsWith: 'job' }, subject: scope.slice(1).split('/').join('.') },
-              { type: { startsWith: 'job' }, subject: { startsWith: `${scope.slice(1).split('/').join('.')}.` } },
+              { type: { startsWith: 'job' }, subject: jobId },
+              { type: { startsWith: 'job' }, subject: { startsWith: `${jobId}.` } },
             ],
           }
         : {}),
@@ -78,4 +79,13 @@ export function eventVisible(s: object, type: string, subject: string | null | u
   if (!subject) return false;
   if (subject.startsWith('/')) return visibleTo(s, subject);
   return type.startsWith('job') && visibleTo(s, jobPath(subject));
+}
+
+/** Whether a live change (the console's refetch hint) may reach `s`'s actor: by its subject's path. */
+export function changeVisible(s: object, change: Change): boolean {
+  if (!scopeOf(s)) return true;
+  if (change.kind === 'job') return !change.subject || visibleTo(s, jobPath(change.subject));
+  if (change.kind === 'app' || change.kind === 'task' || change.kind === 'deployment')
+    return !change.subject || !change.subject.startsWith('/') || visibleTo(s, change.subject);
+  return true;
 }
