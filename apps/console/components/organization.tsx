@@ -37,6 +37,11 @@ const roleHelp: Record<Role, string> = {
   admin: 'also manages users, nodes, repositories and settings',
 };
 
+/** "… ago" that never says "in 2s" for what the server stamped a moment before this page's clock ticked. */
+function ago(iso: string | null | undefined, now: number): string {
+  return fmtAgo(iso, iso ? Math.max(now, Date.parse(iso)) : now);
+}
+
 /** The error of `field` among a failed mutation's issues (zod's or the service's 422). */
 function issueOf(error: unknown, field: string): string | undefined {
   return fieldIssues(error).find((i) => i.path === field)?.message;
@@ -390,9 +395,9 @@ function TokenPanel({
             {tokens.data.map((t) => (
               <tr key={t.id} className={rowClass} data-testid={`${testPrefix}-token-row`}>
                 <td className={`${tdClass} font-medium`}>{t.name}</td>
-                <td className={`${tdClass} text-muted`}>{fmtAgo(t.createdAt, now)}</td>
+                <td className={`${tdClass} text-muted`}>{ago(t.createdAt, now)}</td>
                 <td className={`${tdClass} text-muted`}>{t.expiresAt ? fmtTime(t.expiresAt) : 'never'}</td>
-                <td className={`${tdClass} text-muted`}>{fmtAgo(t.lastUsedAt, now)}</td>
+                <td className={`${tdClass} text-muted`}>{ago(t.lastUsedAt, now)}</td>
                 <td className={`${tdClass} text-right`}>
                   <Button
                     size="sm"
@@ -573,7 +578,7 @@ export function AccountsTable({
               </td>
               {kind === 'service' && <td className={`${tdClass} tabular-nums`}>{a.tokens}</td>}
               <td className={`${tdClass} text-muted`} title={fmtTime(a.createdAt)}>
-                {fmtAgo(a.createdAt, now)}
+                {ago(a.createdAt, now)}
               </td>
               <td className={`${tdClass} text-right whitespace-nowrap`}>
                 <div className="inline-flex gap-1.5">
@@ -807,10 +812,10 @@ export function MyAccount() {
               {sessions.data.map((s) => (
                 <tr key={s.id} className={rowClass} data-testid="my-session-row">
                   <td className={tdClass} title={fmtTime(s.createdAt)}>
-                    {fmtAgo(s.createdAt, now)}
+                    {ago(s.createdAt, now)}
                     {s.current && <span className="ml-2 text-xs text-muted">(this browser)</span>}
                   </td>
-                  <td className={`${tdClass} text-muted`}>{fmtAgo(s.lastSeenAt, now)}</td>
+                  <td className={`${tdClass} text-muted`}>{ago(s.lastSeenAt, now)}</td>
                   <td className={`${tdClass} text-muted`}>{fmtTime(s.expiresAt)}</td>
                   <td className={`${tdClass} text-right`}>
                     {!s.current && (
