@@ -1,7 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import fastifyCookie from '@fastify/cookie';
 import fastifyWebsocket from '@fastify/websocket';
-import { appRouter, authService, createContextInner, type AuthUser, type Services } from '@atoll/api';
+import {
+  appRouter,
+  authService,
+  callerDbError,
+  createContextInner,
+  internalErrorMessage,
+  type AuthUser,
+  type Context,
+  type Services,
+} from '@atoll/api';
+import type { TRPCError } from '@trpc/server';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import Fastify, {
   LogController,
@@ -12,6 +22,15 @@ import Fastify, {
 } from 'fastify';
 import { fastifyTRPCOpenApiPlugin, generateOpenApiDocument } from 'trpc-to-openapi';
 import type { AgentGateway } from './gateway/gateway';
+import {
+  InputError,
+  checkHeaders,
+  checkUrl,
+  inputErrorBody,
+  issueBody,
+  registerInputGuard,
+  requestIdFor,
+} from './input-guard';
 import { installAccessHook } from './access-hook';
 import { registerAuditHook } from './audit-hook';
 import { registerLoginRateLimit, wantsSecureCookie } from './login-guard';
@@ -90,9 +109,26 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // Server-sent event streams (/v2/events, tRPC subscriptions) must not hold up a shutdown.
     forceCloseConnections: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
+    // Every request has an id (input-guard.ts requestIdFor), logged with its lines, sent back as
+    // x-request-id and named in 5xx bodies.
+    genReqId: requestIdFor,
+    requestIdHeader: false,
+    // A path the router cannot decode (`/v2/apps/%FF`) never reaches a hook: answer it here.
+    frameworkErrors: (err, req, res) => {
+      const reply = res as FastifyReply;
+      void reply.header('x-request-id', req.id);
+      const found = checkUrl(req.raw.url ?? '/') ?? checkHeaders(req.headers);
+      return reply.code(400).send(found ? issueBody(found) : { message: err.message, code: 'BAD_REQUEST' });
+    },
   });
   app.decorateRequest('user', null);
   app.decorateRequest('authMethod', null);
+  // Before any other hook: the id on every answer (also hijacked ones: the console, the proxy)...
+  app.addHook('onRequest', async (req, reply) => {
+    reply.raw.setHeader('x-request-id', req.id);
+  });
+  // ...and no NUL byte or invalid UTF-8 past this point (400 naming the field).
+  registerInputGuard(app);
   // Roles and scopes on every route registered from here on (access-hook.ts, docs/access.md).
   installAccessHook(app);
   // Marathon's clients send `Content-Type: application/json` with empty bodies (marathon-python's
@@ -137,11 +173,18 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // Cross-site requests riding on the session cookie: CSRF and WebSocket origins (origins.ts).
   registerOriginGuard(app, () => services.config.publicUrl);
 
-  // Malformed bodies and unknown errors: a clear 4xx for what the caller sent, never a stack trace.
+  // Malformed bodies and unknown errors: a clear 4xx for what the caller sent, never a stack trace
+  // nor a library's or the database's text (those go to the log, under the request's id).
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
+    if (err instanceof InputError) return reply.code(400).send(inputErrorBody(err.issue, req.url));
+    const known = callerDbError(err);
+    if (known) return reply.code(known.httpStatus).send({ message: known.message, code: known.code });
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status === 500) req.log.error({ err }, 'request failed');
-    return reply.code(status).send({ message: status === 500 ? 'internal error' : err.message });
+    if (status !== 500) return reply.code(status).send({ message: err.message });
+    req.log.error({ err, requestId: req.id }, 'request failed');
+    return reply
+      .code(500)
+      .send({ message: internalErrorMessage(req.id), code: 'INTERNAL', requestId: req.id });
   });
 
   app.get('/health', { config: { access: 'public' } }, async () => ({ status: 'ok' }));
@@ -164,17 +207,21 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     createContextInner(services, req.user, {
       setSessionCookie: setCookie(req, res),
       ...(req.cookies[SESSION_COOKIE] ? { sessionToken: req.cookies[SESSION_COOKIE] } : {}),
+      requestId: req.id,
     });
+  // tRPC answers an internal error with the request id only (trpc.ts errorFormatter); its cause
+  // is logged here, under that id.
+  const logProcedureError = ({ error, path, ctx }: { error: TRPCError; path?: string; ctx?: Context }) => {
+    if (error.code === 'INTERNAL_SERVER_ERROR')
+      services.log.error({ err: error.cause ?? error, path, requestId: ctx?.requestId }, 'tRPC procedure failed');
+  };
 
   await app.register(fastifyTRPCPlugin, {
     prefix: '/api/trpc',
     trpcOptions: {
       router: appRouter,
       createContext,
-      onError: ({ error, path }) => {
-        if (error.code === 'INTERNAL_SERVER_ERROR')
-          services.log.error({ err: error, path }, 'tRPC procedure failed');
-      },
+      onError: logProcedureError,
     } satisfies FastifyTRPCPluginOptions<typeof appRouter>['trpcOptions'],
   });
 
@@ -193,6 +240,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     basePath: '/api/v1',
     router: appRouter,
     createContext: ({ req, res }: { req: FastifyRequest; res: FastifyReply }) => createContext({ req, res }),
+    onError: logProcedureError,
   });
 
   registerDcosAuthRoutes(app, services);

@@ -60,6 +60,8 @@ export interface Context extends Services {
   setSessionCookie?: (token: string | null, expiresAt?: Date) => void;
   /** The session cookie of this request, if any (for logout). */
   sessionToken?: string;
+  /** The HTTP request's id (x-request-id), named in internal-error answers and logged with them. */
+  requestId?: string;
 }
 
 export function createContextInner(

@@ -57,3 +57,52 @@ export class AppError extends Error {
 export function toTRPCError(err: AppError): TRPCError {
   return new TRPCError({ code: errorCodes[err.code].trpc, message: err.message, cause: err });
 }
+
+/** The answer to an internal error: no library or SQL text, only the id to find it in the log. */
+export function internalErrorMessage(requestId?: string): string {
+  return requestId ? `internal error (request ${requestId})` : 'internal error';
+}
+
+/** A database error's SQLSTATE, as Prisma's driver adapter passes it on (or its own Pxxxx code). */
+function dbErrorCodes(err: unknown): { prisma: string | null; sqlState: string | null } | null {
+  if (!(err instanceof Error) || !err.name.startsWith('PrismaClient')) return null;
+  const e = err as Error & {
+    code?: unknown;
+    meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } };
+  };
+  const sqlState = e.meta?.driverAdapterError?.cause?.originalCode;
+  return {
+    prisma: typeof e.code === 'string' ? e.code : null,
+    sqlState: typeof sqlState === 'string' ? sqlState : null,
+  };
+}
+
+/**
+ * The database errors that are the caller's doing, as the AppError to answer (null for any
+ * other error, which stays a 500): a unique key taken (409), a value too long, out of range,
+ * malformed for its column or not storable as text (400), a record gone meanwhile (404), a
+ * concurrent change (409, retry). The database's own text is kept in `detail` for the log.
+ */
+export function callerDbError(err: unknown): AppError | null {
+  const codes = dbErrorCodes(err);
+  if (!codes) return null;
+  const { prisma, sqlState } = codes;
+  const detail = (err as Error).message;
+  const bad = (message: string) => new AppError('BAD_REQUEST', message, { detail });
+  if (sqlState === '23505' || prisma === 'P2002')
+    return new AppError('CONFLICT', 'a record with this name or key already exists', { detail });
+  if (sqlState === '23503' || prisma === 'P2003')
+    return new AppError('CONFLICT', 'the request refers to a record that does not exist or is still in use', {
+      detail,
+    });
+  if (sqlState === '40001' || sqlState === '40P01' || prisma === 'P2034')
+    return new AppError('CONFLICT', 'a concurrent change conflicted with this request; retry it', { detail });
+  if (sqlState === '22001' || prisma === 'P2000') return bad('a value is too long');
+  if (sqlState === '22003' || prisma === 'P2020') return bad('a number is out of range');
+  if (sqlState === '22021' || sqlState === '22P05')
+    return bad('a string contains a NUL byte or is not valid UTF-8');
+  if (sqlState === '22P02' || sqlState === '22007' || sqlState === '22008' || prisma === 'P2007')
+    return bad('a value is not valid for its field');
+  if (prisma === 'P2025') return new AppError('NOT_FOUND', 'the record does not exist', { detail });
+  return null;
+}

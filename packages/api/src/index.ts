@@ -8,7 +8,7 @@ export {
   type ClusterConfig,
 } from './context';
 export { ChangeBus, type Change } from './bus';
-export { AppError, errorCodes, type AppErrorCode } from './errors';
+export { AppError, errorCodes, type AppErrorCode, callerDbError, internalErrorMessage } from './errors';
 export * as accessService from './services/access';
 export * as authService from './services/auth';
 export * as usersService from './services/users';
