@@ -15,6 +15,7 @@ import { jobsRouter } from './routers/jobs';
 import { metricsRouter } from './routers/metrics';
 import { networkRouter } from './routers/network';
 import { nodesRouter } from './routers/nodes';
+import { secretsRouter } from './routers/secrets';
 import { servicesRouter } from './routers/services';
 import { usersRouter } from './routers/users';
 
@@ -33,6 +34,7 @@ export const appRouter = router({
   jobs: jobsRouter,
   network: networkRouter,
   services: servicesRouter,
+  secrets: secretsRouter,
   audit: auditRouter,
   users: usersRouter,
 });
