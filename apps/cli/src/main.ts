@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerAppCommands } from './commands/app';
+import { registerAuditCommands } from './commands/audit';
 import { registerClusterCommands } from './commands/cluster';
 import { registerDeploymentCommands } from './commands/deployment';
 import { registerDnsCommands } from './commands/dns';
@@ -54,6 +55,7 @@ export function buildProgram(io: CliIO): Command {
   registerJobCommands(program, ctx);
   registerDnsCommands(program, ctx);
   registerVipCommands(program, ctx);
+  registerAuditCommands(program, ctx);
   registerUserCommands(program, ctx);
   registerTokenCommands(program, ctx);
 

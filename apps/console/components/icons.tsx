@@ -106,6 +106,12 @@ export const IconNetwork = ({ className }: P) => (
     <path d="M12 7.5v4M12 11.5 6.5 17M12 11.5l5.5 5.5" />
   </svg>
 );
+export const IconAudit = ({ className }: P) => (
+  <svg viewBox="0 0 24 24" className={className} aria-hidden {...base}>
+    <path d="M7 3h8l4 4v14H7z" />
+    <path d="M15 3v4h4M10 12h6M10 16h6M4 7v14" />
+  </svg>
+);
 export const IconOrganization = ({ className }: P) => (
   <svg viewBox="0 0 24 24" className={className} aria-hidden {...base}>
     <circle cx="9" cy="8" r="3.5" />

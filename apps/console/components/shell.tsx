@@ -8,6 +8,7 @@ import { useThemeChoice, type ThemeChoice } from '../lib/theme';
 import { leaveToLogin, useLiveUpdates, useTRPC, type LiveStatus } from '../lib/trpc';
 import { useDeployments } from './deployments';
 import {
+  IconAudit,
   IconCatalog,
   IconDashboard,
   IconDeployments,
@@ -35,6 +36,7 @@ const nav = [
   { href: '/nodes', label: 'Nodes', key: 'n', icon: IconNodes, testId: 'nav-nodes' },
   { href: '/networking', label: 'Networking', key: 'w', icon: IconNetwork, testId: 'nav-networking' },
   { href: '/events', label: 'Events', key: 'e', icon: IconEvents, testId: 'nav-events' },
+  { href: '/audit', label: 'Audit', key: 'a', icon: IconAudit, testId: 'nav-audit', admin: true },
   {
     href: '/organization',
     label: 'Organization',
@@ -56,6 +58,9 @@ export function Shell({ children }: { children: ReactNode }) {
     trpc.cluster.info.queryOptions(undefined, { staleTime: Infinity, refetchInterval: false }),
   );
   const live = useLiveUpdates();
+  // Entries marked `admin` (the audit log) are shown to admins only.
+  const me = useQuery(trpc.auth.me.queryOptions(undefined, { staleTime: Infinity, refetchInterval: false }));
+  const isAdmin = me.data?.role === 'admin';
   // Running deployments, counted beside their nav entry so they can be followed from anywhere.
   const deployments = useDeployments();
   const deploying = deployments.data?.length ?? 0;
@@ -86,7 +91,7 @@ export function Shell({ children }: { children: ReactNode }) {
           </div>
         </div>
         <nav aria-label="Main" className="mt-2 flex flex-col gap-0.5 px-2">
-          {nav.map((item) => {
+          {nav.filter((item) => !('admin' in item) || isAdmin).map((item) => {
             const active = isActive(pathname, item.href);
             const Icon = item.icon;
             return (
