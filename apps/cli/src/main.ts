@@ -14,6 +14,7 @@ import { registerTaskCommands, registerTaskIoCommands } from './commands/task';
 import { registerVipCommands } from './commands/vip';
 import { registerTokenCommands } from './commands/token';
 import { registerUserCommands } from './commands/user';
+import { registerSecretCommands } from './commands/secret';
 import { CommandContext, type CliIO } from './context';
 import { reportError } from './errors';
 import { readHidden, readLine } from './prompt';
@@ -58,6 +59,7 @@ export function buildProgram(io: CliIO): Command {
   registerAuditCommands(program, ctx);
   registerUserCommands(program, ctx);
   registerTokenCommands(program, ctx);
+  registerSecretCommands(program, ctx);
 
   return program;
 }
