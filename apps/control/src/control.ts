@@ -26,6 +26,7 @@ import { AgentGateway } from './gateway/gateway';
 import { startEdgeServer, type EdgeServer } from './routes/edge';
 import { ServiceProxy } from './routes/service-proxy';
 import { buildServer, type Leadership, type NextRequestHandler } from './server';
+import type { RouteRecord } from './access-hook';
 
 export const ATOLL_VERSION = '0.1.0';
 
@@ -75,6 +76,8 @@ export interface Control {
   edge: { url: string; port: number } | null;
   /** Control's DNS server (UDP and TCP on one port), or null when off. */
   dns: DnsServer | null;
+  /** Every route of the HTTP server with its declared access (access-hook.ts), for the role walk. */
+  routes: RouteRecord[];
   stop(): Promise<void>;
 }
 
@@ -273,6 +276,7 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
     isLeader: () => leader,
     edge: edge ? { url: edge.url, port: edge.port } : null,
     dns,
+    routes: server.accessRoutes,
     async stop() {
       stopped = true;
       await edge?.close();

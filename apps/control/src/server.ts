@@ -85,7 +85,8 @@ function isPublic(method: string, path: string): boolean {
   if (path === '/health' || path === '/agent/v1') return true;
   // What a new host fetches before it has any credential (see routes/install.ts).
   if (
-    (method === 'GET' && ['/install/agent.sh', '/install/atoll-agent.mjs', '/install/node'].includes(path)) ||
+    ((method === 'GET' || method === 'HEAD') &&
+      ['/install/agent.sh', '/install/atoll-agent.mjs', '/install/node'].includes(path)) ||
     (method === 'POST' && path === '/install/token-check')
   )
     return true;

@@ -226,6 +226,7 @@ export const tasksRouter = router({
    * `GET /api/v1/tasks/{taskId}/logs` (text/plain).
    */
   logs: protectedProcedure
+    .meta({ access: 'operate' })
     .input(
       z.object({
         taskId: z.string().min(1),
