@@ -88,22 +88,24 @@ const jobView = z.object({
   historySummary: summary.optional(),
 });
 
+// Optional rather than defaulted: trpc-to-openapi reads `?embed=history` (one value) as an array
+// only for an array or an optional array; a default hid it and the one value was refused (400).
 const embed = z
   .array(z.enum(jobs.jobEmbeds))
-  .default([])
-  .describe('what to add to each job: activeRuns, schedules, history, historySummary');
+  .optional()
+  .describe('what to add to each job: activeRuns, schedules, history, historySummary (none when absent)');
 
 export const jobsRouter = router({
   list: protectedProcedure
     .meta({ openapi: { method: 'GET', path: '/jobs', tags, protect: true, summary: 'All jobs' } })
-    .input(z.object({ embed }).default({ embed: [] }))
+    .input(z.object({ embed }).default({}))
     .output(z.array(jobView))
-    .query(({ ctx, input }) => jobs.listJobs(ctx, input.embed) as Promise<z.infer<typeof jobView>[]>),
+    .query(({ ctx, input }) => jobs.listJobs(ctx, input.embed ?? []) as Promise<z.infer<typeof jobView>[]>),
   get: protectedProcedure
     .meta({ openapi: { method: 'GET', path: '/jobs/detail', tags, protect: true, summary: 'One job' } })
     .input(z.object({ id: jobId, embed }))
     .output(jobView)
-    .query(({ ctx, input }) => jobs.getJob(ctx, input.id, input.embed) as Promise<z.infer<typeof jobView>>),
+    .query(({ ctx, input }) => jobs.getJob(ctx, input.id, input.embed ?? []) as Promise<z.infer<typeof jobView>>),
   create: protectedProcedure
     .meta({
       openapi: {

@@ -5,6 +5,12 @@ import * as ops from '../services/node-ops';
 import { nodeView } from '../schemas';
 
 const nodeId = z.object({ id: z.string().uuid('id must be a node UUID') });
+const attributeKey = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,62}$/,
+    "an attribute key is 1–63 letters, digits, '_', '.', '-' or '/', starting with a letter or digit",
+  );
 
 export const nodesRouter = router({
   list: protectedProcedure
@@ -134,8 +140,9 @@ export const nodesRouter = router({
     })
     .input(
       nodeId.extend({
-        set: z.record(z.string(), z.string()).default({}),
-        remove: z.array(z.string()).default([]),
+        // The keys' rule is the service's (node-ops.ts), here too so the document says it.
+        set: z.record(attributeKey, z.string().max(255, 'an attribute value has at most 255 characters')).default({}),
+        remove: z.array(attributeKey).default([]),
       }),
     )
     .output(nodeView)
