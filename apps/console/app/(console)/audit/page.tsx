@@ -153,7 +153,7 @@ function Audit() {
             <FilterInput
               value={actionText}
               onChange={setAction}
-              placeholder="Action or path prefix (apps. or /v2/apps)"
+              placeholder="Action or path (apps., /v2/apps)"
               testId="audit-action"
             />
             <select
