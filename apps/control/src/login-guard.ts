@@ -1,8 +1,26 @@
 import { authService } from '@atoll/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
-/** The three ways to log in with a password: tRPC, /api/v1 and DC/OS's route. */
-const LOGIN_PATHS = new Set(['/api/trpc/auth.login', '/api/v1/auth/login', '/acs/api/v1/auth/login']);
+/** Password logins by REST: /api/v1 and DC/OS's route (tRPC's are counted per procedure below). */
+const LOGIN_PATHS = new Set(['/api/v1/auth/login', '/acs/api/v1/auth/login']);
+
+/**
+ * How many password logins a request carries: one for a REST login, and for tRPC one per
+ * `auth.login` in the path — a batch (`auth.login,auth.login,…`) may hold many.
+ */
+export function loginAttempts(method: string, path: string): number {
+  if (method !== 'POST') return 0;
+  const p = path.replace(/\/+$/, '');
+  if (LOGIN_PATHS.has(p)) return 1;
+  if (!p.startsWith('/api/trpc/')) return 0;
+  let procedures: string[];
+  try {
+    procedures = decodeURIComponent(p.slice('/api/trpc/'.length)).split(',');
+  } catch {
+    return 0;
+  }
+  return procedures.filter((name) => name.trim() === 'auth.login').length;
+}
 
 /**
  * Limits password logins per client address (20 a minute, good or bad), before any password is
@@ -15,14 +33,19 @@ export function registerLoginRateLimit(
   now: () => number = Date.now,
 ): void {
   app.addHook('onRequest', async (req, reply) => {
-    if (req.method !== 'POST' || !LOGIN_PATHS.has(req.url.split('?')[0]!)) return;
-    const r = limiter.hit(req.ip, now());
+    const [path, query = ''] = req.url.split('?') as [string, string?];
+    const attempts = loginAttempts(req.method, path);
+    if (attempts === 0) return;
+    const r = limiter.hit(req.ip, now(), attempts);
     if (r.allowed) return;
     reply.header('retry-after', String(r.retryAfterSeconds));
-    return reply.code(429).send({
-      message: `too many login attempts from ${req.ip}; try again in ${r.retryAfterSeconds} s`,
-      code: 'TOO_MANY_REQUESTS',
-    });
+    const message = `too many login attempts from ${req.ip}; try again in ${r.retryAfterSeconds} s`;
+    if (path.startsWith('/api/trpc/')) {
+      // In tRPC's own shape, so the console and the CLI show the message (a batch is a list).
+      const error = { message, code: -32029, data: { code: 'TOO_MANY_REQUESTS', httpStatus: 429 } };
+      return reply.code(429).send(new URLSearchParams(query).get('batch') ? [{ error }] : { error });
+    }
+    return reply.code(429).send({ message, code: 'TOO_MANY_REQUESTS' });
   });
 }
 

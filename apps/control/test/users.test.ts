@@ -406,5 +406,15 @@ describe('users, service accounts and login safety', () => {
     expect(((await limited!.json()) as { message: string }).message).toMatch(/too many login attempts/);
     // The limit is before any password check: the right password is refused too.
     expect((await login('admin', cluster.adminPassword)).res.status).toBe(429);
+    // tRPC's callers (the console's login page, the CLI's cluster setup) get it in tRPC's shape.
+    const trpc = await call('/api/trpc/auth.login?batch=1', {
+      method: 'POST',
+      auth: null,
+      json: { 0: { username: 'admin', password: cluster.adminPassword } },
+    });
+    expect(trpc.status).toBe(429);
+    const body = (await trpc.json()) as Array<{ error: { message: string; data: { code: string } } }>;
+    expect(body[0]?.error.data.code).toBe('TOO_MANY_REQUESTS');
+    expect(body[0]?.error.message).toMatch(/too many login attempts/);
   });
 });

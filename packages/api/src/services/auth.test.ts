@@ -111,6 +111,14 @@ describe('login rate limit per address', () => {
     expect(limiter.hit('10.0.0.1', 60_002).allowed).toBe(false);
   });
 
+  it('counts every login of a batch', () => {
+    const limiter = new LoginRateLimiter(20, 60_000);
+    expect(limiter.hit('10.0.0.3', 0, 15).allowed).toBe(true);
+    expect(limiter.hit('10.0.0.3', 1, 6).allowed).toBe(false);
+    expect(limiter.hit('10.0.0.3', 2, 5).allowed).toBe(true);
+    expect(limiter.hit('10.0.0.3', 3).allowed).toBe(false);
+  });
+
   it('forgets the least recently used addresses beyond its size', () => {
     const limiter = new LoginRateLimiter(1, 60_000, 2);
     limiter.hit('a', 0);

@@ -157,14 +157,16 @@ export class LoginRateLimiter {
     private readonly maxKeys = 10_000,
   ) {}
 
-  hit(key: string, nowMs: number): { allowed: boolean; retryAfterSeconds: number } {
+  /** Records `count` attempts (a tRPC batch may carry several logins) unless they exceed the limit. */
+  hit(key: string, nowMs: number, count = 1): { allowed: boolean; retryAfterSeconds: number } {
     const since = nowMs - this.windowMs;
     const list = (this.attempts.get(key) ?? []).filter((t) => t > since);
-    if (list.length >= this.limit) {
+    if (list.length + count > this.limit) {
       this.attempts.set(key, list);
-      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((list[0]! - since) / 1000)) };
+      const oldest = list[0] ?? nowMs;
+      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((oldest - since) / 1000)) };
     }
-    list.push(nowMs);
+    for (let i = 0; i < count; i++) list.push(nowMs);
     // Re-inserted last, so the Map's order is the order of last use.
     this.attempts.delete(key);
     this.attempts.set(key, list);
