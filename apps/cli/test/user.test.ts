@@ -116,6 +116,31 @@ describe('atoll user and atoll token against a real cluster', () => {
     });
     expect(login.status).toBe(200);
 
+    // Olga changes it herself with an API token of hers: the current one is checked, her
+    // session ends.
+    const { token: session } = (await login.json()) as { token: string };
+    const mint = await fetch(`${cluster.url}/api/v1/auth/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'olga-cli' }),
+    });
+    const { token: olgaToken } = (await mint.json()) as { token: string };
+    const asOlga = { ATOLL_TOKEN: olgaToken };
+    const wrong = await atoll(
+      ['user', 'passwd', '--current', 'not-my-password', '--password', 'olga-secret-22'],
+      asOlga,
+    );
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toBe(
+      'error: invalid password:\n  currentPassword: currentPassword is not your password\n',
+    );
+    const own = await atoll(
+      ['user', 'passwd', '--current', generated!, '--password', 'olga-secret-22'],
+      asOlga,
+    );
+    expect(own.stderr).toBe('');
+    expect(own.stdout).toBe('Changed your password; 1 other session(s) ended\n');
+
     // The last admin stays, with the server's reason.
     const self = await atoll(['user', 'remove', 'admin', '--yes']);
     expect(self.code).toBe(1);
