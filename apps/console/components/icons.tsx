@@ -106,6 +106,12 @@ export const IconNetwork = ({ className }: P) => (
     <path d="M12 7.5v4M12 11.5 6.5 17M12 11.5l5.5 5.5" />
   </svg>
 );
+export const IconSecrets = ({ className }: P) => (
+  <svg viewBox="0 0 24 24" className={className} aria-hidden {...base}>
+    <circle cx="8" cy="15" r="4" />
+    <path d="M11 12l9-9M16 7l3 3M14 9l2 2" />
+  </svg>
+);
 export const IconAudit = ({ className }: P) => (
   <svg viewBox="0 0 24 24" className={className} aria-hidden {...base}>
     <path d="M7 3h8l4 4v14H7z" />

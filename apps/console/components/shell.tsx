@@ -19,6 +19,7 @@ import {
   IconNetwork,
   IconNodes,
   IconOrganization,
+  IconSecrets,
   IconServices,
   IconSettings,
   IconSun,
@@ -36,6 +37,7 @@ const nav = [
   { href: '/nodes', label: 'Nodes', key: 'n', icon: IconNodes, testId: 'nav-nodes' },
   { href: '/networking', label: 'Networking', key: 'w', icon: IconNetwork, testId: 'nav-networking' },
   { href: '/events', label: 'Events', key: 'e', icon: IconEvents, testId: 'nav-events' },
+  { href: '/secrets', label: 'Secrets', key: 'k', icon: IconSecrets, testId: 'nav-secrets' },
   { href: '/audit', label: 'Audit', key: 'a', icon: IconAudit, testId: 'nav-audit', admin: true },
   {
     href: '/organization',
