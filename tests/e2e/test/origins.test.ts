@@ -103,7 +103,7 @@ describe.skipIf(missing !== null)('origins in Chromium: hostile pages get nothin
   let close: () => Promise<void>;
   let hostile: http.Server;
   let hostileUrl: string;
-  let appTaskId: string;
+  let appTaskId = '';
   const api = apiOf(() => cluster);
   const tokenNames = async () =>
     (await cluster.control.db.prisma.apiToken.findMany({ select: { name: true } })).map((t) => t.name);
@@ -134,19 +134,16 @@ describe.skipIf(missing !== null)('origins in Chromium: hostile pages get nothin
         portMappings: [{ containerPort: 8080, hostPort: 0, name: 'http' }],
       },
     });
-    await expect
-      .poll(
-        async () => {
-          const { tasks } = await api<{ tasks: Array<{ id: string; state: string }> }>(
-            'GET',
-            '/v2/apps/hostile/tasks',
-          );
-          appTaskId = tasks.find((t) => t.state === 'TASK_RUNNING')?.id ?? '';
-          return appTaskId;
-        },
-        { timeout: 60_000 },
-      )
-      .not.toBe('');
+    // (expect.poll is for tests, not hooks)
+    for (let i = 0; i < 240 && !appTaskId; i++) {
+      const { tasks } = await api<{ tasks: Array<{ id: string; state: string }> }>(
+        'GET',
+        '/v2/apps/hostile/tasks',
+      );
+      appTaskId = tasks.find((t) => t.state === 'TASK_RUNNING')?.id ?? '';
+      if (!appTaskId) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(appTaskId, 'the hostile app running').not.toBe('');
     hostile = http.createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(hostilePage(cluster.url, appTaskId));
@@ -156,6 +153,7 @@ describe.skipIf(missing !== null)('origins in Chromium: hostile pages get nothin
   }, 180_000);
 
   afterAll(async () => {
+    hostile?.closeAllConnections();
     await new Promise((r) => hostile?.close(r));
     await close?.();
   }, 120_000);
@@ -189,7 +187,8 @@ describe.skipIf(missing !== null)('origins in Chromium: hostile pages get nothin
   });
 
   it('a page on another port of the same host cannot mint a token, deploy or exec', async () => {
-    const other = await page.context().newPage();
+    // The same page (browser.newPage() gives it its own context): the console's cookie is there.
+    const other = page;
     await other.goto(hostileUrl);
     const results = await resultsOf(other);
     await other.screenshot({ path: path.join(shots, 'origins-hostile-port.png'), fullPage: true });
@@ -198,11 +197,10 @@ describe.skipIf(missing !== null)('origins in Chromium: hostile pages get nothin
     const names = await tokenNames();
     expect(names.filter((n) => n.startsWith('stolen'))).toEqual([]);
     expect(await cluster.control.db.prisma.app.findUnique({ where: { id: '/csrf-form' } })).toBeNull();
-    await other.close();
   });
 
   it('a hostile app behind /service/<name>/ cannot read the cookie or create a token', async () => {
-    const app = await page.context().newPage();
+    const app = page;
     const res = await app.goto(`${cluster.url}/service/hostile/`);
     expect(res?.status()).toBe(200);
     expect(res?.headers()['content-security-policy']).toContain('sandbox');
@@ -214,6 +212,5 @@ describe.skipIf(missing !== null)('origins in Chromium: hostile pages get nothin
     expect(String(results.me)).toMatch(/failed/);
     expect(String(results.tokenJson)).toMatch(/failed/);
     expect((await tokenNames()).filter((n) => n.startsWith('stolen'))).toEqual([]);
-    await app.close();
   });
 });
