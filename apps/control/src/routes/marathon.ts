@@ -163,6 +163,12 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
         if (typeof u !== 'object' || u === null || typeof (u as { id?: unknown }).id !== 'string')
           throw AppError.invalid([{ path: `${i}.id`, message: 'each app update needs its id' }]);
       });
+      // Every update checked before any is applied: a refused list changes nothing.
+      const checked = updates as Array<Record<string, unknown> & { id: string }>;
+      await appsService.checkAppUpdates(actor(req), checked, {
+        partial: !isFalse(q.partialUpdate),
+        force: isTrue(q.force),
+      });
       let last: { version: string; deploymentId: string } | null = null;
       for (const [i, u] of (updates as Array<Record<string, unknown> & { id: string }>).entries()) {
         try {

@@ -6,7 +6,7 @@ import {
   type TaskPort,
   type TaskState,
 } from '@atoll/spec';
-import { Prisma } from '@atoll/db';
+import { Prisma, type App } from '@atoll/db';
 import { AppError } from '../errors';
 import type { Services } from '../context';
 import { assertInScope, filterVisible } from './access';
@@ -263,6 +263,74 @@ export async function createApp(s: S, raw: unknown): Promise<{ app: AppView; dep
 }
 
 /**
+ * What updateApp would store, checked and without writing anything: the normalised id, the stored
+ * app (null when the update creates it) and the new definition (valid, its secrets known).
+ */
+async function planAppUpdate(
+  s: S,
+  id: string,
+  patch: Record<string, unknown>,
+  opts: { partial?: boolean },
+): Promise<
+  | { appId: string; existing: null; current: null; def: AppDefinition }
+  | {
+      appId: string;
+      existing: App;
+      current: Record<string, unknown>;
+      def: AppDefinition;
+    }
+> {
+  const appId = normalizeAppId(id);
+  assertInScope(s, appId);
+  const existing = await s.db.prisma.app.findUnique({ where: { id: appId } });
+  if (!existing) {
+    const def = parseOrThrow({ ...patch, id: appId });
+    assertInScope(s, def.id);
+    await checkAppSecrets(s, def);
+    return { appId, existing: null, current: null, def };
+  }
+  if (existing.deleting) throw new AppError('CONFLICT', `App '${appId}' is being deleted`);
+  const current = existing.definition as Record<string, unknown>;
+  // Marathon: a body of just { version } rolls the app back to that stored version.
+  const keys = Object.keys(patch).filter((k) => k !== 'id');
+  let partial = opts.partial;
+  if (keys.length === 1 && typeof patch.version === 'string') {
+    patch = (await getAppVersion(s, appId, patch.version)) as unknown as Record<string, unknown>;
+    partial = false;
+  }
+  const merged = partial === false ? { ...patch, id: appId } : { ...current, ...patch, id: appId };
+  const def = parseOrThrow(merged);
+  await checkAppSecrets(s, def, { previous: current });
+  return { appId, existing, current, def };
+}
+
+/**
+ * Marathon's PUT /v2/apps with a list: every update is checked (valid, each app once, not locked
+ * by a deployment unless forced) before any is applied, so a refused list changes nothing. An
+ * issue's path starts with the update's place in the list.
+ */
+export async function checkAppUpdates(
+  s: S,
+  updates: Array<Record<string, unknown> & { id: string }>,
+  opts: { partial?: boolean; force?: boolean } = {},
+): Promise<void> {
+  const seen = new Set<string>();
+  for (const [i, u] of updates.entries()) {
+    try {
+      const { appId } = await planAppUpdate(s, u.id, u, opts);
+      if (seen.has(appId))
+        throw AppError.invalid([{ path: 'id', message: `app '${appId}' is in the list twice` }]);
+      seen.add(appId);
+      if (!opts.force) await s.db.prisma.$transaction((tx) => takeDeploymentLock(tx, appId, false, s.now()));
+    } catch (err) {
+      if (err instanceof AppError && err.issues)
+        throw AppError.invalid(err.issues.map((x) => ({ path: `${i}.${x.path}`, message: x.message })));
+      throw err;
+    }
+  }
+}
+
+/**
  * Marathon's PUT /v2/apps/{id}: fields given replace the stored ones (partialUpdate, Marathon's
  * default); an unknown id creates the app. A change of `instances` alone is a scale, which keeps
  * the tasks' version; any other change is a new configuration whose tasks replace the old ones.
@@ -273,24 +341,12 @@ export async function updateApp(
   patch: Record<string, unknown>,
   opts: { partial?: boolean; force?: boolean; restart?: boolean } = {},
 ): Promise<DeploymentResult & { created: boolean }> {
-  const appId = normalizeAppId(id);
-  assertInScope(s, appId);
-  const existing = await s.db.prisma.app.findUnique({ where: { id: appId } });
-  if (!existing) {
-    const { deploymentId, app } = await createApp(s, { ...patch, id: appId });
+  const plan = await planAppUpdate(s, id, patch, opts);
+  if (!plan.existing) {
+    const { deploymentId, app } = await createApp(s, { ...patch, id: plan.appId });
     return { deploymentId, version: app.version, created: true };
   }
-  if (existing.deleting) throw new AppError('CONFLICT', `App '${appId}' is being deleted`);
-  const current = existing.definition as Record<string, unknown>;
-  // Marathon: a body of just { version } rolls the app back to that stored version.
-  const keys = Object.keys(patch).filter((k) => k !== 'id');
-  if (keys.length === 1 && typeof patch.version === 'string') {
-    patch = (await getAppVersion(s, appId, patch.version)) as unknown as Record<string, unknown>;
-    opts = { ...opts, partial: false };
-  }
-  const merged = opts.partial === false ? { ...patch, id: appId } : { ...current, ...patch, id: appId };
-  const def = parseOrThrow(merged);
-  await checkAppSecrets(s, def, { previous: current });
+  const { appId, existing, current, def } = plan;
   const scaleOnly = !opts.restart && sameExceptInstances(current, def as unknown as Record<string, unknown>);
   const version = nextVersion(s.now(), existing.version);
   const configVersion = scaleOnly ? existing.configVersion : version;
