@@ -63,6 +63,8 @@ export interface ControlOptions {
   secretKeys?: SecretKeyring;
   /** Days audit records are kept (ATOLL_AUDIT_RETENTION_DAYS); 0 or absent keeps them forever. */
   auditRetentionDays?: number;
+  /** Whose X-Forwarded-For gives the client's address (ATOLL_TRUST_PROXY); off when absent. */
+  trustProxy?: boolean | string[];
 }
 
 export interface Control {
@@ -235,6 +237,7 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
     consoleHandler,
     dnsPort: () => dns?.port ?? null,
     serviceProxy,
+    ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}),
     leadership,
   });
   await server.listen({ host: opts.bind, port: opts.port });

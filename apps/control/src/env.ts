@@ -60,6 +60,23 @@ export function loadControlConfig(env: Record<string, string | undefined> = proc
       ATOLL_SECRET_KEYS: z.string().min(1).optional(),
       /** A file of such keys, one a line (ignored when ATOLL_SECRET_KEYS is set). */
       ATOLL_SECRET_KEY_FILE: z.string().min(1).optional(),
+      /**
+       * Whose X-Forwarded-For to believe for a client's address (audit records, logs): off by
+       * default (the socket's peer); `true` (any) or the proxies' addresses/CIDRs, comma-separated.
+       */
+      ATOLL_TRUST_PROXY: z
+        .string()
+        .default('false')
+        .transform((v): boolean | string[] =>
+          v === 'false'
+            ? false
+            : v === 'true'
+              ? true
+              : v
+                  .split(',')
+                  .map((s) => s.trim())
+                  .filter(Boolean),
+        ),
       ATOLL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     },
     runtimeEnv: env,

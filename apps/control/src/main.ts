@@ -64,6 +64,7 @@ async function main(): Promise<void> {
     dnsSuffix: env.ATOLL_DNS_SUFFIX,
     secretKeys,
     auditRetentionDays: env.ATOLL_AUDIT_RETENTION_DAYS,
+    trustProxy: env.ATOLL_TRUST_PROXY,
   });
   const admin = control.admin;
 

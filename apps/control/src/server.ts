@@ -78,6 +78,8 @@ export interface ServerDeps {
   /** The port control's DNS server answers on, for Mesos-DNS's /v1/config. */
   dnsPort?: () => number | null;
   leadership: Leadership;
+  /** Whose X-Forwarded-For gives req.ip (Fastify's trustProxy); off when absent. */
+  trustProxy?: boolean | string[];
 }
 
 /** Routes anyone may call; everything else answers 401 without credentials. */
@@ -109,6 +111,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     // Server-sent event streams (/v2/events, tRPC subscriptions) must not hold up a shutdown.
     forceCloseConnections: true,
+    // req.ip (audit records) is the socket's peer unless proxies are trusted (ATOLL_TRUST_PROXY).
+    trustProxy: deps.trustProxy ?? false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
     // Every request has an id (input-guard.ts requestIdFor), logged with its lines, sent back as
     // x-request-id and named in 5xx bodies.

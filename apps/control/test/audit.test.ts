@@ -35,7 +35,7 @@ describe('audit records of write requests', () => {
   const adminPassword = 'audit-test-admin-password';
   const log = pino({ level: process.env.ATOLL_TEST_LOG ?? 'silent' });
 
-  const start = async () => {
+  const start = async (opts: { trustProxy?: string[] } = {}) => {
     control = await startControl({
       databaseUrl: database.url,
       bind: '127.0.0.1',
@@ -47,13 +47,14 @@ describe('audit records of write requests', () => {
       log,
       adminPassword,
       dnsPort: null,
+      ...opts,
     });
   };
 
   const call = async (
     method: string,
     p: string,
-    opts: { json?: unknown; token?: string | null } = {},
+    opts: { json?: unknown; token?: string | null; headers?: Record<string, string> } = {},
   ): Promise<{ status: number; requestId: string; body: unknown }> => {
     const token = opts.token === undefined ? adminToken : opts.token;
     const res = await fetch(control.url + p, {
@@ -61,6 +62,7 @@ describe('audit records of write requests', () => {
       headers: {
         ...(token ? { authorization: `Bearer ${token}` } : {}),
         ...(opts.json !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...opts.headers,
       },
       ...(opts.json !== undefined ? { body: JSON.stringify(opts.json) } : {}),
     });
@@ -368,6 +370,22 @@ describe('audit records of write requests', () => {
     );
     expect(rows.map((r) => r.request_id)).toEqual(ids);
     expect(rows.map((r) => r.target)).toEqual(ids.map((_, i) => `audit-restart-${i}`));
+  });
+
+  it('the address is the peer unless proxies are trusted (ATOLL_TRUST_PROXY)', async () => {
+    const forwarded = { 'x-forwarded-for': '203.0.113.7' };
+    const untrusted = await call('POST', '/v2/apps', {
+      json: { id: '/audit/proxy-a', cmd: 'x', instances: 0 },
+      headers: forwarded,
+    });
+    expect(await recordOf(untrusted.requestId)).toMatchObject({ ip: '127.0.0.1', status: 201 });
+    await control.stop();
+    await start({ trustProxy: ['127.0.0.1'] });
+    const trusted = await call('POST', '/v2/apps', {
+      json: { id: '/audit/proxy-b', cmd: 'x', instances: 0 },
+      headers: forwarded,
+    });
+    expect(await recordOf(trusted.requestId)).toMatchObject({ ip: '203.0.113.7', status: 201 });
   });
 
   it('a retention in days deletes older records; without one nothing is deleted', async () => {
