@@ -23,9 +23,20 @@ export function loginAttempts(method: string, path: string): number {
 }
 
 /**
+ * Whether a request carries HTTP Basic with a password (Marathon's clients), not one of the
+ * user's tokens in its place.
+ */
+export function hasBasicPassword(authorization: string | undefined): boolean {
+  const basic = authService.parseBasicAuthorization(authorization);
+  return basic !== undefined && !/^(ses|atl)_/.test(basic.secret);
+}
+
+/**
  * Limits password logins per client address (20 a minute, good or bad), before any password is
- * checked: beyond it a 429 with Retry-After. Together with the per-account lockout
- * (services/auth.ts) this bounds both guessing one account and spraying many.
+ * checked: beyond it a 429 with Retry-After. HTTP Basic with a password is a login on every
+ * request (Marathon's clients send it each time), so there only the failures count, and once the
+ * address is over the limit its Basic passwords are refused like logins. Together with the
+ * per-account lockout (services/auth.ts) this bounds both guessing one account and spraying many.
  */
 export function registerLoginRateLimit(
   app: FastifyInstance,
@@ -35,8 +46,9 @@ export function registerLoginRateLimit(
   app.addHook('onRequest', async (req, reply) => {
     const [path, query = ''] = req.url.split('?') as [string, string?];
     const attempts = loginAttempts(req.method, path);
-    if (attempts === 0) return;
-    const r = limiter.hit(req.ip, now(), attempts);
+    const basic = attempts === 0 && hasBasicPassword(req.headers.authorization);
+    if (attempts === 0 && !basic) return;
+    const r = basic ? limiter.check(req.ip, now()) : limiter.hit(req.ip, now(), attempts);
     if (r.allowed) return;
     reply.header('retry-after', String(r.retryAfterSeconds));
     const message = `too many login attempts from ${req.ip}; try again in ${r.retryAfterSeconds} s`;
@@ -46,6 +58,10 @@ export function registerLoginRateLimit(
       return reply.code(429).send(new URLSearchParams(query).get('batch') ? [{ error }] : { error });
     }
     return reply.code(429).send({ message, code: 'TOO_MANY_REQUESTS' });
+  });
+  // A Basic password that did not authenticate (the auth hook's 401) counts as a failed login.
+  app.addHook('onResponse', async (req, reply) => {
+    if (reply.statusCode === 401 && hasBasicPassword(req.headers.authorization)) limiter.hit(req.ip, now());
   });
 }
 

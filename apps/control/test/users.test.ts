@@ -394,19 +394,26 @@ describe('users, service accounts and login safety', () => {
   });
 
   // Last: it uses up this address's login attempts for the minute.
-  it('limits login attempts per address: 429 with Retry-After', async () => {
+  it('limits login attempts per address, Basic passwords included: 429 with Retry-After', async () => {
+    const basic = (user: string, secret: string) =>
+      `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
+    // Marathon's Basic with a password: each failure counts, until the address is refused.
     let limited: Response | null = null;
     for (let i = 0; i < 25 && !limited; i++) {
-      const { res } = await login('nobody', 'wrong-password');
+      // A spray: another name each time, so no account's lockout comes into it.
+      const res = await call('/v2/apps', { auth: basic(`spray-${i}`, 'Summer2026!') });
       if (res.status === 429) limited = res;
       else expect(res.status).toBe(401);
     }
     expect(limited).not.toBeNull();
     expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(((await limited!.json()) as { message: string }).message).toMatch(/too many login attempts/);
-    // The limit is before any password check: the right password is refused too.
-    expect((await login('admin', cluster.adminPassword)).res.status).toBe(429);
-    // tRPC's callers (the console's login page, the CLI's cluster setup) get it in tRPC's shape.
+    // Before any password check: the right Basic password and the login routes are refused too...
+    expect((await call('/v2/apps', { auth: basic('admin', cluster.adminPassword) })).status).toBe(429);
+    const rest = await login('admin', cluster.adminPassword);
+    expect(rest.res.status).toBe(429);
+    expect(Number(rest.res.headers.get('retry-after'))).toBeGreaterThan(0);
+    // ...in tRPC's shape for tRPC's callers (the console's login page, atoll cluster setup)...
     const trpc = await call('/api/trpc/auth.login?batch=1', {
       method: 'POST',
       auth: null,
@@ -416,5 +423,8 @@ describe('users, service accounts and login safety', () => {
     const body = (await trpc.json()) as Array<{ error: { message: string; data: { code: string } } }>;
     expect(body[0]?.error.data.code).toBe('TOO_MANY_REQUESTS');
     expect(body[0]?.error.message).toMatch(/too many login attempts/);
+    // ...while tokens, in Basic or as Bearer, are no password guess and still work.
+    expect((await call('/v2/apps', { auth: basic('admin', cluster.token) })).status).toBe(200);
+    expect((await call('/v2/apps')).status).toBe(200);
   });
 });

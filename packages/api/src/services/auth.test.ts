@@ -119,6 +119,16 @@ describe('login rate limit per address', () => {
     expect(limiter.hit('10.0.0.3', 3).allowed).toBe(false);
   });
 
+  it('check does not count', () => {
+    const limiter = new LoginRateLimiter(2, 60_000);
+    expect(limiter.check('10.0.0.4', 0).allowed).toBe(true);
+    limiter.hit('10.0.0.4', 0);
+    expect(limiter.check('10.0.0.4', 1).allowed).toBe(true);
+    limiter.hit('10.0.0.4', 1);
+    expect(limiter.check('10.0.0.4', 2)).toEqual({ allowed: false, retryAfterSeconds: 60 });
+    expect(limiter.check('10.0.0.4', 60_001).allowed).toBe(true);
+  });
+
   it('forgets the least recently used addresses beyond its size', () => {
     const limiter = new LoginRateLimiter(1, 60_000, 2);
     limiter.hit('a', 0);

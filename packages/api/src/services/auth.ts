@@ -157,6 +157,14 @@ export class LoginRateLimiter {
     private readonly maxKeys = 10_000,
   ) {}
 
+  /** Whether one more attempt would be allowed, without recording one. */
+  check(key: string, nowMs: number): { allowed: boolean; retryAfterSeconds: number } {
+    const since = nowMs - this.windowMs;
+    const list = (this.attempts.get(key) ?? []).filter((t) => t > since);
+    if (list.length < this.limit) return { allowed: true, retryAfterSeconds: 0 };
+    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((list[0]! - since) / 1000)) };
+  }
+
   /** Records `count` attempts (a tRPC batch may carry several logins) unless they exceed the limit. */
   hit(key: string, nowMs: number, count = 1): { allowed: boolean; retryAfterSeconds: number } {
     const since = nowMs - this.windowMs;
