@@ -168,6 +168,48 @@ describe.skipIf(skip)('an agent connection speaks only for its own node', () => 
     expect(forged.map((e) => (e.payload as { taskStatus: string }).taskStatus)).not.toContain('TASK_FAILED');
   });
 
+  it("stores no metrics a node reports for another node's task", async () => {
+    const { rogue, nodeId } = await joinedRogue();
+    const zero = { cpuUsedCores: 0, memUsedBytes: 0, netRxBytesPerSec: 0, netTxBytesPerSec: 0 };
+    rogue.send({
+      type: 'metrics',
+      at: new Date().toISOString(),
+      intervalMs: 1000,
+      node: {
+        ...zero,
+        cpuCores: 1,
+        memTotalBytes: 1,
+        diskUsedBytes: 0,
+        diskTotalBytes: 1,
+        netRxBytesTotal: 0,
+        netTxBytesTotal: 0,
+        cpuSecondsTotal: 0,
+        load1: 0,
+        load5: 0,
+        load15: 0,
+      },
+      tasks: [
+        {
+          ...zero,
+          taskId: victimTask,
+          cpuUsedCores: 63,
+          cpuSecondsTotal: 0,
+          memLimitBytes: null,
+          netRxBytesTotal: 0,
+          netTxBytesTotal: 0,
+          restarts: 0,
+        },
+      ],
+    });
+    await settled(rogue, nodeId);
+    await cluster.control.services.metrics.flush();
+    const { rows } = await cluster.control.db.pool.query<{ node_id: string }>(
+      'SELECT DISTINCT node_id::text FROM task_metrics WHERE task_id = $1',
+      [victimTask],
+    );
+    expect(rows.map((r) => r.node_id)).not.toContain(nodeId);
+  });
+
   it("a hello listing another node's tasks changes nothing there", async () => {
     const { rogue, nodeId, credential } = await joinedRogue();
     rogue.close();

@@ -118,6 +118,10 @@ export class MetricsStore {
     this.nodeRows.push({ nodeId, at: msg.at, m: msg.node });
     const seen = new Set<string>();
     for (const t of msg.tasks) {
+      // A task the tasks table already placed on another node (its app is known from a stored
+      // sample of that node) is not this node's to report: a rogue agent's samples are dropped.
+      const prev = this.latestTasks.get(t.taskId);
+      if (prev && prev.nodeId !== nodeId && prev.appId !== undefined) continue;
       seen.add(t.taskId);
       this.latestTasks.set(t.taskId, {
         taskId: t.taskId,
@@ -173,13 +177,14 @@ export class MetricsStore {
       );
     }
     if (tasks.length > 0) {
-      // The app of each task comes from the tasks table; samples of unknown tasks are dropped.
+      // The app of each task comes from the tasks table; samples of unknown tasks, and of tasks
+      // reported by a node they are not placed on, are dropped.
       const { rows } = await this.db.pool.query<{ task_id: string; app_id: string }>(
         `INSERT INTO task_metrics (task_id, app_id, node_id, resolution, at, ${TASK_COLUMNS.join(', ')})
          SELECT u.t, tasks.app_id, u.n, 0, u.a, ${TASK_COLUMNS.map((_, i) => `u.c${i}`).join(', ')}
          FROM unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::int[])
            AS u(t, n, a, ${TASK_COLUMNS.map((_, i) => `c${i}`).join(', ')})
-         JOIN tasks ON tasks.id = u.t
+         JOIN tasks ON tasks.id = u.t AND tasks.node_id = u.n
          ON CONFLICT DO NOTHING
          RETURNING task_id, app_id`,
         [
