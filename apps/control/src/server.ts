@@ -20,7 +20,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import { fastifyTRPCOpenApiPlugin, generateOpenApiDocument } from 'trpc-to-openapi';
+import { fastifyTRPCOpenApiPlugin } from 'trpc-to-openapi';
 import type { AgentGateway } from './gateway/gateway';
 import {
   InputError,
@@ -35,6 +35,7 @@ import { installAccessHook } from './access-hook';
 import { registerAuditHook } from './audit-hook';
 import { registerLoginRateLimit, wantsSecureCookie } from './login-guard';
 import { registerOriginGuard } from './origins';
+import { buildOpenApiDocument, registerOpenApiGuards } from './openapi';
 import { registerDcosAuthRoutes } from './routes/dcos-auth';
 import { registerMarathonRoutes } from './routes/marathon';
 import { registerCosmosRoutes } from './routes/cosmos';
@@ -177,6 +178,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerAuditHook(app, services);
   // Cross-site requests riding on the session cookie: CSRF and WebSocket origins (origins.ts).
   registerOriginGuard(app, () => services.config.publicUrl);
+  // /api/v1's document (openapi.ts completes trpc-to-openapi's errors) and the guards that make the
+  // adapter answer as it says (405 with Allow, booleans, bodies that are no object).
+  const openApi = buildOpenApiDocument(appRouter, {
+    version: services.config.version,
+    baseUrl: `${services.config.publicUrl}/api/v1`,
+    cookieName: SESSION_COOKIE,
+  });
+  registerOpenApiGuards(app, openApi, '/api/v1');
 
   // Malformed bodies and unknown errors: a clear 4xx for what the caller sent, never a stack trace
   // nor a library's or the database's text (those go to the log, under the request's id).
@@ -230,15 +239,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     } satisfies FastifyTRPCPluginOptions<typeof appRouter>['trpcOptions'],
   });
 
-  const openApi = generateOpenApiDocument(appRouter, {
-    title: 'Atoll API',
-    version: services.config.version,
-    baseUrl: `${services.config.publicUrl}/api/v1`,
-    securitySchemes: {
-      bearer: { type: 'http', scheme: 'bearer' },
-      cookie: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE },
-    },
-  });
   app.get('/api/v1/openapi.json', { config: { access: 'self', scope: 'cluster' } }, async () => openApi);
   // trpc-to-openapi's Fastify adapter hands the Fastify request and reply to createContext.
   await app.register(fastifyTRPCOpenApiPlugin, {
