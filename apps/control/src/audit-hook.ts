@@ -20,6 +20,7 @@ const SKIPPED_ROUTES = new Set(['/agent/v1', '/install/token-check', '/service/*
 /** Where a username and password are posted: the record names the username that was tried. */
 const LOGIN_PATHS = new Set(['/api/trpc/auth.login', '/api/v1/auth/login', '/acs/api/v1/auth/login']);
 const MAX_FIELD = 1000;
+const CLIENT_CLOSED_REQUEST = 499;
 
 /** Reads that are recorded all the same: exec sessions refused before the WebSocket opened. */
 const AUDITED_READ_ROUTES = new Set(['/api/v1/tasks/:taskId/exec']);
@@ -32,18 +33,21 @@ export function registerAuditHook(app: FastifyInstance, services: Services): voi
   app.addHook('onRequest', async (req) => {
     sentUrls.set(req, req.url);
   });
-  app.addHook('onResponse', async (req, reply) => {
+  const recorded = new WeakSet<FastifyRequest>();
+  const record = async (req: FastifyRequest, status: number) => {
     const route = req.routeOptions.url;
     if (READ_METHODS.has(req.method) && !(route && AUDITED_READ_ROUTES.has(route))) return;
     if (route && SKIPPED_ROUTES.has(route)) return;
+    if (recorded.has(req)) return;
+    recorded.add(req);
     try {
-      const entry = auditEntry(req, reply.statusCode, describe(req, openApi));
+      const entry = auditEntry(req, status, describe(req, openApi));
       if (LOGIN_PATHS.has(entry.path)) {
         // Who tried: the username in the body (never the password). A success names the user's id.
         const tried = loginUsername(bodyOf(req));
         entry.actor = tried;
         entry.actorId = null;
-        if (tried && reply.statusCode < 400) {
+        if (tried && status < 400) {
           const user = await services.db.prisma.user.findUnique({
             where: { username: tried },
             select: { id: true },
@@ -55,7 +59,11 @@ export function registerAuditHook(app: FastifyInstance, services: Services): voi
     } catch (err) {
       req.log.error({ err, requestId: req.id }, 'audit record not made');
     }
-  });
+  };
+  app.addHook('onResponse', async (req, reply) => record(req, reply.statusCode));
+  // A client that went away before its answer: the write may have happened all the same, so it
+  // is recorded with nginx's 499 ("client closed request").
+  app.addHook('onRequestAbort', async (req) => record(req, CLIENT_CLOSED_REQUEST));
   // Requests answered before the server closed are flushed with it (control.stop closes the log).
   app.addHook('onClose', async () => services.audit.flush());
 }

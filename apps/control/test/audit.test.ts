@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { authService, AuditLog } from '@atoll/api';
 import { createTestDatabase } from '@atoll/db/testing';
 import { hash } from '@node-rs/argon2';
@@ -292,6 +293,46 @@ describe('audit records of write requests', () => {
       expect(row).not.toContain(adminPassword);
       expect(row).not.toContain(adminToken);
     }
+  });
+
+  it('a write whose client went away before the answer is recorded as 499', async () => {
+    // Half a body, then the connection ends: the request never gets its answer.
+    const { port } = new URL(control.url);
+    const before = (
+      await control.db.pool.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM audit_records WHERE status = 499',
+      )
+    ).rows[0]!.n;
+    await new Promise<void>((resolve, reject) => {
+      const socket = net.connect(Number(port), '127.0.0.1', () => {
+        socket.write(
+          [
+            'POST /v2/apps HTTP/1.1',
+            `Host: 127.0.0.1:${port}`,
+            `Authorization: Bearer ${adminToken}`,
+            'Content-Type: application/json',
+            'Content-Length: 1000',
+            '',
+            '{"id": "/audit/abor',
+          ].join('\r\n'),
+          () => setTimeout(() => socket.destroy(), 200),
+        );
+      });
+      socket.on('close', () => resolve());
+      socket.on('error', reject);
+    });
+    const rows = await until(
+      'the aborted request recorded',
+      async () =>
+        (
+          await control.db.pool.query<{ actor: string; action: string; status: number }>(
+            'SELECT actor, action, status FROM audit_records WHERE status = 499',
+          )
+        ).rows,
+      (r) => r.length > before,
+      10_000,
+    );
+    expect(rows.at(-1)).toEqual({ actor: 'admin', action: 'POST /v2/apps', status: 499 });
   });
 
   it('reads are not recorded', async () => {
