@@ -1,3 +1,5 @@
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { generateOpenApiDocument } from 'trpc-to-openapi';
 import type { appRouter } from '@atoll/api';
@@ -16,6 +18,9 @@ import type { appRouter } from '@atoll/api';
  */
 
 type Json = Record<string, unknown>;
+
+// ajv-formats is CommonJS with a default export.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 type OpenApiDocument = ReturnType<typeof generateOpenApiDocument>;
 
 const ERROR_SCHEMA = {
@@ -120,11 +125,18 @@ function refuseNul(schema: unknown): void {
     if (k !== 'enum' && k !== 'const' && k !== 'default' && k !== 'example' && k !== 'examples') refuseNul(v);
 }
 
-type Route = { re: RegExp; method: string; op: Json & { parameters?: Json[]; requestBody?: unknown } };
+type Route = {
+  re: RegExp;
+  method: string;
+  op: Json & { parameters?: Json[]; requestBody?: unknown };
+  /** JSON pointer of the request body's schema in the document. */
+  body: string;
+};
 
 function routesOf(doc: OpenApiDocument, basePath: string): Route[] {
   const routes: Route[] = [];
   for (const [p, item] of Object.entries(doc.paths ?? {})) {
+    const pointer = `/paths/${p.replace(/~/g, '~0').replace(/\//g, '~1')}`;
     const pattern = p.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+');
     for (const [method, op] of Object.entries(item as Json)) {
       if (!['get', 'put', 'post', 'delete', 'patch'].includes(method)) continue;
@@ -132,6 +144,7 @@ function routesOf(doc: OpenApiDocument, basePath: string): Route[] {
         re: new RegExp(`^${basePath}${pattern}/?$`),
         method: method.toUpperCase(),
         op: op as Route['op'],
+        body: `${pointer}/${method}/requestBody/content/application~1json/schema`,
       });
     }
   }
@@ -145,6 +158,29 @@ const badRequest = (reply: FastifyReply, name: string, message: string) =>
     issues: [{ path: name, message }],
   });
 
+/** Validates request bodies against the document's schemas (compiled on first use, then kept). */
+function bodyValidator(doc: OpenApiDocument) {
+  const ajv = new Ajv2020({ strict: false, allErrors: true, validateSchema: false });
+  addFormats(ajv);
+  ajv.addSchema(doc as object, 'openapi');
+  const compiled = new Map<string, ValidateFunction>();
+  return (pointer: string, body: unknown): Array<{ path: string; message: string }> => {
+    let v = compiled.get(pointer);
+    if (!v) {
+      v = ajv.compile({ $ref: `openapi#${pointer}` });
+      compiled.set(pointer, v);
+    }
+    if (v(body)) return [];
+    return (v.errors ?? []).map((e) => {
+      const at = e.instancePath.slice(1).replace(/\//g, '.');
+      const missing =
+        e.keyword === 'required' ? String((e.params as { missingProperty?: string }).missingProperty) : '';
+      const path = [at, missing].filter(Boolean).join('.') || 'body';
+      return { path, message: e.keyword === 'required' ? 'is required' : (e.message ?? 'is invalid') };
+    });
+  };
+}
+
 /**
  * What trpc-to-openapi's adapter reads differently from the document, made to agree with it for
  * /api/v1 (the contract test finds each):
@@ -155,6 +191,9 @@ const badRequest = (reply: FastifyReply, name: string, message: string) =>
  * - a body that is JSON but not an object (`42`, `[]`), or no body where the document requires
  *   one, is a 400 (the adapter spread it into `{}`, so an operation whose fields all have defaults
  *   accepted it);
+ * - a body is validated against the document's schema (ajv), 400 naming each field: the adapter
+ *   coerces body numbers and booleans as if they were query strings (`"singleUse": null` read as
+ *   false, `"instances": "5"` as 5), so its zod validation alone accepted what the document refuses;
  * - a boolean query parameter is `true` or `false` (the adapter's coercion read any text, `false`
  *   included, as true);
  * - an empty query value of a parameter that must not be empty is a 400 (the adapter dropped it,
@@ -162,6 +201,7 @@ const badRequest = (reply: FastifyReply, name: string, message: string) =>
  */
 export function registerOpenApiGuards(app: FastifyInstance, doc: OpenApiDocument, basePath: string): void {
   const routes = routesOf(doc, basePath);
+  const validateBody = bodyValidator(doc);
   const match = (req: FastifyRequest) => {
     const path = req.url.split('?')[0]!;
     return path.startsWith(`${basePath}/`) ? routes.filter((r) => r.re.test(path)) : [];
@@ -192,6 +232,15 @@ export function registerOpenApiGuards(app: FastifyInstance, doc: OpenApiDocument
       return badRequest(reply, 'body', 'the request body must be a JSON object');
     if (body === undefined && (route.op.requestBody as Json | undefined)?.required === true)
       return badRequest(reply, 'body', 'a JSON object is required');
+    if (body !== undefined && route.op.requestBody) {
+      const issues = validateBody(route.body, body);
+      if (issues.length > 0)
+        return reply.code(400).send({
+          message: issues.map((i) => `${i.path}: ${i.message}`).join('; '),
+          code: 'BAD_REQUEST',
+          issues,
+        });
+    }
     const query = req.query as Record<string, unknown>;
     for (const p of route.op.parameters ?? []) {
       if (p.in !== 'query' || typeof p.name !== 'string' || !(p.name in query)) continue;

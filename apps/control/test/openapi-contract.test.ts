@@ -170,7 +170,8 @@ describe('OpenAPI contract of /api/v1', () => {
     expect(negative).toBeGreaterThan(contract.ops.length * 3);
     expect(chains.names.length).toBeGreaterThanOrEqual(4);
     expect(report.uniqueFailures, summary).toBe(0);
-  });
+    // Bounded by case counts, not by time: on a loaded machine the ~5,000 requests take longer.
+  }, 900_000);
 });
 
 /**
