@@ -5,6 +5,7 @@ import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { Suspense, useMemo, useState } from 'react';
+import { useAccess } from '../../../components/access';
 import { CreateGroupDialog, DeleteGroupDialog, ScaleGroupDialog } from '../../../components/groups';
 import { IconChevron, IconFolder, IconPlus } from '../../../components/icons';
 import {
@@ -63,6 +64,8 @@ export default function ServicesPage() {
 function Services() {
   const trpc = useTRPC();
   const router = useRouter();
+  // A viewer cannot create: the buttons are disabled (the API would answer 403).
+  const mayCreate = useAccess().canOperate();
   const apps = useQuery(trpc.apps.list.queryOptions({ embedTasks: false }));
   const [params, setParams] = useUrlParams();
   const [q, setQ] = useUrlText('q');
@@ -121,11 +124,16 @@ function Services() {
         }
         actions={
           <>
-            <Button onClick={() => setCreating(true)} data-testid="create-group">
+            <Button onClick={() => setCreating(true)} disabled={!mayCreate} data-testid="create-group">
               <IconFolder className="size-4" />
               Create group
             </Button>
-            <Button variant="primary" onClick={() => router.push('/services/new')} data-testid="run-service">
+            <Button
+              variant="primary"
+              onClick={() => router.push('/services/new')}
+              disabled={!mayCreate}
+              data-testid="run-service"
+            >
               <IconPlus className="size-4" />
               Run a service
             </Button>

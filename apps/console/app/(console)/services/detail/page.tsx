@@ -43,6 +43,7 @@ import { errorCode, errorMessage, fieldIssues, isLocked, useNow, useTRPC } from 
 import { parentPath } from '../../../../lib/tree';
 import type { AppDetail, Task } from '../../../../lib/types';
 import { useUrlParams } from '../../../../lib/url-state';
+import { useAccess } from '../../../../components/access';
 
 const tabKeys = ['tasks', 'configuration', 'debug', 'deployments'] as const;
 type TabKey = (typeof tabKeys)[number];
@@ -95,6 +96,7 @@ function ServiceDetail() {
   // Whether the service answers under /service/<name>/ (DCOS_SERVICE_NAME, a vhost or a web port).
   const serviceLink = useQuery(trpc.services.link.queryOptions({ appId: id }, { enabled: id !== '' }));
   const deployments = useAppDeployments(id);
+  const access = useAccess();
   const closeDialog = async () => {
     setDialog(null);
     await invalidate();
@@ -155,6 +157,8 @@ function ServiceDetail() {
   const isPod = 'pod' in a && !!a.pod;
   const tasks: Task[] = Array.isArray(a.tasks) ? (a.tasks as Task[]) : [];
   const deleting = a.atoll.status === 'Deleting';
+  // Viewers, and operators scoped elsewhere, see the actions disabled (docs/access.md).
+  const mayChange = access.canOperate(a.id);
   const group = parentPath(a.id);
   const image =
     isObject(a.container) && isObject(a.container.docker) ? String(a.container.docker.image ?? '') : '';
@@ -217,26 +221,42 @@ function ServiceDetail() {
                 Open service ↗
               </a>
             )}
-            <Button onClick={() => router.push(editHref(a.id))} disabled={deleting} data-testid="edit-button">
+            <Button
+              onClick={() => router.push(editHref(a.id))}
+              disabled={deleting || !mayChange}
+              data-testid="edit-button"
+            >
               Edit
             </Button>
-            <Button onClick={() => setDialog('scale')} disabled={deleting} data-testid="scale-button">
+            <Button
+              onClick={() => setDialog('scale')}
+              disabled={deleting || !mayChange}
+              data-testid="scale-button"
+            >
               {a.instances === 0 ? 'Resume' : 'Scale'}
             </Button>
             {a.instances > 0 && (
-              <Button onClick={() => setDialog('restart')} disabled={deleting} data-testid="restart-button">
+              <Button
+                onClick={() => setDialog('restart')}
+                disabled={deleting || !mayChange}
+                data-testid="restart-button"
+              >
                 Restart
               </Button>
             )}
             {a.instances > 0 && (
-              <Button onClick={() => setDialog('stop')} disabled={deleting} data-testid="stop-button">
+              <Button
+                onClick={() => setDialog('stop')}
+                disabled={deleting || !mayChange}
+                data-testid="stop-button"
+              >
                 Stop
               </Button>
             )}
             <Button
               variant="danger"
               onClick={() => setDialog('destroy')}
-              disabled={deleting}
+              disabled={deleting || !mayChange}
               data-testid="destroy-button"
             >
               Destroy
