@@ -378,6 +378,39 @@ describe.skipIf(skip)('secrets', () => {
     expect(del.status).toBe(200);
   });
 
+  it('stores a catalog option marked secret as a secret; the app and the install keep the reference', async () => {
+    const password = `es-${randomUUID()}`;
+    const body = { packageName: 'elasticsearch', options: { elasticsearch: { password } } };
+    const rendered = await raw('POST', '/api/v1/packages/render', body);
+    expect(rendered.status).toBe(200);
+    const renderedText = await rendered.text();
+    expect(renderedText).not.toContain(password);
+    const install = await raw('POST', '/api/v1/packages/install', body);
+    expect(install.status, await install.clone().text()).toBe(200);
+    const app = await api<{ app: { env: Record<string, unknown>; secrets: Record<string, unknown> } }>(
+      'GET',
+      '/v2/apps/elasticsearch',
+    );
+    expect(app.app.env.ELASTIC_PASSWORD).toEqual({ secret: 'elasticsearch.password' });
+    expect(app.app.secrets).toEqual({
+      'elasticsearch.password': { source: '/elasticsearch/elasticsearch.password' },
+    });
+    const list = await api<SecretView[]>('GET', '/api/v1/secrets');
+    expect(list.find((x) => x.path === '/elasticsearch/elasticsearch.password')?.usedBy.apps).toEqual([
+      '/elasticsearch',
+    ]);
+    const installed = await (await raw('GET', '/api/v1/packages/installed')).text();
+    expect(installed).toContain('/elasticsearch/elasticsearch.password');
+    expect(installed).not.toContain(password);
+    expect(await rowsContaining(password)).toEqual([]);
+    // Uninstalled, its secrets go with it.
+    const un = await raw('POST', '/api/v1/packages/uninstall', { packageName: 'elasticsearch' });
+    expect(un.status, await un.clone().text()).toBe(200);
+    expect((await api<SecretView[]>('GET', '/api/v1/secrets')).map((x) => x.path)).not.toContain(
+      '/elasticsearch/elasticsearch.password',
+    );
+  });
+
   it('rotates every secret to the current key, and reports rows under an unknown key', async () => {
     const k1 = `k1:${randomBytes(32).toString('base64')}`;
     const k2 = `k2:${randomBytes(32).toString('base64')}`;

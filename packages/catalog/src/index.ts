@@ -4,3 +4,4 @@ export * from './load';
 export * from './builtin';
 export * from './repository';
 export * from './fidelity';
+export * from './secret-options';

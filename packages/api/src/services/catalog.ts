@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   BUILTIN_URI,
   loadRepository,
@@ -5,6 +6,9 @@ import {
   renderPackage as render,
   toIndexEntry,
   packagesFromIndex,
+  optionAt,
+  secretOptionPaths,
+  withOption,
   type RepoPackage,
   type SkippedPackage,
 } from '@atoll/catalog';
@@ -15,6 +19,7 @@ import { assertInScope, filterVisible } from './access';
 import { createApp, deleteApp, listApps, updateApp, type AppView } from './apps';
 import { createGroup, dependencyLayers, flattenGroup } from './groups';
 import { recordEvents } from './events';
+import { putSecret } from './secrets';
 
 /**
  * The package catalog (DC/OS's Cosmos): repositories in priority order, search, describe,
@@ -22,7 +27,7 @@ import { recordEvents } from './events';
  * group; the install row remembers exactly which apps it created, and uninstall removes only those.
  */
 
-type S = Pick<Services, 'db' | 'bus' | 'now' | 'poke' | 'agents'>;
+type S = Pick<Services, 'db' | 'bus' | 'now' | 'poke' | 'agents' | 'secrets'>;
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
 
@@ -318,9 +323,12 @@ function appIdsOf(definition: Record<string, unknown>): string[] {
 
 /** Cosmos's `/package/render`: the app or group the package would create, labels included. */
 export async function renderPackage(s: Pick<S, 'db'>, req: RenderRequest): Promise<Record<string, unknown>> {
-  const definition = renderFound(await findPackage(s, req.packageName, req.packageVersion), req);
+  const found = await findPackage(s, req.packageName, req.packageVersion);
+  const definition = renderFound(found, req);
   appIdsOf(definition);
-  return definition;
+  // Secret options are shown as the references an install would store, never as their values.
+  const so = secretOptions(found, (req.options ?? {}) as JsonObject, normalizeAppId(String(definition.id)));
+  return so.any ? so.refer(renderFound(found, { ...req, options: so.renderOptions })) : definition;
 }
 
 export interface InstallResult {
@@ -332,29 +340,109 @@ export interface InstallResult {
   postInstallNotes: string | null;
 }
 
+/**
+ * Secret options (config.json's `"x-atoll-secret": true`, see @atoll/catalog secret-options): the
+ * package is rendered with a placeholder in place of each such value; every env variable that is
+ * exactly a placeholder becomes a reference to the secret `/<app id>/<option path>`, declared in
+ * the app's `secrets`. A placeholder left anywhere else (a command, a label) would put the value in
+ * the definition: refused. Options given as `{secret: path}` (what an install stores) refer to a
+ * secret that already exists. Nothing here holds the values but `store`, for the secret store.
+ */
+function secretOptions(found: Found, options: JsonObject, appId: string) {
+  const paths = secretOptionPaths(found.pkg.config);
+  let renderOptions: Record<string, unknown> = options;
+  let stored: Record<string, unknown> = options;
+  const placeholders = new Map<string, { name: string; source: string }>();
+  const store: Array<{ path: string; value: string }> = [];
+  for (const [i, option] of paths.entries()) {
+    const v = optionAt(options, option);
+    const ref =
+      v && typeof v === 'object' && typeof (v as { secret?: unknown }).secret === 'string'
+        ? (v as { secret: string }).secret
+        : null;
+    if (ref === null && (typeof v !== 'string' || v === '')) continue;
+    const source = ref ?? `${appId === '/' ? '' : appId}/${option}`;
+    if (ref === null) store.push({ path: source, value: v as string });
+    const placeholder = `atoll-secret-${i}-${randomBytes(12).toString('hex')}`;
+    placeholders.set(placeholder, { name: option, source });
+    renderOptions = withOption(renderOptions, option, placeholder);
+    stored = withOption(stored, option, { secret: source });
+  }
+  const refer = (definition: Record<string, unknown>): Record<string, unknown> => {
+    if (placeholders.size === 0) return definition;
+    const app = (a: Record<string, unknown>): Record<string, unknown> => {
+      const env = { ...((a.env as Record<string, unknown> | undefined) ?? {}) };
+      const secrets = { ...((a.secrets as Record<string, unknown> | undefined) ?? {}) };
+      for (const [k, v] of Object.entries(env)) {
+        const p = typeof v === 'string' ? placeholders.get(v) : undefined;
+        if (!p) continue;
+        env[k] = { secret: p.name };
+        secrets[p.name] = { source: p.source };
+      }
+      return { ...a, env, secrets };
+    };
+    const walk = (g: Record<string, unknown>): Record<string, unknown> =>
+      isGroup(g)
+        ? {
+            ...g,
+            ...(Array.isArray(g.apps) ? { apps: (g.apps as Array<Record<string, unknown>>).map(app) } : {}),
+            ...(Array.isArray(g.groups) ? { groups: (g.groups as Array<Record<string, unknown>>).map(walk) } : {}),
+          }
+        : app(g);
+    const out = walk(definition);
+    const text = JSON.stringify(out);
+    for (const [placeholder, p] of placeholders)
+      if (text.includes(placeholder))
+        throw AppError.invalid([
+          {
+            path: `options.${p.name}`,
+            message: 'this package uses the secret option outside an environment variable; it cannot be kept secret',
+          },
+        ]);
+    return out;
+  };
+  return { renderOptions: renderOptions as JsonObject, stored, store, refer, any: placeholders.size > 0 };
+}
+
 /** Installs a package: renders it and creates its app or group as one deployment. */
 export async function installPackage(s: S, req: RenderRequest): Promise<InstallResult> {
   const found = await findPackage(s, req.packageName, req.packageVersion);
-  const definition = renderFound(found, req);
-  const appIds = appIdsOf(definition);
-  const appId = normalizeAppId(String(definition.id));
+  const plain = renderFound(found, req);
+  const appId = normalizeAppId(String(plain.id));
   assertInScope(s, appId);
+  // Secret options: stored as secrets, referred to by the app; `plain` (with the values) is
+  // only validated, never stored.
+  const so = secretOptions(found, (req.options ?? {}) as JsonObject, appId);
+  const definition = so.any ? so.refer(renderFound(found, { ...req, options: so.renderOptions })) : plain;
+  const appIds = appIdsOf(definition);
   const taken = await s.db.prisma.packageInstall.findUnique({ where: { appId } });
   if (taken)
     throw new AppError(
       'CONFLICT',
       `${appId} is already installed (${taken.packageName} ${taken.packageVersion}); choose another name with appId or service.name`,
     );
-  const deploymentId = isGroup(definition)
-    ? (await createGroup(s, definition)).deploymentId
-    : (await createApp(s, definition)).deploymentId;
+  for (const x of so.store)
+    await putSecret(s, { ...x, description: `option of ${found.pkg.metadata.name}`, createdBy: `catalog:${appId}` });
+  let deploymentId: string;
+  try {
+    deploymentId = isGroup(definition)
+      ? (await createGroup(s, definition)).deploymentId
+      : (await createApp(s, definition)).deploymentId;
+  } catch (err) {
+    if (so.store.length > 0)
+      await s.db.pool.query('DELETE FROM secrets WHERE path = ANY($1::text[]) AND created_by = $2', [
+        so.store.map((x) => x.path),
+        `catalog:${appId}`,
+      ]);
+    throw err;
+  }
   await s.db.prisma.packageInstall.create({
     data: {
       appId,
       packageName: found.pkg.metadata.name,
       packageVersion: found.pkg.metadata.version,
       source: found.repo.uri,
-      options: (req.options ?? {}) as object,
+      options: so.stored as object,
       definition: definition as object,
       appIds,
     },
@@ -528,6 +616,8 @@ export async function uninstallPackage(
     });
     for (const app of present) await deleteApp(s, app.id, { force: true });
     await s.db.prisma.packageInstall.delete({ where: { appId: i.appId } });
+    // The secrets its secret options were stored as.
+    await s.db.pool.query('DELETE FROM secrets WHERE created_by = $1', [`catalog:${i.appId}`]);
     // null when its repository was removed since
     const notes = await findPackage(s, i.packageName, i.packageVersion).then(
       (found) => found.pkg.metadata.postUninstallNotes ?? null,
@@ -592,8 +682,10 @@ async function planUpgrade(s: S, req: UpgradeRequest) {
         },
       ]);
   }
-  const options = (req.options ?? (install.options as Record<string, unknown>)) as JsonObject;
-  const to = renderFound(found, { packageName: install.packageName, options, appId });
+  const given = (req.options ?? (install.options as Record<string, unknown>)) as JsonObject;
+  const so = secretOptions(found, given, appId);
+  const options = so.stored as JsonObject;
+  const to = so.refer(renderFound(found, { packageName: install.packageName, options: so.renderOptions, appId }));
   const newIds = appIdsOf(to);
   const newDefs = new Map(definitionsOf(to).map((d) => [d.id, d]));
   const current = new Map(
@@ -620,7 +712,7 @@ async function planUpgrade(s: S, req: UpgradeRequest) {
     ),
     remove: install.appIds.filter((id) => !newIds.includes(id) && current.has(id)),
   };
-  return { install, found, options, preview, newDefs };
+  return { install, found, options, preview, newDefs, store: so.store };
 }
 
 /** The apps of a rendered definition as Atoll stores them (ids resolved, defaults filled). */
@@ -651,7 +743,9 @@ export async function upgradePackage(
   s: S,
   req: UpgradeRequest,
 ): Promise<UpgradePreview & { deploymentIds: string[] }> {
-  const { install, found, options, preview, newDefs } = await planUpgrade(s, req);
+  const { install, found, options, preview, newDefs, store } = await planUpgrade(s, req);
+  for (const x of store)
+    await putSecret(s, { ...x, description: `option of ${found.pkg.metadata.name}`, createdBy: `catalog:${install.appId}` });
   const deploymentIds: string[] = [];
   const touched = new Set([...preview.create, ...preview.change]);
   const defs = [...newDefs.values()];
