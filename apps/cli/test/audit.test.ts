@@ -96,6 +96,24 @@ describe('atoll audit against a real cluster', () => {
     ]);
   });
 
+  it('exports CSV and JSON lines', async () => {
+    const csv = await atoll({}, 'audit', '--action', 'apps.create', '--format', 'csv');
+    expect(csv.code).toBe(0);
+    const rows = csv.stdout.trimEnd().split('\r\n');
+    expect(rows[0]).toBe('id,at,actor,actorId,method,path,action,target,ip,status,requestId');
+    expect(rows.slice(1).map((l) => l.split(',').slice(6, 8))).toEqual([
+      ['apps.create', '/cli-audit/b'],
+      ['apps.create', '/cli-audit/a'],
+    ]);
+    const jsonl = await atoll({}, 'audit', '--action', 'apps.create', '--format', 'jsonl');
+    expect(jsonl.code).toBe(0);
+    const lines = jsonl.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as AuditRecord);
+    expect(lines.map((r) => r.target)).toEqual(['/cli-audit/b', '/cli-audit/a']);
+  });
+
   it('refused writes are listed by status class; a bad --since names the flag', async () => {
     const refused = await addApp({ id: '/cli-audit/bad', cmd: 'x', instances: -3 });
     expect(refused.code).not.toBe(0);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CliError } from '../errors';
-import { auditTable, parseWhen, type AuditRecord } from './audit';
+import { auditCsv, auditJsonLines, auditTable, parseWhen, type AuditRecord } from './audit';
 
 describe('atoll audit', () => {
   const now = new Date('2026-12-05T18:00:00.000Z');
@@ -61,5 +61,30 @@ describe('atoll audit', () => {
     ]);
     expect(lines[2]).toContain('mallory (not signed in)');
     expect(lines[2]).toContain('401');
+  });
+
+  it('exports CSV (quoted where needed, formulas defused) and JSON lines', () => {
+    const r: AuditRecord = {
+      id: '7',
+      at: '2026-12-05T17:59:00.123Z',
+      actorId: null,
+      actor: '=cmd|x',
+      method: 'POST',
+      path: '/api/trpc/apps.scale,apps.restart',
+      action: 'apps.scale,apps.restart',
+      target: '/prod/"web"',
+      ip: null,
+      status: 401,
+      requestId: 'r1',
+    };
+    expect(auditCsv([r])).toBe(
+      'id,at,actor,actorId,method,path,action,target,ip,status,requestId\r\n' +
+        `7,2026-12-05T17:59:00.123Z,'=cmd|x,,POST,"/api/trpc/apps.scale,apps.restart","apps.scale,apps.restart","/prod/""web""",,401,r1\r\n`,
+    );
+    const lines = auditJsonLines([r, { ...r, id: '6' }])
+      .trimEnd()
+      .split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as AuditRecord).id)).toEqual(['7', '6']);
+    expect(auditJsonLines([])).toBe('');
   });
 });

@@ -43,6 +43,36 @@ export function auditTable(records: AuditRecord[]): string {
   );
 }
 
+const CSV_COLUMNS = [
+  'id',
+  'at',
+  'actor',
+  'actorId',
+  'method',
+  'path',
+  'action',
+  'target',
+  'ip',
+  'status',
+  'requestId',
+] as const;
+
+/** RFC 4180 CSV with a header line; a cell that could start a spreadsheet formula gets a leading '. */
+export function auditCsv(records: AuditRecord[]): string {
+  const cell = (v: string | number | null) => {
+    let s = v === null ? '' : String(v);
+    if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  const lines = [CSV_COLUMNS.join(','), ...records.map((r) => CSV_COLUMNS.map((c) => cell(r[c])).join(','))];
+  return lines.join('\r\n') + '\r\n';
+}
+
+/** One JSON object per line (for log pipelines). */
+export function auditJsonLines(records: AuditRecord[]): string {
+  return records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : '');
+}
+
 /** `atoll audit`: the audit log of write requests (admins only), newest first. */
 export function registerAuditCommands(program: Command, ctx: CommandContext): void {
   program
@@ -58,6 +88,11 @@ export function registerAuditCommands(program: Command, ctx: CommandContext): vo
     .option('--since <when>', 'newer than an age (15m, 1h, 7d) or an ISO time')
     .option('--until <when>', 'older than an age or an ISO time')
     .option('--limit <n>', 'how many records at most', '50')
+    .addOption(
+      new Option('--format <format>', 'csv, or jsonl (one JSON object a line), instead of the table').choices(
+        ['csv', 'jsonl'],
+      ),
+    )
     .action(
       async (opts: {
         actor?: string;
@@ -67,6 +102,7 @@ export function registerAuditCommands(program: Command, ctx: CommandContext): vo
         since?: string;
         until?: string;
         limit: string;
+        format?: 'csv' | 'jsonl';
       }) => {
         const limit = Number(opts.limit);
         if (!Number.isInteger(limit) || limit < 1)
@@ -98,7 +134,10 @@ export function registerAuditCommands(program: Command, ctx: CommandContext): vo
           records.push(...page.records);
           cursor = page.nextCursor ?? undefined;
         } while (cursor && records.length < limit);
-        ctx.print(records, () => (records.length === 0 ? 'No audit records match.' : auditTable(records)));
+        if (opts.format === 'csv') ctx.io.stdout.write(auditCsv(records));
+        else if (opts.format === 'jsonl') ctx.io.stdout.write(auditJsonLines(records));
+        else
+          ctx.print(records, () => (records.length === 0 ? 'No audit records match.' : auditTable(records)));
       },
     );
 }
