@@ -307,4 +307,149 @@ describe('Marathon /v2 bodies (property)', () => {
     expect(accepted, JSON.stringify([...seen])).toBeGreaterThan(RUNS / 50);
     expect(refused, JSON.stringify([...seen])).toBeGreaterThan(RUNS / 5);
   });
+
+  // NUL bytes and bytes that are not UTF-8 on every surface: 400 naming the field, before any
+  // handler (input-guard.ts), never the database's error.
+  const nul = (o: unknown) => JSON.stringify(o);
+  const notUtf8 = (before: string, after: string) =>
+    Buffer.concat([Buffer.from(before), Buffer.from([0xff, 0xfe]), Buffer.from(after)]);
+  const json = { 'content-type': 'application/json' };
+  it.each<[string, string, string, { body?: string | Buffer; headers?: Record<string, string> }, string]>([
+    ['REST query (%00)', 'GET', '/api/v1/events?type=%00', {}, 'query.type'],
+    ['REST query (%FF)', 'GET', '/api/v1/events?type=%FF', {}, 'query.type'],
+    [
+      'REST body',
+      'POST',
+      '/api/v1/apps/scale',
+      { body: nul({ id: '/a\u0000', instances: 1 }), headers: json },
+      'id',
+    ],
+    [
+      "tRPC GET's input",
+      'GET',
+      `/api/trpc/cluster.events?input=${encodeURIComponent(nul({ type: 'a\u0000' }))}`,
+      {},
+      'type',
+    ],
+    [
+      'tRPC body',
+      'POST',
+      '/api/trpc/apps.create',
+      { body: nul({ id: '/a', cmd: 'x\u0000' }), headers: json },
+      'cmd',
+    ],
+    [
+      'tRPC body (not UTF-8)',
+      'POST',
+      '/api/trpc/apps.create',
+      { body: notUtf8('{"id":"', '"}'), headers: json },
+      '(body)',
+    ],
+    ['Marathon path', 'PUT', '/v2/apps/a%00b', { body: nul({ cmd: 'x' }), headers: json }, 'path'],
+    ['Marathon path (%C0%AF)', 'GET', '/v2/apps/a%C0%AFb', {}, 'path'],
+    [
+      'Marathon body (not UTF-8)',
+      'POST',
+      '/v2/apps',
+      { body: notUtf8('{"id":"/a","cmd":"', '"}'), headers: json },
+      '(body)',
+    ],
+    [
+      'Marathon label key',
+      'POST',
+      '/v2/groups',
+      {
+        body: nul({ id: '/g', apps: [{ id: '/g/a', cmd: 'x', labels: { 'a\u0000': '1' } }] }),
+        headers: json,
+      },
+      'apps.0.labels.a\\0',
+    ],
+    ['Metronome body', 'POST', '/v1/jobs', { body: nul({ id: 'job\u0000', run: {} }), headers: json }, 'id'],
+    [
+      'Cosmos body',
+      'POST',
+      '/package/describe',
+      {
+        body: nul({ packageName: 'x\u0000' }),
+        headers: {
+          'content-type': 'application/vnd.dcos.package.describe-request+json;charset=utf-8;version=v1',
+        },
+      },
+      'packageName',
+    ],
+    [
+      'DC/OS login (no credentials yet)',
+      'POST',
+      '/acs/api/v1/auth/login',
+      { body: nul({ uid: 'ad\u0000min', password: 'x' }), headers: { ...json, authorization: '' } },
+      'uid',
+    ],
+    [
+      'session cookie',
+      'GET',
+      '/v2/apps',
+      { headers: { authorization: '', cookie: 'atoll_session=ab%00cd' } },
+      'cookie.atoll_session',
+    ],
+    [
+      'Basic credentials',
+      'GET',
+      '/v2/apps',
+      { headers: { authorization: `Basic ${Buffer.from('ad\u0000min:pw').toString('base64')}` } },
+      'header.authorization',
+    ],
+    ['a header value', 'GET', '/v2/apps', { headers: { 'x-thing': 'a\u00ffb' } }, 'header.x-thing'],
+  ])('%s: %s %s answers 400 naming %s', async (_name, method, p, init, field) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${cluster.token}`, ...init.headers };
+    if (headers.authorization === '') delete headers.authorization;
+    const payload =
+      typeof init.body === 'string' ? init.body : init.body ? new Uint8Array(init.body) : undefined;
+    const res = await fetch(cluster.url + p, { method, headers, ...(payload ? { body: payload } : {}) });
+    const text = await res.text();
+    expect(res.status, text).toBe(400);
+    expect(text).not.toMatch(INTERNAL_TEXT);
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+    const body = JSON.parse(text) as {
+      message?: string;
+      field?: string;
+      error?: { data?: { field?: string } };
+    };
+    // tRPC's clients read its error envelope; everything else gets { message, field, issues }.
+    expect(body.field ?? body.error?.data?.field).toBe(field);
+    if (!p.startsWith('/api/trpc/'))
+      expect(body.message).toMatch(new RegExp(`^${field.replace(/[.()\\]/g, '\\$&')}: `));
+  });
+
+  it("leaves a proxied service's query string to the service (/service/<name>/ passes it on)", async () => {
+    const res = await fetch(`${cluster.url}/service/nothing-here/?q=%FF%00`, {
+      headers: { authorization: `Bearer ${cluster.token}` },
+    });
+    // No such service: the proxy's own 404, not the guard's 400.
+    expect(res.status).toBe(404);
+  });
+
+  it('answers an internal error with the request id only, on every surface', async () => {
+    // A real failure in the real database: the tables are renamed away for the length of the test.
+    const sql = cluster.control.db.prisma;
+    await sql.$executeRawUnsafe('ALTER TABLE events RENAME TO events_hidden');
+    await sql.$executeRawUnsafe('ALTER TABLE apps RENAME TO apps_hidden');
+    try {
+      for (const p of ['/api/v1/events', '/api/trpc/cluster.events', '/v2/apps']) {
+        const id = `fuzz-${p.replace(/\W+/g, '-')}`;
+        const res = await fetch(cluster.url + p, {
+          headers: { authorization: `Bearer ${cluster.token}`, 'x-request-id': id },
+        });
+        const text = await res.text();
+        expect(res.status, `${p}: ${text}`).toBe(500);
+        expect(res.headers.get('x-request-id')).toBe(id);
+        expect(text, p).not.toMatch(INTERNAL_TEXT);
+        expect(text, p).not.toMatch(/events_hidden|apps_hidden|does not exist|table/i);
+        const body = JSON.parse(text) as { message?: string; error?: { message?: string } };
+        expect(body.message ?? body.error?.message).toBe(`internal error (request ${id})`);
+      }
+    } finally {
+      await sql.$executeRawUnsafe('ALTER TABLE apps_hidden RENAME TO apps');
+      await sql.$executeRawUnsafe('ALTER TABLE events_hidden RENAME TO events');
+    }
+  });
 });
