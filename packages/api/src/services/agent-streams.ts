@@ -152,7 +152,7 @@ export async function taskLocation(
 ): Promise<{ nodeId: string; appId: string; state: string }> {
   const task = await s.db.prisma.task.findUnique({
     where: { id: taskId },
-    select: { nodeId: true, appId: true, runId: true, state: true },
+    select: { nodeId: true, appId: true, runId: true, state: true, run: { select: { jobId: true } } },
   });
   if (!task) throw AppError.notFound(`task ${taskId}`);
   // Logs and exec reach a task through here: a scoped user only those of their apps and jobs.
