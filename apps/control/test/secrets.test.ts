@@ -261,6 +261,68 @@ describe.skipIf(skip)('secrets', () => {
     expect(list.find((s) => s.path === '/team-a/job-token')?.usedBy.jobs).toEqual(['team-a.report']);
   });
 
+  it('gives a pod its secret; a task whose secret was deleted fails naming the path', async () => {
+    const value = `pod-${randomUUID()}`;
+    await api('POST', '/api/v1/secrets', { path: '/team-a/pod-key', value });
+    const pod = await raw('POST', '/v2/pods', {
+      id: '/team-a/pod',
+      secrets: { k: { source: '/team-a/pod-key' } },
+      environment: { POD_KEY: { secret: 'k' } },
+      containers: [
+        {
+          name: 'main',
+          resources: { cpus: 0.05, mem: 32 },
+          image: { kind: 'DOCKER', id: TEST_IMAGE },
+          exec: { command: { shell: 'sleep 600' } },
+        },
+      ],
+      scaling: { kind: 'fixed', instances: 1 },
+    });
+    expect(pod.status, await pod.clone().text()).toBe(201);
+    await until(
+      'the pod to run',
+      async () =>
+        (await docker.listContainers({ filters: { label: ['io.atoll.app-id=/team-a/pod'] } })).length,
+      (n) => n === 1,
+    );
+    const container = await containerOf('/team-a/pod');
+    expect((await container.inspect()).Config.Env).toContain(`POD_KEY=${value}`);
+    expect(await rowsContaining(value)).toEqual([]);
+    expect(await (await raw('GET', '/v2/pods/team-a/pod')).text()).not.toContain(value);
+
+    // Deleted: the running task keeps its value, a new one cannot start and says why.
+    const del = await api<{ usedBy: { apps: string[] } }>(
+      'DELETE',
+      `/api/v1/secrets/${enc('/team-a/pod-key')}`,
+    );
+    expect(del.usedBy.apps).toEqual(['/team-a/pod']);
+    await raw('DELETE', '/v2/pods/team-a/pod?force=true');
+    await api('POST', '/api/v1/secrets', { path: '/team-a/gone', value: 'soon gone' });
+    await api('POST', '/v2/apps', {
+      id: '/team-a/orphan',
+      cmd: 'sleep 600',
+      cpus: 0.01,
+      mem: 16,
+      instances: 0,
+      container: { type: 'DOCKER', docker: { image: TEST_IMAGE } },
+      secrets: { g: { source: '/team-a/gone' } },
+      env: { G: { secret: 'g' } },
+    });
+    await api('DELETE', `/api/v1/secrets/${enc('/team-a/gone')}`);
+    await api('PUT', '/v2/apps/team-a/orphan', { instances: 1 });
+    const failed = await until(
+      'the launch to fail',
+      () =>
+        api<{ app: { lastTaskFailure?: { message: string } } }>(
+          'GET',
+          '/v2/apps/team-a/orphan?embed=app.lastTaskFailure',
+        ),
+      (r) => r.app.lastTaskFailure !== undefined,
+    );
+    expect(failed.app.lastTaskFailure!.message).toBe('secret /team-a/gone does not exist');
+    await raw('DELETE', '/v2/apps/team-a/orphan?force=true');
+  });
+
   it('refuses deploys whose secrets are missing, undeclared or invalid (422 naming the field)', async () => {
     const base = { cmd: 'sleep 60', cpus: 0.01, mem: 16, instances: 0 };
     const missing = await raw('POST', '/v2/apps', {
@@ -305,7 +367,9 @@ describe.skipIf(skip)('secrets', () => {
     });
     expect(job.status).toBe(422);
     expect(await job.text()).toMatch(/run[./]secrets[./]t[./]source/);
-    expect(await cluster.control.db.prisma.app.count({ where: { id: { startsWith: '/team-a/' } } })).toBe(1);
+    // None of the refused ones was stored.
+    const refused = ['/team-a/missing', '/team-a/undeclared', '/team-a/badpath', '/team-a/v1'];
+    expect(await cluster.control.db.prisma.app.count({ where: { id: { in: refused } } })).toBe(0);
 
     // The store's own checks.
     const cases: Array<[unknown, number, string]> = [
