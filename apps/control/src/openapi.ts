@@ -2,7 +2,7 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { generateOpenApiDocument } from 'trpc-to-openapi';
-import type { appRouter } from '@atoll/api';
+import { accessService, appRouter, procedureAccess } from '@atoll/api';
 
 /**
  * /api/v1's OpenAPI document: trpc-to-openapi's, generated from the procedures' zod input and
@@ -199,6 +199,19 @@ function bodyValidator(doc: OpenApiDocument) {
  * - an empty query value of a parameter that must not be empty is a 400 (the adapter dropped it,
  *   as if the parameter were absent).
  */
+/** Whether the caller's role allows the operation's procedure (its meta `access`, or its type's). */
+function allowed(req: FastifyRequest, route: Route): boolean {
+  const name = String(route.op.operationId ?? '').replace(/-/g, '.');
+  const procedures = appRouter._def.procedures as unknown as Record<
+    string,
+    { _def: { type: 'query' | 'mutation' | 'subscription'; meta?: Parameters<typeof procedureAccess>[1] } }
+  >;
+  const procedure = procedures[name];
+  if (!procedure || !req.user) return true;
+  const level = procedureAccess(procedure._def.type, procedure._def.meta);
+  return level === 'self' || accessService.roleAllows(req.user.role, level);
+}
+
 export function registerOpenApiGuards(app: FastifyInstance, doc: OpenApiDocument, basePath: string): void {
   const routes = routesOf(doc, basePath);
   const validateBody = bodyValidator(doc);
@@ -227,6 +240,9 @@ export function registerOpenApiGuards(app: FastifyInstance, doc: OpenApiDocument
   app.addHook('preHandler', async (req, reply) => {
     const route = match(req).find((r) => r.method === req.method);
     if (!route) return;
+    // A caller whose role does not allow the operation gets its 403 from the procedure, as over
+    // tRPC (where the role is checked before the input), not a 400 about the input.
+    if (!allowed(req, route)) return;
     const body: unknown = req.body;
     if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body)))
       return badRequest(reply, 'body', 'the request body must be a JSON object');

@@ -1,5 +1,5 @@
 export { appRouter, type AppRouter } from './root';
-export { createCallerFactory } from './trpc';
+export { createCallerFactory, procedureAccess } from './trpc';
 export {
   createContextInner,
   type Context,
