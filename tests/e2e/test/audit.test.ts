@@ -97,4 +97,30 @@ describe.skipIf(missing !== null)('the audit log in the console, end to end', ()
     await created.getByTestId('audit-target-link').click();
     await page.waitForURL(/\/services\/detail\?id=\/e2e-audit\/web/);
   });
+
+  it("is not in a viewer's navigation, and the page says it is for admins", async () => {
+    const password = 'viewer-audit-e2e-pw';
+    await api('POST', '/api/v1/users', { username: 'audit-viewer', role: 'viewer', password });
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    try {
+      const viewer = await context.newPage();
+      viewer.setDefaultTimeout(60_000);
+      await viewer.goto(`${cluster.url}/`);
+      await viewer.waitForURL(/\/login/);
+      await viewer.getByTestId('login-username').fill('audit-viewer');
+      await viewer.getByTestId('login-password').fill(password);
+      await viewer.getByTestId('login-submit').click();
+      await viewer.waitForURL((u) => !u.pathname.startsWith('/login'));
+      await viewer.getByTestId('nav-events').waitFor();
+      expect(await viewer.getByTestId('nav-audit').count()).toBe(0);
+      await viewer.goto(`${cluster.url}/audit`);
+      await viewer.getByTestId('audit-admins-only').waitFor();
+      expect(await viewer.getByTestId('audit-row').count()).toBe(0);
+    } finally {
+      await context.close();
+    }
+    // The admin sees the viewer's login among the records.
+    await page.goto(`${cluster.url}/audit?actor=audit-viewer`);
+    await expect.poll(() => row('auth.login', 200).count(), { timeout: 20_000 }).toBe(1);
+  });
 });
