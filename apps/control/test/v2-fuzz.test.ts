@@ -399,7 +399,7 @@ describe('Marathon /v2 bodies (property)', () => {
       'header.authorization',
     ],
     ['a header value', 'GET', '/v2/apps', { headers: { 'x-thing': 'a\u00ffb' } }, 'header.x-thing'],
-  ])('%s: %s %s answers 400 naming %s', async (_name, method, p, init, field) => {
+  ])('%s: %s %s answers 400 naming the field', async (_name, method, p, init, field) => {
     const headers: Record<string, string> = { authorization: `Bearer ${cluster.token}`, ...init.headers };
     if (headers.authorization === '') delete headers.authorization;
     const payload =
@@ -418,6 +418,29 @@ describe('Marathon /v2 bodies (property)', () => {
     expect(body.field ?? body.error?.data?.field).toBe(field);
     if (!p.startsWith('/api/trpc/'))
       expect(body.message).toMatch(new RegExp(`^${field.replace(/[.()\\]/g, '\\$&')}: `));
+  });
+
+  it('keeps the audit record of a write refused for a NUL byte (and of the writes batched with it)', async () => {
+    const ids: string[] = [];
+    for (const p of ['/v2/apps/audit%00probe', '/v2/apps/audit-probe?force=%00', '/v2/apps/audit-probe-ok']) {
+      const res = await fetch(cluster.url + p, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${cluster.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ cmd: 'sleep 1', instances: 0 }),
+      });
+      expect(res.status, p).toBe(p.endsWith('ok') ? 201 : 400);
+      ids.push(res.headers.get('x-request-id')!);
+    }
+    await cluster.control.services.audit.flush();
+    const rows = await cluster.control.db.prisma.auditRecord.findMany({
+      where: { requestId: { in: ids } },
+      select: { requestId: true, status: true },
+    });
+    expect(rows.map((r) => [ids.indexOf(r.requestId), r.status]).sort()).toEqual([
+      [0, 400],
+      [1, 400],
+      [2, 201],
+    ]);
   });
 
   it("leaves a proxied service's query string to the service (/service/<name>/ passes it on)", async () => {

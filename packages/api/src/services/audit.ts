@@ -178,11 +178,13 @@ export class AuditLog {
       [
         rows.map((r) => r.at),
         rows.map((r) => r.actorId),
-        rows.map((r) => r.actor),
+        // A refused request may name a NUL in its path or target (input-guard.ts answers it 400);
+        // PostgreSQL's text cannot hold one, and one such row would fail the whole batch.
+        rows.map((r) => storable(r.actor)),
         rows.map((r) => r.method),
-        rows.map((r) => r.path),
-        rows.map((r) => r.action),
-        rows.map((r) => r.target),
+        rows.map((r) => storable(r.path)),
+        rows.map((r) => storable(r.action)),
+        rows.map((r) => storable(r.target)),
         rows.map((r) => r.ip),
         rows.map((r) => r.status),
         rows.map((r) => r.requestId),
@@ -263,4 +265,9 @@ export class AuditLog {
 /** A LIKE pattern matching values that start with `prefix` (its % _ and \ taken literally). */
 function likePrefix(prefix: string): string {
   return prefix.replace(/[\\%_]/g, (c) => `\\${c}`) + '%';
+}
+
+/** Text PostgreSQL can store: a NUL becomes U+FFFD (the rest of the string is kept as it was). */
+function storable<T extends string | null>(s: T): T {
+  return (s === null ? s : s.replaceAll('\u0000', '\ufffd')) as T;
 }
