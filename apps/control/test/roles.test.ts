@@ -355,6 +355,98 @@ const procedureTable: Record<string, Level> = {
   'users.revokeToken': 'admin',
 };
 
+/**
+ * How each procedure keeps an operator scoped to /team-a inside the scope: an input naming a
+ * /team-b workload (the call must answer FORBIDDEN), `filtered` (the answer holds nothing of
+ * /team-b), `cluster` (nothing scoped: allowed), `admin` or `self` (decided by the role alone), or
+ * `own` (the secrets' own tests check their scopes: test/secrets.test.ts).
+ */
+const B = { id: '/team-b/web' };
+const JOB = { id: 'team-b.backup' };
+const scopeTable: Record<string, { input: unknown } | 'filtered' | 'cluster' | 'admin' | 'self' | 'own'> = {
+  'apps.list': 'filtered',
+  'apps.get': { input: B },
+  'apps.create': { input: { definition: appB('/team-b/made-by-trpc') } },
+  'apps.update': { input: { ...B, definition: { instances: 0 } } },
+  'apps.scale': { input: { ...B, instances: 0 } },
+  'apps.restart': { input: B },
+  'apps.rollback': { input: { ...B, version: '2026-01-01T00:00:00.000Z' } },
+  'apps.delete': { input: { id: '/team-b/nothing' } },
+  'apps.versions': { input: B },
+  'apps.version': { input: { ...B, version: '2026-01-01T00:00:00.000Z' } },
+  'tasks.list': 'filtered',
+  'tasks.kill': { input: { taskIds: [TASK_B] } },
+  'tasks.get': { input: { taskId: TASK_B } },
+  'tasks.logs': { input: { taskId: TASK_B, lines: 1, follow: false } },
+  'deployments.list': 'filtered',
+  'deployments.cancel': 'cluster',
+  'queue.list': 'filtered',
+  'queue.resetDelay': { input: B },
+  'groups.get': { input: { id: '/team-b' } },
+  'groups.create': { input: { definition: { id: '/team-b/g', apps: [appB('/team-b/g/a')] } } },
+  'groups.update': { input: { id: '/team-b', definition: { scaleBy: 1 } } },
+  'groups.delete': { input: { id: '/team-b/nothing' } },
+  'pods.list': 'filtered',
+  'pods.get': { input: { id: '/team-b/pod' } },
+  'pods.status': { input: { id: '/team-b/pod' } },
+  'pods.create': { input: { definition: podB('/team-b/pod-by-trpc') } },
+  'pods.update': { input: { id: '/team-b/pod', definition: podB('/team-b/pod') } },
+  'pods.delete': { input: { id: '/team-b/pod' } },
+  'nodes.list': 'cluster',
+  'nodes.get': 'cluster',
+  'cluster.info': 'cluster',
+  'cluster.events': 'filtered',
+  'cluster.changes': 'cluster',
+  'metrics.cluster': 'cluster',
+  'metrics.node': 'cluster',
+  'metrics.app': { input: { appId: '/team-b/web', range: '1h' } },
+  'metrics.task': { input: { taskId: TASK_B } },
+  'metrics.samples': 'cluster',
+  'catalog.search': 'cluster',
+  'catalog.describe': 'cluster',
+  'catalog.versions': 'cluster',
+  'catalog.render': 'cluster',
+  'catalog.install': 'cluster',
+  'catalog.installed': 'filtered',
+  'catalog.uninstall': 'cluster',
+  'catalog.upgradePreview': { input: { appId: '/team-b/web' } },
+  'catalog.upgrade': { input: { appId: '/team-b/web' } },
+  'catalog.repositories': 'cluster',
+  'catalog.addRepository': 'admin',
+  'catalog.removeRepository': 'admin',
+  'jobs.list': 'filtered',
+  'jobs.get': { input: JOB },
+  'jobs.create': { input: { job: jobB('team-b.made-by-trpc') } },
+  'jobs.update': { input: { ...JOB, job: jobB('team-b.backup') } },
+  'jobs.remove': { input: JOB },
+  'jobs.runs': { input: JOB },
+  'jobs.run': { input: { ...JOB, runId: 'none' } },
+  'jobs.start': { input: JOB },
+  'jobs.stop': { input: { ...JOB, runId: 'none' } },
+  'jobs.history': { input: JOB },
+  'jobs.schedules': { input: JOB },
+  'jobs.createSchedule': { input: { ...JOB, schedule } },
+  'jobs.updateSchedule': { input: { ...JOB, scheduleId: 'nightly', schedule } },
+  'jobs.removeSchedule': { input: { ...JOB, scheduleId: 'nightly' } },
+  'jobs.nextRuns': 'cluster',
+  'network.resolve': 'cluster',
+  'network.records': 'cluster',
+  'network.vips': 'cluster',
+  'services.link': { input: { appId: '/team-b/web' } },
+  'secrets.list': 'own',
+  'secrets.get': 'own',
+  'secrets.create': 'own',
+  'secrets.update': 'own',
+  'secrets.remove': 'own',
+  'secrets.keys': 'own',
+  'secrets.rotate': 'admin',
+  'audit.list': 'admin',
+};
+for (const [name, level] of Object.entries(procedureTable)) {
+  if (level === 'admin') scopeTable[name] ??= 'admin';
+  if (level === 'self' || level === 'public') scopeTable[name] ??= 'self';
+}
+
 /** Procedures the walk only checks for refusals: an allowed call would change the walk's own cluster. */
 const dryProcedures = new Set(['secrets.rotate', 'auth.logout']);
 
@@ -584,6 +676,44 @@ describe('the role walk', () => {
   describe('an operator scoped to /team-a', () => {
     const scopedCaller = () =>
       createCallerFactory(appRouter)(createContextInner(cluster.control.services, users.scoped));
+
+    it('every tRPC procedure keeps it in the scope (a scope table entry for each)', async () => {
+      const procedures = Object.keys(
+        (appRouter as unknown as { _def: { procedures: Record<string, unknown> } })._def.procedures,
+      );
+      expect(procedures.filter((n) => !(n in scopeTable))).toEqual([]);
+      const caller = scopedCaller() as unknown as Record<
+        string,
+        Record<string, (i: unknown) => Promise<unknown>>
+      >;
+      const failures: string[] = [];
+      for (const name of procedures) {
+        const how = scopeTable[name]!;
+        if (how === 'self' || how === 'own') continue;
+        const [ns, proc] = name.split('.') as [string, string];
+        let code = 'OK';
+        let out: unknown;
+        try {
+          out = await caller[ns]![proc]!(typeof how === 'object' ? how.input : undefined);
+          if (out && typeof (out as AsyncIterator<unknown>).next === 'function') {
+            const it = out as AsyncIterator<unknown>;
+            // A subscription's checks run when it starts: read its first item or end it.
+            if (typeof how === 'object') await it.next();
+            await it.return?.();
+          }
+        } catch (err) {
+          code = (err as { code?: string }).code ?? 'THROWN';
+        }
+        const ok =
+          how === 'admin' || typeof how === 'object'
+            ? code === 'FORBIDDEN'
+            : how === 'filtered'
+              ? code === 'OK' && !JSON.stringify(out).includes('team-b')
+              : code !== 'FORBIDDEN';
+        if (!ok) failures.push(`${name} (${typeof how === 'object' ? 'input at /team-b' : how}): ${code}`);
+      }
+      expect(failures).toEqual([]);
+    }, 60_000);
 
     it('sees only /team-a in lists: apps, groups, tasks, jobs, events', async () => {
       const apps = JSON.parse((await call('scoped', 'GET', '/v2/apps')).text) as {

@@ -216,6 +216,8 @@ export const tasksRouter = router({
     .input(z.object({ taskId: z.string().min(1) }))
     .output(taskView)
     .query(async ({ ctx, input }) => {
+      // 404 for an unknown task, 403 for one outside the caller's scope.
+      await streams.taskLocation(ctx, input.taskId);
       const task = (await apps.listTasks(ctx, { includeTerminal: true })).find((t) => t.id === input.taskId);
       if (!task) throw AppError.notFound(`task ${input.taskId}`);
       return task;
