@@ -3,7 +3,6 @@ import type { FieldIssue, TaskSpec } from '@atoll/spec';
 import type { AuthUser, Services } from '../context';
 import { AppError } from '../errors';
 import { assertAccess, inScope } from './access';
-import { recordEvents } from './events';
 
 /**
  * The secret store (DC/OS's, by path: `/team-a/db-password`). Values are encrypted at rest with
@@ -12,7 +11,9 @@ import { recordEvents } from './events';
  * names its key (`key_id`); `rotateSecrets` re-encrypts every row under the current key.
  *
  * Values leave this module only through `resolveTaskSecrets`, for the launch message of the task
- * that uses them. Every other answer carries paths and metadata.
+ * that uses them. Every other answer carries paths and metadata. Changes to secrets are not
+ * cluster events (viewers read the events, and may not even see secrets' paths); the audit log
+ * (admins) records them.
  */
 
 /** A key of the keyring: an id (kept with each row) and 32 bytes. */
@@ -266,7 +267,6 @@ export async function createSecret(
     [input.path, e.ciphertext, e.iv, e.tag, e.keyId, input.description ?? null, user.username],
   );
   if (rowCount === 0) throw new AppError('CONFLICT', `a secret ${input.path} already exists`);
-  await recordEvents(s, [{ type: 'secret_created', subject: input.path, payload: { path: input.path } }]);
   return getSecret(s, user, input.path);
 }
 
@@ -300,13 +300,6 @@ export async function updateSecret(
     ],
   );
   if (rowCount === 0) throw AppError.notFound(`Secret '${input.path}'`);
-  await recordEvents(s, [
-    {
-      type: 'secret_updated',
-      subject: input.path,
-      payload: { path: input.path, valueChanged: input.value !== undefined },
-    },
-  ]);
   return getSecret(s, user, input.path);
 }
 
@@ -323,7 +316,6 @@ export async function deleteSecret(
   assertSecretAccess(user, path);
   const { rowCount } = await s.db.pool.query('DELETE FROM secrets WHERE path = $1', [path]);
   if (rowCount === 0) throw AppError.notFound(`Secret '${path}'`);
-  await recordEvents(s, [{ type: 'secret_deleted', subject: path, payload: { path } }]);
   return { path, usedBy: (await secretReferences(s)).get(path) ?? { apps: [], jobs: [] } };
 }
 
@@ -379,16 +371,6 @@ export async function rotateSecrets(s: S, user: AuthUser | null): Promise<Rotati
       client.release();
     }
   }
-  await recordEvents(s, [
-    {
-      type: 'secrets_rotated',
-      payload: {
-        keyId: result.currentKeyId,
-        rotated: result.rotated,
-        failed: result.failed.map((f) => f.path),
-      },
-    },
-  ]);
   return result;
 }
 
