@@ -171,13 +171,15 @@ function bodyValidator(doc: OpenApiDocument) {
       compiled.set(pointer, v);
     }
     if (v(body)) return [];
-    return (v.errors ?? []).map((e) => {
-      const at = e.instancePath.slice(1).replace(/\//g, '.');
+    const issues = (v.errors ?? []).map((e) => {
+      const at = [e.instancePath.slice(1).replace(/\//g, '.'), e.propertyName].filter(Boolean).join('.');
       const missing =
         e.keyword === 'required' ? String((e.params as { missingProperty?: string }).missingProperty) : '';
       const path = [at, missing].filter(Boolean).join('.') || 'body';
       return { path, message: e.keyword === 'required' ? 'is required' : (e.message ?? 'is invalid') };
     });
+    // allErrors reports a property name's failure twice (its pattern, then propertyNames).
+    return issues.filter((i, n) => issues.findIndex((j) => j.path === i.path) === n);
   };
 }
 
