@@ -64,6 +64,12 @@ describe('file secrets on the agent', () => {
     await expect(stat(base)).rejects.toThrow();
   });
 
+  it('refuses file secrets for a task without an image (the exec runtime)', async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'atoll-secret-files-'));
+    const { image: _none, ...exec } = spec({ secretFiles: [{ target: '/x', data: 'eA==' }] });
+    await expect(materializeSecretFiles(dir, exec)).rejects.toThrow(/need a Docker task/);
+  });
+
   it('leaves a spec without file secrets as it is', async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'atoll-secret-files-'));
     const s = spec();

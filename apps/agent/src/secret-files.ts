@@ -16,6 +16,8 @@ export function secretDir(stateDir: string, taskId: string): string {
 export async function materializeSecretFiles(stateDir: string, spec: TaskSpec): Promise<TaskSpec> {
   const files = spec.secretFiles ?? [];
   if (files.length === 0) return spec;
+  // A bind mount needs a container: an exec task (a plain process) has nowhere to put the file.
+  if (!spec.image) throw new Error('file secrets need a Docker task (container.docker.image)');
   const { secretFiles: _values, ...rest } = spec;
   const dir = secretDir(stateDir, spec.taskId);
   await fs.mkdir(path.dirname(dir), { recursive: true, mode: 0o700 });

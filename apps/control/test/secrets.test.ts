@@ -341,6 +341,14 @@ describe.skipIf(skip)('secrets', () => {
     });
     expect(undeclared.status).toBe(422);
     expect(await undeclared.text()).toMatch(/env[./]X[./]secret/);
+    const noImage = await raw('POST', '/v2/apps', {
+      ...base,
+      id: '/team-a/noimage',
+      container: { type: 'MESOS', volumes: [{ containerPath: '/run/s', secret: 's1' }] },
+      secrets: { s1: { source: '/team-a/db-password' } },
+    });
+    expect(noImage.status).toBe(422);
+    expect(await noImage.text()).toContain('file secrets need a Docker task');
     const badPath = await raw('POST', '/v2/apps', {
       ...base,
       id: '/team-a/badpath',

@@ -589,6 +589,12 @@ export async function checkAppSecrets(
   const use = appSecretUse(def);
   const prefix = opts.prefix ?? '';
   const issues = undeclaredSecretIssues(use, `${prefix}env`, `${prefix}container.volumes`);
+  const docker = (def as { container?: { docker?: { image?: unknown } } | null }).container?.docker;
+  if (Object.keys(use.files).length > 0 && !docker?.image)
+    issues.push({
+      path: `${prefix}container.volumes`,
+      message: 'file secrets need a Docker task (container.docker.image)',
+    });
   if (issues.length > 0) throw AppError.invalid(issues);
   if (opts.previous !== undefined) {
     const before = appSecretUse(opts.previous).secrets;
@@ -605,6 +611,9 @@ export async function checkJobSecrets(
 ): Promise<void> {
   const use = jobSecretUse(run);
   const issues = undeclaredSecretIssues(use, 'run.env', 'run.volumes');
+  const r = run as { docker?: unknown; ucr?: unknown };
+  if (Object.keys(use.files).length > 0 && !r.docker && !r.ucr)
+    issues.push({ path: 'run.volumes', message: 'file secrets need a Docker task (run.docker.image)' });
   if (issues.length > 0) throw AppError.invalid(issues);
   if (opts.previous !== undefined) {
     const before = jobSecretUse(opts.previous).secrets;
