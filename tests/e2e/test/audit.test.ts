@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -80,6 +80,17 @@ describe.skipIf(missing !== null)('the audit log in the console, end to end', ()
       .poll(async () => (await failed.getByTestId('audit-actor-cell').textContent()) ?? '')
       .toContain('not signed in');
     await page.screenshot({ path: path.join(shots, 'audit.png'), fullPage: true });
+
+    // Export: the rows shown, as CSV.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByTestId('audit-export').click(),
+    ]);
+    const csv = await readFile((await download.path())!, 'utf8');
+    const lines = csv.trimEnd().split('\r\n');
+    expect(lines[0]).toBe('id,at,actor,actorId,method,path,action,target,ip,status,requestId');
+    expect(lines.length - 1).toBe(await rows().count());
+    expect(lines.some((l) => l.includes(',apps.create,/e2e-audit/web,'))).toBe(true);
 
     // A prefix filter keeps only the apps.* procedures.
     await page.getByTestId('audit-action').fill('apps.');
