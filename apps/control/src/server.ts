@@ -48,6 +48,15 @@ import { registerServiceProxyRoutes, ServiceProxy } from './routes/service-proxy
 
 export const SESSION_COOKIE = 'atoll_session';
 
+/** tRPC's names of the 4xx statuses Fastify itself answers (before a route). */
+const HTTP_ERROR_CODES: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_SUPPORTED',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+};
+
 declare module 'fastify' {
   interface FastifyRequest {
     user: AuthUser | null;
@@ -194,7 +203,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     const known = callerDbError(err);
     if (known) return reply.code(known.httpStatus).send({ message: known.message, code: known.code });
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status !== 500) return reply.code(status).send({ message: err.message });
+    // With a code, as every other error body (openapi.ts's Error): a malformed JSON body, a body too
+    // large or of another content type.
+    if (status !== 500)
+      return reply.code(status).send({ message: err.message, code: HTTP_ERROR_CODES[status] ?? 'BAD_REQUEST' });
     req.log.error({ err, requestId: req.id }, 'request failed');
     return reply
       .code(500)

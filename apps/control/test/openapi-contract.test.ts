@@ -142,6 +142,7 @@ describe('OpenAPI contract of /api/v1', () => {
       const seed = SEED + i++;
       if (process.env.ATOLL_CONTRACT_VERBOSE) process.stderr.write(`contract: ${op.id}\n`);
       await contract.ignoredAuth(op, seed);
+      await contract.malformedBody(op, seed);
       if (NOT_FUZZED[op.id]) continue;
       for (const c of contract.positiveCases(op, POSITIVE, seed)) {
         await contract.run(op, c, 'positive');

@@ -201,9 +201,13 @@ export class Contract {
     return `/api/v1${p}${q ? `?${q}` : ''}`;
   }
 
-  send(method: string, url: string, opts: { body?: unknown; auth?: string | null } = {}): Promise<Answer> {
+  send(
+    method: string,
+    url: string,
+    opts: { body?: unknown; raw?: string; auth?: string | null } = {},
+  ): Promise<Answer> {
     this.requests++;
-    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    const body = opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body));
     const target = new URL(this.baseUrl + url);
     const headers: Record<string, string> = {};
     const auth = opts.auth === undefined ? `Bearer ${this.token}` : opts.auth;
@@ -475,6 +479,25 @@ export class Contract {
         this.checkAnswer(op, { method: op.method, url }, a);
       }
     }
+  }
+
+  /** A body that is no JSON at all: a 400 with the documented error body (schemathesis sends these too). */
+  async malformedBody(op: Operation, seed: number): Promise<void> {
+    if (!op.body) return;
+    const c = this.positiveCases(op, 1, seed)[0] ?? { path: {}, query: {} };
+    const url = this.url(op, c);
+    const req = { method: op.method, url, body: '{"unterminated' };
+    const a = await this.send(op.method, url, { raw: req.body });
+    this.checkAnswer(op, req, a);
+    if (a.status !== 400)
+      this.fail({
+        check: 'negative_data_rejection',
+        operation: op.id,
+        status: a.status,
+        message: `a body that is not JSON answered ${a.status} (expected 400)`,
+        request: req,
+        response: a.text.slice(0, 300),
+      });
   }
 
   find(method: string, path: string): Operation | undefined {
