@@ -5,6 +5,7 @@ import Link from 'next/link';
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { fmtAgo } from '../lib/format';
 import { jobHref, serviceHref } from '../lib/links';
+import { secretEnvRows, withoutSecretEnv, withSecretEnv } from '../lib/secret-env';
 import { fieldIssues, useNow, useTRPC } from '../lib/trpc';
 import type { RouterOutputs } from '../lib/types';
 import {
@@ -344,5 +345,89 @@ export function RotateKeysDialog({ onClose }: { onClose: () => void }) {
         </div>
       </div>
     </Dialog>
+  );
+}
+
+/**
+ * The service form's secret variables: those of the definition (`env: {X: {secret}}`), each with
+ * the path it comes from, and a row to add one from the secrets the user may use.
+ */
+export function SecretEnvEditor({
+  def,
+  onChange,
+}: {
+  def: Record<string, unknown>;
+  onChange: (def: Record<string, unknown>) => void;
+}) {
+  const trpc = useTRPC();
+  const me = useQuery(trpc.auth.me.queryOptions(undefined, { staleTime: Infinity, refetchInterval: false }));
+  const canOperate = me.data?.role === 'operator' || me.data?.role === 'admin';
+  const secrets = useQuery(trpc.secrets.list.queryOptions(undefined, { enabled: canOperate }));
+  const [key, setKey] = useState('');
+  const [path, setPath] = useState('');
+  const rows = secretEnvRows(def);
+  if (!canOperate && rows.length === 0) return null;
+  return (
+    <fieldset data-testid="secret-env">
+      <legend className="mb-1 text-xs font-medium text-muted">Environment variables from secrets</legend>
+      {rows.length > 0 && (
+        <ul className="mb-2 space-y-1 text-xs">
+          {rows.map((r) => (
+            <li key={r.key} className="flex items-center gap-2" data-testid="secret-env-row">
+              <code className="font-mono">{r.key}</code>
+              <span className="text-muted">←</span>
+              <code className="font-mono">{r.source ?? `${r.name} (not declared in secrets)`}</code>
+              <Button
+                variant="ghost"
+                size="sm"
+                onClick={() => onChange(withoutSecretEnv(def, r.key))}
+                aria-label={`Remove variable ${r.key}`}
+              >
+                ✕
+              </Button>
+            </li>
+          ))}
+        </ul>
+      )}
+      {canOperate && (
+        <div className="flex gap-2">
+          <input
+            className={cx(inputClass, 'font-mono text-xs')}
+            value={key}
+            onChange={(e) => setKey(e.target.value)}
+            placeholder="NAME"
+            aria-label="Secret variable name"
+            spellCheck={false}
+            data-testid="secret-env-key"
+          />
+          <select
+            className={cx(inputClass, 'font-mono text-xs')}
+            value={path}
+            onChange={(e) => setPath(e.target.value)}
+            aria-label="Secret"
+            data-testid="secret-env-source"
+          >
+            <option value="">{secrets.data?.length === 0 ? 'no secrets yet' : 'choose a secret'}</option>
+            {secrets.data?.map((s) => (
+              <option key={s.path} value={s.path}>
+                {s.path}
+              </option>
+            ))}
+          </select>
+          <Button
+            size="sm"
+            disabled={!key.trim() || !path}
+            onClick={() => {
+              onChange(withSecretEnv(def, key.trim(), path));
+              setKey('');
+              setPath('');
+            }}
+            data-testid="secret-env-add"
+          >
+            Add
+          </Button>
+        </div>
+      )}
+    </fieldset>
   );
 }

@@ -20,6 +20,7 @@ import { errorCode, errorMessage, fieldIssues, isLocked, useTRPC } from '../lib/
 import type { AppDetail } from '../lib/types';
 import { DiffStats, DiffView } from './diff-view';
 import { JsonEditor } from './json-editor';
+import { SecretEnvEditor } from './secrets';
 import { Button, Card, FieldError, MutationError, PageHeader, cx, inputClass } from './ui';
 
 type Issues = Partial<Record<FormField | 'general', string[]>>;
@@ -121,6 +122,15 @@ export function ServiceEditor(
     },
     [form, def],
   );
+
+  /** A change made to the JSON by a part of the form that edits it directly (secret variables). */
+  const changeJson = useCallback((nextDef: Json) => {
+    setDef(nextDef);
+    setText(toJsonText(nextDef));
+    setJsonError(null);
+    setForm((f) => definitionToForm(nextDef, f));
+    setIssues(({ env: _dropped, ...rest }) => rest);
+  }, []);
 
   /** A JSON edit updates the form when the text parses; otherwise it says why not. */
   const onJsonChange = useCallback((value: string) => {
@@ -354,6 +364,7 @@ export function ServiceEditor(
             </Field>
 
             <EnvEditor rows={form.env} errors={issues.env} onChange={(env) => change({ env }, 'env')} />
+            <SecretEnvEditor def={def} onChange={changeJson} />
           </div>
         </Card>
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '@atoll/control/testing';
-import { apiOf, e2eMissing, launchBrowser, login, shots } from './support';
+import { apiOf, e2eMissing, IMAGE, launchBrowser, login, shots } from './support';
 
 const missing = await e2eMissing();
 
@@ -80,6 +80,32 @@ describe.skipIf(missing !== null)('secrets in the console, end to end', () => {
     await expect.poll(async () => (await warning.textContent()) ?? '').toContain('/e2e/web');
     await page.screenshot({ path: path.join(shots, 'secrets-delete-warning.png') });
     await page.keyboard.press('Escape');
+
+    // The service form takes a variable from a secret (a select of the secrets).
+    await page.getByTestId('nav-services').click();
+    await page.getByTestId('run-service').click();
+    await page.getByTestId('form-id').fill('/e2e/api');
+    await page.getByTestId('form-image').fill(IMAGE);
+    await page.getByTestId('form-cmd').fill('sleep 3600');
+    await page.getByTestId('form-instances').fill('0');
+    await page.getByTestId('secret-env-key').fill('API_DB_PASSWORD');
+    await page.getByTestId('secret-env-source').selectOption('/e2e/db-password');
+    await page.getByTestId('secret-env-add').click();
+    await expect
+      .poll(async () => (await page.getByTestId('secret-env-row').textContent()) ?? '')
+      .toContain('API_DB_PASSWORD');
+    await page.screenshot({ path: path.join(shots, 'secrets-service-form.png') });
+    await page.getByTestId('deploy-button').click();
+    await page.waitForURL(/\/services\/detail/);
+    const app = await api<{ app: { env: Record<string, unknown>; secrets: Record<string, unknown> } }>(
+      'GET',
+      '/v2/apps/e2e/api',
+    );
+    expect(app.app.env.API_DB_PASSWORD).toEqual({ secret: 'e2e-db-password' });
+    expect(app.app.secrets).toEqual({ 'e2e-db-password': { source: '/e2e/db-password' } });
+    await page.getByTestId('nav-secrets').click();
+    await page.waitForURL(/\/secrets/);
+    await expect.poll(async () => (await row.textContent()) ?? '').toContain('/e2e/api');
 
     // Admins rotate the keys.
     await page.getByTestId('rotate-keys').click();

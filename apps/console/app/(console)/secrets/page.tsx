@@ -21,7 +21,11 @@ export default function SecretsPage() {
   const me = useQuery(trpc.auth.me.queryOptions(undefined, { staleTime: Infinity, refetchInterval: false }));
   const canOperate = me.data?.role === 'operator' || me.data?.role === 'admin';
   const isAdmin = me.data?.role === 'admin';
-  const secrets = useQuery(trpc.secrets.list.queryOptions(undefined, { enabled: canOperate }));
+  // Who uses a secret changes with every deploy, which live updates do not announce for this
+  // list: fetched again each time the page opens.
+  const secrets = useQuery(
+    trpc.secrets.list.queryOptions(undefined, { enabled: canOperate, refetchOnMount: 'always' }),
+  );
   const [filter, setFilter] = useState('');
   const [editing, setEditing] = useState<Secret | 'new' | null>(null);
   const [deleting, setDeleting] = useState<Secret | null>(null);
