@@ -133,7 +133,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       const reply = res as FastifyReply;
       void reply.header('x-request-id', req.id);
       const found = checkUrl(req.raw.url ?? '/') ?? checkHeaders(req.headers);
-      return reply.code(400).send(found ? issueBody(found) : { message: err.message, code: 'BAD_REQUEST' });
+      void reply.code(400).send(found ? issueBody(found) : { message: err.message, code: 'BAD_REQUEST' });
     },
   });
   app.decorateRequest('user', null);
