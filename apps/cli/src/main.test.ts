@@ -60,8 +60,10 @@ describe('buildProgram', () => {
       'job',
       'dns',
       'vip',
+      'audit',
       'user',
       'token',
+      'secret',
     ]);
   });
 
