@@ -1,0 +1,8 @@
+export {
+  HollowAgent,
+  hollowAddress,
+  startHollowAgents,
+  type HollowAgents,
+  type HollowAgentsOptions,
+  type HollowTaskCounts,
+} from './hollow';
