@@ -23,6 +23,7 @@ import { hostResolvers, startDnsServer, type DnsServer } from '@atoll/dns';
 import pino, { type Logger } from 'pino';
 import type pg from 'pg';
 import { AgentGateway } from './gateway/gateway';
+import { ReplicaCluster } from './replicas/cluster';
 import { startEdgeServer, type EdgeServer } from './routes/edge';
 import { ServiceProxy } from './routes/service-proxy';
 import { buildServer, type Leadership, type NextRequestHandler } from './server';
@@ -65,6 +66,11 @@ export interface ControlOptions {
   auditRetentionDays?: number;
   /** Whose X-Forwarded-For gives the client's address (ATOLL_TRUST_PROXY); off when absent. */
   trustProxy?: boolean | string[];
+  /**
+   * How other control replicas reach this one (ATOLL_INTERNAL_URL): relayed agent messages and
+   * streams. Default: the address it listens on (loopback when it binds every address).
+   */
+  internalUrl?: string;
 }
 
 export interface Control {
@@ -74,6 +80,8 @@ export interface Control {
   /** The first admin, created before the server answered (the password only when generated here). */
   admin: { created: boolean; username: string; generatedPassword?: string };
   isLeader(): boolean;
+  /** This replica among the others: its id, and which replica holds each agent. */
+  replicas: ReplicaCluster;
   /** The edge port's URL and port, or null when it is off. */
   edge: { url: string; port: number } | null;
   /** Control's DNS server (UDP and TCP on one port), or null when off. */
@@ -155,7 +163,11 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
   });
   services.dns.vips = () => services.vips.dnsVips();
   const gateway = new AgentGateway(services);
-  services.agents = gateway;
+  // Every agent reachable from every replica: through this replica's gateway, or over a link to
+  // the replica that holds it (replicas/cluster.ts).
+  const replicas = new ReplicaCluster(services, gateway);
+  gateway.holder = replicas;
+  services.agents = replicas;
 
   // Leader election through a session-scoped advisory lock on a dedicated connection: if this
   // process dies, PostgreSQL releases the lock and another replica takes over. The leader's
@@ -239,6 +251,7 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
     serviceProxy,
     ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}),
     leadership,
+    replicas,
   });
   await server.listen({ host: opts.bind, port: opts.port });
   const address = server.server.address();
@@ -246,6 +259,7 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
   const host = opts.bind === '0.0.0.0' || opts.bind === '::' ? '127.0.0.1' : opts.bind;
   const url = `http://${host}:${port}`;
   if (!opts.publicUrl) config.publicUrl = url;
+  await replicas.start(opts.internalUrl ?? url);
   let edge: EdgeServer | null = null;
   if (opts.edgePort !== undefined && opts.edgePort !== null) {
     edge = await startEdgeServer(serviceProxy, { bind: opts.edgeBind ?? opts.bind, port: opts.edgePort });
@@ -277,6 +291,7 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
     db,
     admin,
     isLeader: () => leader,
+    replicas,
     edge: edge ? { url: edge.url, port: edge.port } : null,
     dns,
     routes: server.accessRoutes,
@@ -290,6 +305,7 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
       await loop?.stop();
       clearInterval(rollupTimer);
       await gateway.close();
+      await replicas.close();
       await services.metrics.close();
       await server.close();
       // After the server: the records of the last requests are written before the pool ends.

@@ -17,6 +17,8 @@ export function loadControlConfig(env: Record<string, string | undefined> = proc
         .min(8, 'ATOLL_ADMIN_PASSWORD must have at least 8 characters')
         .optional(),
       ATOLL_PUBLIC_URL: z.string().url('ATOLL_PUBLIC_URL must be a URL').optional(),
+      // How the other control replicas reach this one (default: the address it listens on).
+      ATOLL_INTERNAL_URL: z.string().url('ATOLL_INTERNAL_URL must be a URL').optional(),
       ATOLL_CLUSTER_NAME: z.string().min(1).default('atoll'),
       /** Run one agent beside control (what `npm start` does on one machine). */
       ATOLL_LOCAL_AGENT: z

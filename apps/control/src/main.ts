@@ -65,6 +65,7 @@ async function main(): Promise<void> {
     secretKeys,
     auditRetentionDays: env.ATOLL_AUDIT_RETENTION_DAYS,
     trustProxy: env.ATOLL_TRUST_PROXY,
+    ...(env.ATOLL_INTERNAL_URL ? { internalUrl: env.ATOLL_INTERNAL_URL } : {}),
   });
   const admin = control.admin;
 

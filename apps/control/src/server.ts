@@ -88,13 +88,16 @@ export interface ServerDeps {
   /** The port control's DNS server answers on, for Mesos-DNS's /v1/config. */
   dnsPort?: () => number | null;
   leadership: Leadership;
+  /** The replicas' link endpoint (replicas/cluster.ts). */
+  replicas?: { register(app: FastifyInstance): void };
   /** Whose X-Forwarded-For gives req.ip (Fastify's trustProxy); off when absent. */
   trustProxy?: boolean | string[];
 }
 
 /** Routes anyone may call; everything else answers 401 without credentials. */
 function isPublic(method: string, path: string): boolean {
-  if (path === '/health' || path === '/agent/v1') return true;
+  // The agents' socket and the replicas' link (each checks its own credential).
+  if (path === '/health' || path === '/agent/v1' || path === '/internal/v1/replicas/link') return true;
   // What a new host fetches before it has any credential (see routes/install.ts).
   if (
     ((method === 'GET' || method === 'HEAD') &&
@@ -273,6 +276,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerPrometheusRoute(app, services);
   registerInstallRoutes(app, services);
   deps.gateway.register(app);
+  deps.replicas?.register(app);
 
   if (deps.consoleHandler) {
     const handle = deps.consoleHandler;

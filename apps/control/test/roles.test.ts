@@ -242,6 +242,8 @@ const routeTable: Record<string, RouteCase> = {
   'POST /install/token-check': { level: 'public', body: { token: 'nothing' } },
   // Agents authenticate on the socket with their node credential.
   'GET /agent/v1': { level: 'public' },
+  // Control replicas authenticate on their link with the holder's token (read from PostgreSQL).
+  'GET /internal/v1/replicas/link': { level: 'public' },
 };
 
 /** Every tRPC procedure (and so every /api/v1 operation) and the level it needs. */

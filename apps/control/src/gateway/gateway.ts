@@ -2,9 +2,19 @@ import { agentsService, AgentWriteBatcher, AppError, type AgentDispatcher, type 
 import { parseAgentMessage, PROTOCOL_VERSION, type ControlMessage } from '@atoll/spec';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
+import type { StreamReply } from '../replicas/cluster';
 
 /** How long an agent has to say hello after connecting. */
 const HELLO_TIMEOUT_MS = 10_000;
+
+/** What the gateway tells the replica cluster (replicas/cluster.ts). */
+export interface AgentHolderHooks {
+  agentConnected(nodeId: string): Promise<void>;
+  /** False when another replica holds the agent by now (it reconnected there). */
+  agentDisconnected(nodeId: string): Promise<boolean>;
+  /** True when the reply belongs to a stream another replica opened (then it goes there). */
+  streamReply(nodeId: string, msg: StreamReply): boolean;
+}
 
 /**
  * The agents' WebSocket endpoint (`/agent/v1`) and the dispatcher the reconciler sends through.
@@ -15,6 +25,8 @@ export class AgentGateway implements AgentDispatcher {
   /** Per-connection work still running; close() waits for it before the database goes away. */
   private readonly pending = new Set<Promise<void>>();
   readonly batcher: AgentWriteBatcher;
+  /** Told when agents arrive and leave, and offered stream replies (replicas/cluster.ts). */
+  holder?: AgentHolderHooks;
 
   constructor(private readonly s: Services) {
     this.batcher = new AgentWriteBatcher(s);
@@ -102,6 +114,7 @@ export class AgentGateway implements AgentDispatcher {
             const previous = this.sockets.get(r.nodeId);
             if (previous && previous !== socket) previous.close(4001, 'replaced by a newer connection');
             this.sockets.set(r.nodeId, socket);
+            await this.holder?.agentConnected(r.nodeId);
             reply({
               type: 'welcome',
               protocolVersion: PROTOCOL_VERSION,
@@ -150,7 +163,7 @@ export class AgentGateway implements AgentDispatcher {
           case 'execStarted':
           case 'execOutput':
           case 'execExit':
-            this.s.streams.handle(nodeId, msg);
+            if (!this.holder?.streamReply(nodeId, msg)) this.s.streams.handle(nodeId, msg);
             break;
         }
       });
@@ -166,6 +179,8 @@ export class AgentGateway implements AgentDispatcher {
         const id = nodeId;
         enqueue(async () => {
           await this.batcher.flush();
+          // An agent that already said hello to another replica is not disconnected.
+          if ((await this.holder?.agentDisconnected(id)) === false) return;
           await agentsService.markNodeDisconnected(this.s, id);
           this.s.poke();
         });

@@ -83,7 +83,7 @@ export function registerTaskIoRoutes(app: FastifyInstance, services: Services): 
         if (!s.agents.isConnected(nodeId))
           throw new AppError(
             'CONFLICT',
-            `the task's node ${nodeId} is not connected to this control replica; try again later`,
+            `the task's node ${nodeId} is not connected to any control replica; try again later`,
           );
       } catch (err) {
         return sendError(reply, err);
@@ -131,7 +131,7 @@ export function registerTaskIoRoutes(app: FastifyInstance, services: Services): 
           if (!s.agents.isConnected(nodeId))
             throw new AppError(
               'CONFLICT',
-              `the task's node ${nodeId} is not connected to this control replica; try again later`,
+              `the task's node ${nodeId} is not connected to any control replica; try again later`,
             );
         } catch (err) {
           return sendError(reply, err);

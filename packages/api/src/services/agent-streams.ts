@@ -38,7 +38,8 @@ export const MAX_LOG_LINES = 100_000;
 /**
  * Control's side of task logs and exec sessions: asks the agent running the task to open a stream
  * (`logOpen`, `execOpen`) and routes its replies to whoever asked. The agent holds one socket with
- * one control replica; a request that reaches another replica is refused with a clear message.
+ * one control replica; `agents` reaches it from any replica (the replicas relay to each other, see
+ * apps/control/src/replicas), and a node no replica holds is refused with a clear message.
  */
 export class StreamRelay {
   private readonly logs = new Map<string, { nodeId: string; h: LogHandlers }>();
@@ -140,7 +141,7 @@ export class StreamRelay {
     if (!this.agents().isConnected(nodeId))
       throw new AppError(
         'CONFLICT',
-        `the task's node ${nodeId} is not connected to this control replica (disconnected, or connected to another replica); try again later`,
+        `the task's node ${nodeId} is not connected to any control replica; try again later`,
       );
   }
 }
