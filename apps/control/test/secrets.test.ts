@@ -309,7 +309,8 @@ describe.skipIf(skip)('secrets', () => {
       env: { G: { secret: 'g' } },
     });
     await api('DELETE', `/api/v1/secrets/${enc('/team-a/gone')}`);
-    await api('PUT', '/v2/apps/team-a/orphan', { instances: 1 });
+    // force: the deployment of the app's creation (0 instances) may still be open.
+    await api('PUT', '/v2/apps/team-a/orphan?force=true', { instances: 1 });
     const failed = await until(
       'the launch to fail',
       () =>

@@ -69,7 +69,8 @@ describe.skipIf(skip)('prisma/migrations', () => {
   it('work with the generated client and the raw pool alike', async () => {
     const user = await test.db.prisma.user.create({ data: { username: 'migrations-test', passwordHash: 'x' } });
     const { rows } = await test.db.pool.query<{ role: string }>('SELECT role FROM users WHERE id = $1', [user.id]);
-    expect(rows).toEqual([{ role: 'admin' }]);
+    // A new user is a viewer unless given a role (least privilege; docs/users.md).
+    expect(rows).toEqual([{ role: 'viewer' }]);
   });
 
   it('are applied once when two replicas start at the same time', async () => {
