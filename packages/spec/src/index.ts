@@ -3,3 +3,4 @@ export * from './task';
 export * from './protocol';
 export * from './pod';
 export * from './job';
+export * from './audit';

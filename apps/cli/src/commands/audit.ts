@@ -3,6 +3,7 @@ import type { AtollClient } from '../client';
 import type { CommandContext } from '../context';
 import { CliError } from '../errors';
 import { formatTable, timestamp } from '../format';
+import { auditCsv as specAuditCsv } from '@atoll/spec';
 
 export type AuditRecord = Awaited<ReturnType<AtollClient['audit']['list']['query']>>['records'][number];
 
@@ -43,29 +44,9 @@ export function auditTable(records: AuditRecord[]): string {
   );
 }
 
-const CSV_COLUMNS = [
-  'id',
-  'at',
-  'actor',
-  'actorId',
-  'method',
-  'path',
-  'action',
-  'target',
-  'ip',
-  'status',
-  'requestId',
-] as const;
-
-/** RFC 4180 CSV with a header line; a cell that could start a spreadsheet formula gets a leading '. */
+/** RFC 4180 CSV with a header line (packages/spec's auditCsv, shared with the console). */
 export function auditCsv(records: AuditRecord[]): string {
-  const cell = (v: string | number | null) => {
-    let s = v === null ? '' : String(v);
-    if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  const lines = [CSV_COLUMNS.join(','), ...records.map((r) => CSV_COLUMNS.map((c) => cell(r[c])).join(','))];
-  return lines.join('\r\n') + '\r\n';
+  return specAuditCsv(records);
 }
 
 /** One JSON object per line (for log pipelines). */

@@ -1,5 +1,6 @@
 'use client';
 
+import { auditCsv } from '@atoll/spec';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { Suspense, useEffect, useMemo, useState } from 'react';
@@ -296,31 +297,9 @@ function Audit() {
   );
 }
 
-const CSV_COLUMNS = [
-  'id',
-  'at',
-  'actor',
-  'actorId',
-  'method',
-  'path',
-  'action',
-  'target',
-  'ip',
-  'status',
-  'requestId',
-] as const;
-
 /** The records as RFC 4180 CSV (formula-looking cells get a leading '), saved by the browser. */
 function downloadCsv(records: AuditRecord[]): void {
-  const cell = (v: string | number | null) => {
-    let s = v === null ? '' : String(v);
-    if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  const text =
-    [CSV_COLUMNS.join(','), ...records.map((r) => CSV_COLUMNS.map((c) => cell(r[c])).join(','))].join(
-      '\r\n',
-    ) + '\r\n';
+  const text = auditCsv(records);
   const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
   const a = document.createElement('a');
   a.href = url;
