@@ -45,14 +45,40 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
 
 // ---- Atoll ------------------------------------------------------------------------------------
 
-async function atollRound(cluster: TestCluster, round: number): Promise<number> {
+/** Times from the request, in ms: all placed (tasks exist), the first running, all running. */
+interface Phases {
+  placed: number;
+  first: number;
+  all: number;
+}
+
+/** Polls `count` (tasks existing, tasks running) until all `REPLICAS` run, noting when each phase was reached. */
+async function phasesUntilRunning(
+  what: string,
+  t0: number,
+  count: () => Promise<{ placed: number; running: number }>,
+): Promise<Phases> {
+  let placed: number | undefined;
+  let first: number | undefined;
+  await until(what, async () => {
+    const c = await count();
+    const at = performance.now() - t0;
+    if (placed === undefined && c.placed >= REPLICAS) placed = at;
+    if (first === undefined && c.running > 0) first = at;
+    return c.running === REPLICAS;
+  });
+  const all = performance.now() - t0;
+  return { placed: placed ?? all, first: first ?? all, all };
+}
+
+async function atollRound(cluster: TestCluster, round: number): Promise<Phases> {
   const headers = { authorization: `Bearer ${cluster.token}`, 'content-type': 'application/json' };
   const appId = `/bench/replicas-${round}`;
-  const runningTasks = async () => {
+  const count = async () => {
     const res = await fetch(`${cluster.url}/v2/apps${appId}/tasks`, { headers });
-    if (res.status !== 200) return 0;
+    if (res.status !== 200) return { placed: 0, running: 0 };
     const { tasks } = (await res.json()) as { tasks: Array<{ state: string }> };
-    return tasks.filter((t) => t.state === 'TASK_RUNNING').length;
+    return { placed: tasks.length, running: tasks.filter((t) => t.state === 'TASK_RUNNING').length };
   };
   const t0 = performance.now();
   const res = await fetch(`${cluster.url}/v2/apps`, {
@@ -69,15 +95,14 @@ async function atollRound(cluster: TestCluster, round: number): Promise<number> 
     }),
   });
   if (res.status !== 201) throw new Error(`POST /v2/apps answered ${res.status}: ${await res.text()}`);
-  await until(`${REPLICAS} Atoll tasks RUNNING`, async () => (await runningTasks()) === REPLICAS);
-  const ms = performance.now() - t0;
+  const phases = await phasesUntilRunning(`${REPLICAS} Atoll tasks RUNNING`, t0, count);
   // Gone before the next round, so rounds do not overlap.
   await fetch(`${cluster.url}/v2/apps${appId}?force=true`, { method: 'DELETE', headers });
   await until('the Atoll app to be deleted', async () => {
     const r = await fetch(`${cluster.url}/v2/apps${appId}`, { headers });
     return r.status === 404;
   });
-  return ms;
+  return phases;
 }
 
 // ---- Docker Swarm -----------------------------------------------------------------------------
@@ -110,7 +135,7 @@ async function leaveSwarm(): Promise<void> {
       .catch(() => undefined);
 }
 
-async function swarmRound(round: number): Promise<number> {
+async function swarmRound(round: number): Promise<Phases> {
   const name = `atoll-bench-replicas-${RUN_ID}-${round}`;
   const t0 = performance.now();
   await run('docker', [
@@ -141,15 +166,18 @@ async function swarmRound(round: number): Promise<number> {
     IMAGE,
     ...CMD,
   ]);
-  await until(`${REPLICAS} Swarm tasks running`, async () => {
+  const phases = await phasesUntilRunning(`${REPLICAS} Swarm tasks running`, t0, async () => {
     const tasks = (await docker.listTasks({ filters: { service: [name] } })) as Array<{
-      Status?: { State?: string };
+      Status?: { State?: string; ContainerStatus?: { ContainerID?: string } };
     }>;
-    return tasks.filter((t) => t.Status?.State === 'running').length === REPLICAS;
+    return {
+      // A task has a container once the node took it.
+      placed: tasks.filter((t) => t.Status?.ContainerStatus?.ContainerID).length,
+      running: tasks.filter((t) => t.Status?.State === 'running').length,
+    };
   });
-  const ms = performance.now() - t0;
   await removeServices();
-  return ms;
+  return phases;
 }
 
 /** Removes this run's services and waits until their containers are gone. */
@@ -213,12 +241,17 @@ function line(label: string, xs: number[]): string {
   return `${label.padEnd(16)} median ${(median(xs) / 1000).toFixed(2)} s  (${xs.map((x) => (x / 1000).toFixed(2)).join(', ')})`;
 }
 
+function phaseLine(label: string, placedLabel: string, ps: Phases[]): string {
+  const m = (f: (p: Phases) => number) => (median(ps.map(f)) / 1000).toFixed(2);
+  return `${label} phases (medians): ${placedLabel} ${m((p) => p.placed)} s, first running ${m((p) => p.first)} s, all running ${m((p) => p.all)} s`;
+}
+
 async function main(): Promise<void> {
   let cluster: TestCluster | undefined;
   let createdSwarm = false;
   let swarmError: string | undefined;
-  const atoll: number[] = [];
-  const swarm: number[] = [];
+  const atoll: Phases[] = [];
+  const swarm: Phases[] = [];
   const dockerRun: number[] = [];
   let cleaning: Promise<void> | undefined;
   const cleanUp = () =>
@@ -259,21 +292,37 @@ async function main(): Promise<void> {
       ];
       for (let i = 0; i < steps.length; i++) await steps[(i + round) % steps.length]!();
       console.log(
-        `round ${round + 1}/${ROUNDS}: atoll ${(atoll.at(-1)! / 1000).toFixed(2)} s` +
-          (swarmError === undefined ? `, swarm ${(swarm.at(-1)! / 1000).toFixed(2)} s` : '') +
+        `round ${round + 1}/${ROUNDS}: atoll ${(atoll.at(-1)!.all / 1000).toFixed(2)} s` +
+          (swarmError === undefined ? `, swarm ${(swarm.at(-1)!.all / 1000).toFixed(2)} s` : '') +
           `, docker run ${(dockerRun.at(-1)! / 1000).toFixed(2)} s`,
       );
     }
     console.log(
       `\n${REPLICAS} replicas of ${IMAGE} (${CMD.join(' ')}; cpus ${CPUS}, mem ${MEM_MIB} MiB) → all running, ${ROUNDS} rounds:`,
     );
-    console.log(line('atoll /v2 app', atoll));
-    if (swarmError === undefined) console.log(line('docker service', swarm));
-    console.log(line('docker run -d ×' + REPLICAS, dockerRun));
-    const a = median(atoll);
+    console.log(
+      line(
+        'atoll /v2 app',
+        atoll.map((p) => p.all),
+      ),
+    );
     if (swarmError === undefined)
-      console.log(`ratio atoll/swarm ${(a / median(swarm)).toFixed(2)}× (target < 1: faster than Swarm)`);
+      console.log(
+        line(
+          'docker service',
+          swarm.map((p) => p.all),
+        ),
+      );
+    console.log(line('docker run -d ×' + REPLICAS, dockerRun));
+    const a = median(atoll.map((p) => p.all));
+    if (swarmError === undefined)
+      console.log(
+        `ratio atoll/swarm ${(a / median(swarm.map((p) => p.all))).toFixed(2)}× (target < 1: faster than Swarm)`,
+      );
     console.log(`ratio atoll/docker run ${(a / median(dockerRun)).toFixed(2)}×`);
+    // Where the time goes, so a slower side can be looked into.
+    console.log(phaseLine('atoll', 'all tasks placed (STAGING)', atoll));
+    if (swarmError === undefined) console.log(phaseLine('swarm', 'all containers created', swarm));
   } finally {
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);
