@@ -11,6 +11,7 @@ import {
   DnsPublisher,
   MetricsStore,
   ReconcileLoop,
+  resendStagedLaunches,
   SecretKeyring,
   AuditLog,
   StreamRelay,
@@ -193,6 +194,10 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
       if (rows[0]?.ok && !stopped) {
         leader = true;
         log.info('elected leader: running the reconciler');
+        // Launches a previous leader staged but may not have delivered (relaunch.ts).
+        void resendStagedLaunches(services, new Date()).catch((err: unknown) =>
+          log.error({ err }, 'sending staged launches again failed'),
+        );
         loop = new ReconcileLoop(services);
         loop.start();
         // Metrics down-sampling and retention: the leader's job, once a minute.

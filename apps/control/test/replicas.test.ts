@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { newTaskId } from '@atoll/api';
 import { createTestDatabase } from '@atoll/db/testing';
 import { containerLabels } from '@atoll/spec';
 import Docker from 'dockerode';
@@ -249,6 +250,13 @@ describe.skipIf(skip)('several control replicas', () => {
   }, 120_000);
 
   it('loses and duplicates nothing when the leader is killed under load', async () => {
+    // An app whose second task the leader staged but dies before sending (below).
+    await api[0]!('POST', '/v2/apps', app('/ha/lost', 1));
+    await until(
+      'the first task of /ha/lost to run',
+      async () => (await api[0]!<{ tasks: Task[] }>('GET', '/v2/apps/ha/lost/tasks')).tasks,
+      (ts) => ts.length === 1 && ts[0]!.state === 'TASK_RUNNING',
+    );
     const apps = Array.from({ length: 5 }, (_, i) => `/ha/load-${i}`);
     // Deployments and scales in flight, through every replica.
     for (const [i, id] of apps.entries()) await api[i % 3]!('POST', '/v2/apps', app(id, 2));
@@ -259,6 +267,18 @@ describe.skipIf(skip)('several control replicas', () => {
       async () => (await api[1]!<{ tasks: Task[] }>('GET', '/v2/tasks')).tasks.length,
       (n) => n >= 1,
       30_000,
+    );
+    // What the leader's reconciler leaves when it dies between writing a task and sending its
+    // launch: one more instance wanted and its task STAGING, unknown to every agent. The state is
+    // consistent, so a pass of the old leader in between changes nothing.
+    const lostTaskId = newTaskId('/ha/lost');
+    await database.db.pool.query(
+      `WITH scaled AS (
+         UPDATE apps SET definition = jsonb_set(definition, '{instances}', '2') WHERE id = '/ha/lost' RETURNING id)
+       INSERT INTO tasks (id, app_id, app_version, node_id, state, host, ports, cpus, mem_mb, disk_mb, staged_at, updated_at)
+       SELECT $1, t.app_id, t.app_version, t.node_id, 'TASK_STAGING', t.host, '[]', t.cpus, t.mem_mb, t.disk_mb, now(), now()
+       FROM tasks t JOIN scaled ON scaled.id = t.app_id LIMIT 1`,
+      [lostTaskId],
     );
     const leader = controls[0]!;
     leader.kill('SIGKILL');
@@ -278,6 +298,7 @@ describe.skipIf(skip)('several control replicas', () => {
       '/ha/load-2': 4,
       '/ha/load-3': 2,
       '/ha/load-4': 2,
+      '/ha/lost': 2,
     };
     await until(
       'every deployment to finish',
@@ -291,10 +312,12 @@ describe.skipIf(skip)('several control replicas', () => {
       (r) =>
         Object.entries(want).every(
           ([id, n]) => r.tasks.filter((t) => t.appId === id && t.state === 'TASK_RUNNING').length === n,
-        ) && r.tasks.filter((t) => t.appId.startsWith('/ha/load-')).length === 12,
+        ) && r.tasks.filter((t) => t.appId in want).length === 14,
       120_000,
     );
     for (const [id, n] of Object.entries(want)) expect(tasks.filter((t) => t.appId === id)).toHaveLength(n);
+    // The staged task was launched by the next leader, under its own id (not replaced by another).
+    expect(tasks.find((t) => t.id === lostTaskId)?.state).toBe('TASK_RUNNING');
 
     // No task launched twice: one container per task id on the Docker Engine, and the running
     // containers are exactly the running tasks.
@@ -303,7 +326,7 @@ describe.skipIf(skip)('several control replicas', () => {
       all: true,
       filters: { label: [`${containerLabels.appId}`] },
     });
-    const ours = containers.filter((c) => c.Labels[containerLabels.appId]?.startsWith('/ha/load-'));
+    const ours = containers.filter((c) => (c.Labels[containerLabels.appId] ?? '') in want);
     const perTask = new Map<string, number>();
     for (const c of ours) {
       const id = c.Labels[containerLabels.taskId]!;
@@ -313,7 +336,12 @@ describe.skipIf(skip)('several control replicas', () => {
     const runningContainers = ours
       .filter((c) => c.State === 'running')
       .map((c) => c.Labels[containerLabels.taskId]);
-    expect(runningContainers.sort()).toEqual(tasks.map((t) => t.id).sort());
+    expect(runningContainers.sort()).toEqual(
+      tasks
+        .filter((t) => t.appId in want)
+        .map((t) => t.id)
+        .sort(),
+    );
 
     // Events were not recorded twice: one task_staged per task, one deployment_success per deployment.
     const dup = await database.db.pool.query<{ type: string; key: string; n: number }>(
