@@ -173,7 +173,11 @@ async function main(): Promise<void> {
   };
 
   try {
-    control = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), controlMain], {
+    // SCALE_CPU_PROF=<dir>: control writes a V8 CPU profile there when it exits (node --cpu-prof).
+    const prof = process.env.SCALE_CPU_PROF
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SCALE_CPU_PROF}`]
+      : [];
+    control = spawn(process.execPath, [...prof, '--import', import.meta.resolve('tsx'), controlMain], {
       env: {
         ...process.env,
         DATABASE_URL: database.url,
@@ -184,9 +188,6 @@ async function main(): Promise<void> {
         ATOLL_ADMIN_PASSWORD: password,
         ATOLL_DNS_PORT: 'off',
         ATOLL_LOG_LEVEL: 'warn',
-        ...(process.env.SCALE_CPU_PROF
-          ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.SCALE_CPU_PROF}` }
-          : {}),
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
