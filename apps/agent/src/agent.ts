@@ -114,6 +114,8 @@ export class Agent {
   private markReady: () => void = () => undefined;
   private session: Session | undefined;
   private attempt = 0;
+  /** Which control URL the next connection tries (config.controlUrls). */
+  private urlIndex = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private gcTimer: NodeJS.Timeout | undefined;
@@ -228,7 +230,9 @@ export class Agent {
 
   private connect(): void {
     if (this.stopped) return;
-    const url = agentSocketUrl(this.config.controlUrl);
+    // Several control replicas: each new attempt after a lost connection goes to the next one.
+    const urls = [this.config.controlUrl, ...(this.config.controlUrls ?? [])];
+    const url = agentSocketUrl(urls[this.urlIndex++ % urls.length]!);
     const ws = new WebSocket(url, { handshakeTimeout: 10_000 });
     const session: Session = { ws, welcomed: false, helloSeq: 0 };
     this.session = session;

@@ -75,6 +75,14 @@ describe('loadAgentConfig', () => {
     });
   });
 
+  it('reads more control replicas from ATOLL_CONTROL_URLS', () => {
+    expect(loadAgentConfig(base).controlUrls).toBeUndefined();
+    expect(
+      loadAgentConfig({ ...base, ATOLL_CONTROL_URLS: ' http://c2.example:7700/, https://c3.example ' })
+        .controlUrls,
+    ).toEqual(['http://c2.example:7700', 'https://c3.example']);
+  });
+
   it('treats empty strings as unset', () => {
     expect(loadAgentConfig({ ...base, ATOLL_JOIN_TOKEN: '', ATOLL_RUNTIME: '' }).runtime).toBe('auto');
   });
@@ -90,6 +98,11 @@ describe('loadAgentConfig', () => {
     { name: 'control URL not http', env: { ATOLL_CONTROL_URL: 'ftp://x' }, bad: 'ATOLL_CONTROL_URL' },
     { name: 'control URL not a URL', env: { ATOLL_CONTROL_URL: 'control:7700' }, bad: 'ATOLL_CONTROL_URL' },
     { name: 'unknown runtime', env: { ...base, ATOLL_RUNTIME: 'podman' }, bad: 'ATOLL_RUNTIME' },
+    {
+      name: 'a replica URL not http',
+      env: { ...base, ATOLL_CONTROL_URLS: 'http://c2.example,ftp://c3' },
+      bad: 'ATOLL_CONTROL_URLS',
+    },
     {
       name: 'reversed port range',
       env: { ...base, ATOLL_PORT_RANGE: '20000-10000' },

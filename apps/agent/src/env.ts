@@ -11,6 +11,11 @@ import { balanceStrategies, type BalanceStrategy } from './vip/balancer';
 export interface AgentConfig {
   /** Base URL of atoll-control (`http(s)://host:port[/prefix]`), without a trailing slash. */
   controlUrl: string;
+  /**
+   * More control replicas (ATOLL_CONTROL_URLS): after a lost or failed connection the agent tries
+   * the next URL of [controlUrl, ...controlUrls] in turn. Absent: controlUrl only.
+   */
+  controlUrls?: string[];
   /** Join token for the first registration; not needed once the state dir holds a credential. */
   joinToken: string | undefined;
   /** Absolute directory holding the node identity (0600 JSON) and the exec runtime's sandboxes. */
@@ -114,6 +119,19 @@ const schema = {
           : 'must be an http:// or https:// URL of atoll-control',
     })
     .transform((u) => u.replace(/\/+$/, '')),
+  ATOLL_CONTROL_URLS: z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((u) => u.trim().replace(/\/+$/, ''))
+        .filter(Boolean),
+    )
+    .refine(
+      (urls) => urls.every((u) => /^https?:\/\/[^/]/.test(u) && URL.canParse(u)),
+      'must be comma-separated http:// or https:// URLs of atoll-control',
+    ),
   ATOLL_JOIN_TOKEN: z.string().min(1).optional(),
   ATOLL_AGENT_STATE_DIR: z.string().min(1).default('.atoll/agent'),
   ATOLL_RUNTIME: z.enum(runtimeChoices).default('auto'),
@@ -222,6 +240,7 @@ export function loadAgentConfig(env: Record<string, string | undefined> = proces
   });
   return {
     controlUrl: parsed.ATOLL_CONTROL_URL,
+    ...(parsed.ATOLL_CONTROL_URLS.length > 0 ? { controlUrls: parsed.ATOLL_CONTROL_URLS } : {}),
     joinToken: parsed.ATOLL_JOIN_TOKEN,
     stateDir: path.resolve(parsed.ATOLL_AGENT_STATE_DIR),
     runtime: parsed.ATOLL_RUNTIME,

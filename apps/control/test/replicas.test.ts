@@ -23,10 +23,11 @@ interface Task {
 }
 
 /**
- * Three control replicas as real processes on one PostgreSQL database, two real agents (Docker
- * runtime) spread over the two replicas that do not lead, so the leader reaches every agent only
- * through the replicas' links. Logs and exec are asked of a replica that holds no agent; then the
- * leader is SIGKILLed while /v2 deployments and scales are in flight.
+ * Three control replicas as real processes on one PostgreSQL database and three real agents
+ * (Docker runtime), one on each replica, so the leader reaches two of them only through the
+ * replicas' links. Logs and exec are asked of every replica; then the leader is SIGKILLed while
+ * /v2 deployments and scales are in flight, and its agent moves to another replica
+ * (ATOLL_CONTROL_URLS).
  */
 describe.skipIf(skip)('several control replicas', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -37,7 +38,7 @@ describe.skipIf(skip)('several control replicas', () => {
   const stateDirs: string[] = [];
   let token = '';
   const url = (i: number) => `http://127.0.0.1:${ports[i]}`;
-  /** Clients of each replica (0 leads at first; agents are on 1 and 2). */
+  /** Clients of each replica (0 leads at first; agent i starts on replica i). */
   const api = [0, 1, 2].map((i) =>
     restClient(
       () => url(i),
@@ -75,7 +76,7 @@ describe.skipIf(skip)('several control replicas', () => {
         await spawnControl({ databaseUrl: database.url, port: ports[i]!, adminPassword: password }),
       );
     const join = await api[1]!<{ token: string }>('POST', '/api/v1/nodes/join-tokens', { singleUse: false });
-    for (const i of [1, 2]) {
+    for (const i of [0, 1, 2]) {
       const stateDir = await mkdtemp(path.join(os.tmpdir(), 'atoll-agent-'));
       stateDirs.push(stateDir);
       agents.push(
@@ -90,17 +91,26 @@ describe.skipIf(skip)('several control replicas', () => {
             ATOLL_PORT_RANGE: `${25000 + i * 1000}-${25999 + i * 1000}`,
             ATOLL_LOG_LEVEL: 'warn',
             ATOLL_DNS: 'off',
+            // The other replicas, tried in turn when the connection to the first is lost.
+            ATOLL_CONTROL_URLS: [0, 1, 2]
+              .filter((j) => j !== i)
+              .map(url)
+              .join(','),
           },
         }),
       );
     }
-    // Every replica sees both nodes connected (each through its own view of who holds them).
+    // Every replica sees the three nodes connected, each held by the replica it joined.
     for (const i of [0, 1, 2])
       await until(
-        `two connected nodes seen by replica ${i}`,
+        `three connected nodes seen by replica ${i}`,
         () => api[i]!<Array<{ connected: boolean }>>('GET', '/api/v1/nodes'),
-        (ns) => ns.filter((n) => n.connected).length === 2,
+        (ns) => ns.filter((n) => n.connected).length === 3,
       );
+    const held = await database.db.pool.query<{ n: number }>(
+      'SELECT count(DISTINCT replica_id)::int AS n FROM nodes WHERE replica_id IS NOT NULL',
+    );
+    expect(held.rows[0]!.n).toBe(3);
   }, 180_000);
 
   afterAll(async () => {
@@ -171,7 +181,7 @@ describe.skipIf(skip)('several control replicas', () => {
       async () => (await api[0]!<{ tasks: Task[] }>('GET', '/v2/apps/ha/talker/tasks')).tasks,
       (ts) => ts.length === 1 && ts[0]!.state === 'TASK_RUNNING',
     );
-    // Replica 0 holds no agent: it relays. So does the replica not holding this task's node.
+    // Two of the three replicas do not hold the task's node: they relay.
     const holders = await database.db.pool.query<{ replica_id: string | null }>(
       'SELECT n.replica_id FROM nodes n JOIN tasks t ON t.node_id = n.id WHERE t.id = $1',
       [task!.id],
@@ -272,13 +282,18 @@ describe.skipIf(skip)('several control replicas', () => {
     // launch: one more instance wanted and its task STAGING, unknown to every agent. The state is
     // consistent, so a pass of the old leader in between changes nothing.
     const lostTaskId = newTaskId('/ha/lost');
+    // On a node a surviving replica holds (the dead one's agent is not back when the next leader
+    // is elected; its hello would mark the task GONE, and the reconciler replace it).
     await database.db.pool.query(
       `WITH scaled AS (
-         UPDATE apps SET definition = jsonb_set(definition, '{instances}', '2') WHERE id = '/ha/lost' RETURNING id)
+         UPDATE apps SET definition = jsonb_set(definition, '{instances}', '2') WHERE id = '/ha/lost' RETURNING id),
+       node AS (
+         SELECT n.id, n.address FROM nodes n JOIN control_replicas r ON r.id = n.replica_id
+         WHERE r.url <> $2 LIMIT 1)
        INSERT INTO tasks (id, app_id, app_version, node_id, state, host, ports, cpus, mem_mb, disk_mb, staged_at, updated_at)
-       SELECT $1, t.app_id, t.app_version, t.node_id, 'TASK_STAGING', t.host, '[]', t.cpus, t.mem_mb, t.disk_mb, now(), now()
-       FROM tasks t JOIN scaled ON scaled.id = t.app_id LIMIT 1`,
-      [lostTaskId],
+       SELECT $1, t.app_id, t.app_version, node.id, 'TASK_STAGING', node.address, '[]', t.cpus, t.mem_mb, t.disk_mb, now(), now()
+       FROM tasks t JOIN scaled ON scaled.id = t.app_id, node LIMIT 1`,
+      [lostTaskId, url(0)],
     );
     const leader = controls[0]!;
     leader.kill('SIGKILL');
@@ -291,6 +306,13 @@ describe.skipIf(skip)('several control replicas', () => {
       () => api[1]!<{ leader: string }>('GET', '/v2/leader').catch(() => ({ leader: '' })),
       (l) => l.leader.endsWith(`:${ports[1]}`) || l.leader.endsWith(`:${ports[2]}`),
       30_000,
+    );
+    // The killed replica's agent says hello to another one; its tasks keep running meanwhile.
+    await until(
+      'three connected nodes after the kill',
+      () => api[1]!<Array<{ connected: boolean }>>('GET', '/api/v1/nodes'),
+      (ns) => ns.filter((n) => n.connected).length === 3,
+      60_000,
     );
     const want: Record<string, number> = {
       '/ha/load-0': 3,
@@ -354,5 +376,9 @@ describe.skipIf(skip)('several control replicas', () => {
       'SELECT count(*)::int AS n FROM control_replicas',
     );
     expect(replicas.rows[0]!.n).toBe(2);
+    const orphans = await database.db.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM nodes WHERE replica_id IS NULL OR replica_id NOT IN (SELECT id FROM control_replicas)',
+    );
+    expect(orphans.rows[0]!.n).toBe(0);
   }, 300_000);
 });
