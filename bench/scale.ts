@@ -134,26 +134,48 @@ async function main(): Promise<void> {
     (
       await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [dbName])
     ).rows.map((r) => r.pid);
-  const pgCpuMs = async (pids: number[]) => (await Promise.all(pids.map(cpuMs))).reduce((a, b) => a + b, 0);
+  /**
+   * CPU of the PostgreSQL backends of the bench's database: sampled every second, as pools open and
+   * close connections during a window. A backend counts from its first sample (0 when it opened
+   * during the window) to its last while alive, so a closed one loses at most its last second.
+   */
+  const pgTracker = async () => {
+    const seen = new Map<number, { first: number; last: number }>();
+    const sample = async (atStart: boolean) => {
+      for (const pid of await pgBackends()) {
+        const now = await cpuMs(pid);
+        if (now === 0) continue;
+        const known = seen.get(pid);
+        if (known) known.last = now;
+        else seen.set(pid, { first: atStart ? now : 0, last: now });
+      }
+    };
+    await sample(true);
+    return {
+      sample: () => sample(false),
+      totalMs: () => [...seen.values()].reduce((sum, p) => sum + (p.last - p.first), 0),
+    };
+  };
   const measureWindow = async (ms: number): Promise<Window> => {
     const pid = control!.pid!;
-    const pids = await pgBackends();
+    const pg = await pgTracker();
     const t0 = performance.now();
-    const [c0, p0, h0] = [await cpuMs(pid), await pgCpuMs(pids), process.cpuUsage()];
+    const [c0, h0] = [await cpuMs(pid), process.cpuUsage()];
     let rss = 0;
     const end = t0 + ms;
     while (performance.now() < end) {
       rss = Math.max(rss, await rssBytes(pid));
+      await pg.sample();
       await sleep(Math.min(1000, end - performance.now()));
     }
+    await pg.sample();
     const wall = performance.now() - t0;
     const h = process.cpuUsage(h0);
     return {
       ms: wall,
       controlShare: ((await cpuMs(pid)) - c0) / wall,
       controlRss: Math.max(rss, await rssBytes(pid)),
-      // Backends that closed during the window read 0 at the end: their share is a lower bound.
-      pgShare: Math.max(0, (await pgCpuMs(pids)) - p0) / wall,
+      pgShare: pg.totalMs() / wall,
       hollowShare: (h.user + h.system) / 1000 / wall,
     };
   };
@@ -264,12 +286,29 @@ async function main(): Promise<void> {
     const ids = Array.from({ length: APPS }, (_, i) => `/bench/scale/app-${String(i).padStart(4, '0')}`);
     let next = 0;
     let lastPost = 0;
+    const postErrors: string[] = [];
     t0 = performance.now();
     await Promise.all(
       Array.from({ length: 8 }, async () => {
         while (next < ids.length) {
           const id = ids[next++]!;
-          await api('POST', '/v2/apps', { id, cpus: 0.1, mem: 32, cmd: 'sleep 3600', instances: INSTANCES });
+          // A refused POST (5xx, or 409 from concurrent creations in one group) is retried up to 3 times and counted: the run goes on, the count is printed.
+          for (let attempt = 0; ; attempt++) {
+            try {
+              await api('POST', '/v2/apps', {
+                id,
+                cpus: 0.1,
+                mem: 32,
+                cmd: 'sleep 3600',
+                instances: INSTANCES,
+              });
+              break;
+            } catch (err) {
+              if (attempt >= 3 || !/: (5\d\d|409) /.test(String(err))) throw err;
+              postErrors.push(String(err).slice(0, 200));
+              await sleep(200);
+            }
+          }
         }
       }),
     );
@@ -282,6 +321,8 @@ async function main(): Promise<void> {
       250,
     );
     const allRunning = performance.now();
+    if (postErrors.length > 0)
+      say(`${postErrors.length} POST /v2/apps answered 5xx/409 and were retried; first: ${postErrors[0]}`);
     say(
       `${APPS} apps × ${INSTANCES} instances on ${WORKLOAD_AGENTS} agents (8 clients): posted in ${sec(lastPost - t0)}; ` +
         `${seen} RUNNING ${sec(allRunning - t0)} after the first POST, ${sec(allRunning - lastPost)} after the last ` +
