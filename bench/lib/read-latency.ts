@@ -135,7 +135,12 @@ export function formatReads(rows: ReadRow[], baseline?: ReadRow[]): string {
   const header = ['read', 'p50 ms', 'p99 ms', 'req/s'];
   if (baseline) header.push('p50 ×', 'p99 ×', 'req/s ×');
   const lines = rows.map((r) => {
-    const cells = [r.name, r.p50Ms.toFixed(1), r.p99Ms.toFixed(1), r.reqPerSec.toFixed(0)];
+    const cells = [
+      r.name,
+      r.p50Ms.toFixed(1),
+      r.p99Ms.toFixed(1),
+      r.reqPerSec.toFixed(r.reqPerSec < 10 ? 1 : 0),
+    ];
     const b = baseline?.find((x) => x.name === r.name);
     if (baseline)
       cells.push(

@@ -1,6 +1,7 @@
 import {
   isTerminal,
   normalizeAppId,
+  terminalTaskStates,
   parseAppDefinition,
   type AppDefinition,
   type TaskPort,
@@ -73,6 +74,87 @@ export interface AppView extends Record<string, unknown> {
 type AppRow = Awaited<ReturnType<S['db']['prisma']['app']['findMany']>>[number];
 type TaskRow = Awaited<ReturnType<S['db']['prisma']['task']['findMany']>>[number];
 
+const TERMINAL_STATES = [...terminalTaskStates];
+
+/**
+ * A task row's columns named as Prisma names them, so raw SQL returns TaskRow objects. The read
+ * path lists up to every task of the cluster, where Prisma's row mapping cost more than the query.
+ */
+const TASK_COLUMNS = `id, app_id AS "appId", run_id AS "runId", app_version AS "appVersion", node_id AS "nodeId",
+  state, host, ports, cpus, mem_mb AS "memMb", disk_mb AS "diskMb", runtime_id AS "runtimeId", message,
+  exit_code AS "exitCode", healthy, health, ready, readiness, staged_at AS "stagedAt",
+  started_at AS "startedAt", updated_at AS "updatedAt", kill_requested_at AS "killRequestedAt"`;
+
+/** An app row's columns named as Prisma names them (raw SQL for the list, as for tasks). */
+const APP_COLUMNS = `id, version, config_version AS "configVersion", definition, deleting,
+  backoff_failures AS "backoffFailures", delay_until AS "delayUntil", last_failure AS "lastFailure",
+  placement_issue AS "placementIssue", created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+/** App tasks (not a job run's), by app id then staging time; active ones unless `includeTerminal`. */
+async function appTaskRows(
+  s: Pick<S, 'db'>,
+  opts: { appId?: string | undefined; includeTerminal?: boolean | undefined },
+): Promise<TaskRow[]> {
+  const { rows } = await s.db.pool.query<TaskRow>(
+    `SELECT ${TASK_COLUMNS} FROM tasks
+      WHERE ${opts.appId ? 'app_id = $1' : 'app_id IS NOT NULL'}
+        ${opts.includeTerminal ? '' : `AND state <> ALL($${opts.appId ? 2 : 1}::text[])`}
+      ORDER BY app_id, staged_at`,
+    [...(opts.appId ? [opts.appId] : []), ...(opts.includeTerminal ? [] : [TERMINAL_STATES])],
+  );
+  return rows;
+}
+
+/** What an app's view counts of its active tasks. */
+interface TaskCounts {
+  active: number;
+  staged: number;
+  running: number;
+  healthy: number;
+  unhealthy: number;
+}
+
+function countTasks(active: TaskRow[]): TaskCounts {
+  const c: TaskCounts = { active: active.length, staged: 0, running: 0, healthy: 0, unhealthy: 0 };
+  for (const t of active) {
+    if (t.state === 'TASK_RUNNING') {
+      c.running++;
+      if (t.healthy === true) c.healthy++;
+      else if (t.healthy === false) c.unhealthy++;
+    } else if (t.state === 'TASK_STAGING' || t.state === 'TASK_STARTING') c.staged++;
+  }
+  return c;
+}
+
+/** Every app's counts in one aggregate query: a list without tasks reads no task row. */
+async function taskCountsByApp(s: Pick<S, 'db'>): Promise<Map<string, TaskCounts>> {
+  const { rows } = await s.db.pool.query<TaskCounts & { app_id: string }>(
+    `SELECT app_id, count(*)::int AS active,
+            count(*) FILTER (WHERE state IN ('TASK_STAGING', 'TASK_STARTING'))::int AS staged,
+            count(*) FILTER (WHERE state = 'TASK_RUNNING')::int AS running,
+            count(*) FILTER (WHERE state = 'TASK_RUNNING' AND healthy)::int AS healthy,
+            count(*) FILTER (WHERE state = 'TASK_RUNNING' AND NOT healthy)::int AS unhealthy
+       FROM tasks WHERE app_id IS NOT NULL AND state <> ALL($1::text[])
+      GROUP BY app_id`,
+    [TERMINAL_STATES],
+  );
+  return new Map(rows.map(({ app_id, ...counts }) => [app_id, counts]));
+}
+
+const NO_TASKS: TaskCounts = { active: 0, staged: 0, running: 0, healthy: 0, unhealthy: 0 };
+
+function groupBy<T>(items: T[], keyOf: (item: T) => string | null): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    if (key === null) continue;
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
+}
+
 /**
  * The app's service ports, one per port its tasks get (as `requestedPorts` orders them): a port
  * mapping's `servicePort`, a port definition's `port`. Atoll assigns none of its own (0 stays 0).
@@ -90,10 +172,10 @@ export function servicePortsOf(def: AppDefinition | undefined): number[] {
 async function servicePortsByApp(s: Pick<S, 'db'>, tasks: TaskRow[]): Promise<Map<string, number[]>> {
   const ids = [...new Set(tasks.flatMap((t) => (t.appId ? [t.appId] : [])))];
   if (ids.length === 0) return new Map();
-  const apps = await s.db.prisma.app.findMany({
-    where: { id: { in: ids } },
-    select: { id: true, definition: true },
-  });
+  const { rows: apps } = await s.db.pool.query<{ id: string; definition: unknown }>(
+    'SELECT id, definition FROM apps WHERE id = ANY($1::text[])',
+    [ids],
+  );
   return new Map(apps.map((a) => [a.id, servicePortsOf(a.definition as unknown as AppDefinition)]));
 }
 
@@ -119,27 +201,28 @@ export function toMarathonTask(t: TaskRow, servicePorts: number[] = []): Maratho
   };
 }
 
+/**
+ * An app's view from its row, the counts of its active tasks and, to embed them, those tasks
+ * (active only, in staging order).
+ */
 function toAppView(
   app: AppRow,
-  tasks: TaskRow[],
+  counts: TaskCounts,
+  active: TaskRow[] | null,
   deploymentIds: string[],
-  embedTasks: boolean,
   now: Date,
 ): AppView {
   const def = app.definition as unknown as AppDefinition;
-  const active = tasks.filter((t) => !isTerminal(t.state as TaskState));
-  const running = active.filter((t) => t.state === 'TASK_RUNNING');
-  const staged = active.filter((t) => t.state === 'TASK_STAGING' || t.state === 'TASK_STARTING');
-  const delayed = app.delayUntil !== null && app.delayUntil > now && active.length < def.instances;
+  const delayed = app.delayUntil !== null && app.delayUntil > now && counts.active < def.instances;
   const status: ServiceStatus = app.deleting
     ? 'Deleting'
-    : def.instances === 0 && active.length === 0
+    : def.instances === 0 && counts.active === 0
       ? 'Stopped'
       : delayed
         ? 'Delayed'
         : app.placementIssue
           ? 'Waiting'
-          : deploymentIds.length > 0 || running.length !== def.instances
+          : deploymentIds.length > 0 || counts.running !== def.instances
             ? 'Deploying'
             : 'Running';
   const issue = app.placementIssue as { summary?: string } | null;
@@ -147,12 +230,12 @@ function toAppView(
     ...def,
     version: app.version,
     versionInfo: { lastScalingAt: app.version, lastConfigChangeAt: app.configVersion },
-    tasksStaged: staged.length,
-    tasksRunning: running.length,
-    tasksHealthy: running.filter((t) => t.healthy === true).length,
-    tasksUnhealthy: running.filter((t) => t.healthy === false).length,
+    tasksStaged: counts.staged,
+    tasksRunning: counts.running,
+    tasksHealthy: counts.healthy,
+    tasksUnhealthy: counts.unhealthy,
     deployments: deploymentIds.map((id) => ({ id })),
-    ...(embedTasks ? { tasks: active.map((t) => toMarathonTask(t, servicePortsOf(def))) } : {}),
+    ...(active ? { tasks: active.map((t) => toMarathonTask(t, servicePortsOf(def))) } : {}),
     ...(app.lastFailure ? { lastTaskFailure: app.lastFailure } : {}),
     atoll: {
       status,
@@ -174,26 +257,30 @@ export async function listApps(
   s: S,
   opts: { embedTasks?: boolean; prefix?: string } = {},
 ): Promise<AppView[]> {
-  const [apps, tasks, deployments] = await Promise.all([
-    s.db.prisma.app.findMany({ orderBy: { id: 'asc' } }),
-    s.db.prisma.task.findMany({
-      where: { state: { notIn: ['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_GONE'] } },
-      orderBy: { stagedAt: 'asc' },
-    }),
+  // Three queries whatever the number of apps; tasks are read only to embed them, else counted.
+  const [apps, tasks, counts, deployments] = await Promise.all([
+    s.db.pool.query<AppRow>(`SELECT ${APP_COLUMNS} FROM apps ORDER BY id`).then((r) => r.rows),
+    opts.embedTasks ? appTaskRows(s, {}).then((rows) => groupBy(rows, (t) => t.appId)) : null,
+    opts.embedTasks ? null : taskCountsByApp(s),
     runningDeployments(s),
   ]);
+  const deploymentsByApp = new Map<string, string[]>();
+  for (const d of deployments)
+    for (const appId of d.affectedApps)
+      deploymentsByApp.set(appId, [...(deploymentsByApp.get(appId) ?? []), d.id]);
   const now = s.now();
   return filterVisible(s, apps, (a) => a.id)
     .filter((a) => !opts.prefix || a.id === opts.prefix || a.id.startsWith(opts.prefix.replace(/\/?$/, '/')))
-    .map((a) =>
-      toAppView(
+    .map((a) => {
+      const active = tasks ? (tasks.get(a.id) ?? []) : null;
+      return toAppView(
         a,
-        tasks.filter((t) => t.appId === a.id),
-        deployments.filter((d) => d.affectedApps.includes(a.id)).map((d) => d.id),
-        opts.embedTasks ?? false,
+        active ? countTasks(active) : (counts!.get(a.id) ?? NO_TASKS),
+        active,
+        deploymentsByApp.get(a.id) ?? [],
         now,
-      ),
-    );
+      );
+    });
 }
 
 export async function getApp(s: S, id: string, opts: { embedTasks?: boolean } = {}): Promise<AppView> {
@@ -201,15 +288,12 @@ export async function getApp(s: S, id: string, opts: { embedTasks?: boolean } = 
   assertInScope(s, appId);
   const app = await s.db.prisma.app.findUnique({ where: { id: appId } });
   if (!app) throw AppError.notFound(`App '${appId}'`);
-  const [tasks, deployments] = await Promise.all([
-    s.db.prisma.task.findMany({ where: { appId }, orderBy: { stagedAt: 'asc' } }),
-    runningDeployments(s),
-  ]);
+  const [tasks, deployments] = await Promise.all([appTaskRows(s, { appId }), runningDeployments(s)]);
   return toAppView(
     app,
-    tasks,
+    countTasks(tasks),
+    (opts.embedTasks ?? true) ? tasks : null,
     deployments.filter((d) => d.affectedApps.includes(appId)).map((d) => d.id),
-    opts.embedTasks ?? true,
     s.now(),
   );
 }
@@ -462,15 +546,10 @@ export async function listTasks(
   opts: { appId?: string | undefined; includeTerminal?: boolean } = {},
 ) {
   if (opts.appId) assertInScope(s, normalizeAppId(opts.appId));
-  const all = await s.db.prisma.task.findMany({
-    where: {
-      // Marathon's task list holds app tasks; a job run's tasks are listed with the run.
-      appId: opts.appId ? normalizeAppId(opts.appId) : { not: null },
-      ...(opts.includeTerminal
-        ? {}
-        : { state: { notIn: ['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_GONE'] } }),
-    },
-    orderBy: [{ appId: 'asc' }, { stagedAt: 'asc' }],
+  // Marathon's task list holds app tasks; a job run's tasks are listed with the run.
+  const all = await appTaskRows(s, {
+    appId: opts.appId ? normalizeAppId(opts.appId) : undefined,
+    includeTerminal: opts.includeTerminal,
   });
   const rows = filterVisible(s, all, (t) => t.appId);
   const servicePorts = await servicePortsByApp(s, rows);
