@@ -53,7 +53,13 @@ export function createDb(databaseUrl: string, options: CreateDbOptions = {}): Db
   const onPoolError = options.onPoolError ?? ((error: Error) => console.error('[db] idle connection error:', error.message));
   pool.on('error', onPoolError);
 
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  // Interactive transactions may wait for a connection and run longer than Prisma's defaults (2 s
+  // to start, 5 s to finish): a control busy with thousands of agents queues a burst of deploys
+  // rather than failing them (bench:scale saw 500s in such a burst at the defaults).
+  const prisma = new PrismaClient({
+    adapter: new PrismaPg(pool),
+    transactionOptions: { maxWait: 15_000, timeout: 30_000 },
+  });
   let closing: Promise<void> | undefined;
   return {
     prisma,
