@@ -70,7 +70,8 @@ describe.skipIf(skip)('an agent connection speaks only for its own node', () => 
     () => cluster.url,
     () => cluster.token,
   );
-  const gateway = () => cluster.control.services.agents as unknown as AgentGateway;
+  // The gateway: services.agents is the replica cluster in front of it (replicas/cluster.ts).
+  const gateway = () => cluster.control.replicas.local as AgentGateway;
   const taskRow = (id: string) => cluster.control.db.prisma.task.findUniqueOrThrow({ where: { id } });
   const rogues: RogueAgent[] = [];
 

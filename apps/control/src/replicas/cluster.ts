@@ -90,7 +90,8 @@ export class ReplicaCluster implements AgentDispatcher {
 
   constructor(
     private readonly s: Services,
-    private readonly local: LocalAgents,
+    /** This replica's own agents (the gateway). */
+    readonly local: LocalAgents,
   ) {}
 
   /** Announces this replica at `url` (how peers reach it) and starts following the others. */
