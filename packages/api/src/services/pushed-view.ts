@@ -99,6 +99,11 @@ export abstract class PushedView<V> {
 
   /** Sends the current view to one agent (when it connects). */
   sendTo(nodeId: string): void {
-    this.s.agents.send(nodeId, this.message(this.current));
+    // One message object per view, so the gateway serialises it once for all agents.
+    if (this.sent?.view !== this.current)
+      this.sent = { view: this.current, message: this.message(this.current) };
+    this.s.agents.send(nodeId, this.sent.message);
   }
+
+  private sent: { view: V; message: ControlMessage } | null = null;
 }
