@@ -44,8 +44,9 @@ describe.skipIf(missing !== null)('networking in the console, end to end', () =>
         timeout: 60_000,
       })
       .toBe('a');
+    // The records list follows the view through live updates: give it the same time under load.
     await expect
-      .poll(async () => (await page.getByTestId('dns-records').textContent()) ?? '')
+      .poll(async () => (await page.getByTestId('dns-records').textContent()) ?? '', { timeout: 60_000 })
       .toContain('_web-net._tcp.marathon.mesos');
     // The VIP, its mode and its healthy backend.
     await expect
