@@ -23,11 +23,10 @@
  * Everything it starts goes afterwards: the jobs (deleted through the API), the containers (both
  * sets, by label), the agent, control and its database.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createTestDatabase } from '@atoll/db/testing';
 import Docker from 'dockerode';
@@ -35,6 +34,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { freePort } from '../apps/control/src/embedded-postgres';
 import { spawnLocalAgent, type LocalAgent } from '../apps/control/src/local-agent';
+import { spawnBenchControl } from './lib/control-process';
 
 const IMAGE = 'atoll-test-busybox:latest';
 const CMD = 'echo job';
@@ -58,7 +58,6 @@ const quantile = (xs: number[], q: number) => {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 };
 const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const controlMain = fileURLToPath(new URL('../apps/control/src/main.ts', import.meta.url));
 
 /** User + system CPU time of a process so far, in ms (/proc/<pid>/stat, fields 14 and 15). */
 async function cpuMs(pid: number): Promise<number> {
@@ -142,19 +141,7 @@ async function main(): Promise<void> {
   const ids = Array.from({ length: N }, (_, i) => `bench.job-${String(i).padStart(5, '0')}`);
 
   try {
-    control = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), controlMain], {
-      env: {
-        ...process.env,
-        DATABASE_URL: database.url,
-        ATOLL_PORT: String(port),
-        ATOLL_LOCAL_AGENT: 'false',
-        ATOLL_CONSOLE: 'false',
-        ATOLL_ADMIN_PASSWORD: password,
-        ATOLL_DNS_PORT: 'off',
-        ATOLL_LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    control = spawnBenchControl({ databaseUrl: database.url, port, adminPassword: password });
     for (let i = 0; ; i++) {
       if ((await fetch(`${url}/health`).catch(() => null))?.ok) break;
       if (i > 600) throw new Error('control did not answer');

@@ -7,17 +7,16 @@
  * control at 1 app / 1 task, measured first in the same run; the table prints the ratios.
  * Target (issue #14): GET /v2/apps p99 ≤ 50 ms at 1,000 apps.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createTestDatabase } from '@atoll/db/testing';
 import pg from 'pg';
 import { freePort } from '../apps/control/src/embedded-postgres';
 import { formatReads, measureReads } from './lib/read-latency';
 import { seedApps } from './lib/seed-apps';
+import { spawnBenchControl } from './lib/control-process';
 
-const controlMain = fileURLToPath(new URL('../apps/control/src/main.ts', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const { values } = parseArgs({
@@ -56,19 +55,11 @@ async function main(): Promise<void> {
     // A real control in its own process, as in production (its CPU apart from the clients'),
     // without an agent; a day's heartbeat timeout, so the seeded nodes (no agent behind them) and
     // their tasks stay as seeded: nothing for the reconciler to do while the reads run.
-    control = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), controlMain], {
-      env: {
-        ...process.env,
-        DATABASE_URL: database.url,
-        ATOLL_PORT: String(port),
-        ATOLL_LOCAL_AGENT: 'false',
-        ATOLL_CONSOLE: 'false',
-        ATOLL_ADMIN_PASSWORD: password,
-        ATOLL_DNS_PORT: 'off',
-        ATOLL_LOG_LEVEL: 'warn',
-        ATOLL_HEARTBEAT_TIMEOUT_MS: String(24 * 3600_000),
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
+    control = spawnBenchControl({
+      databaseUrl: database.url,
+      port,
+      adminPassword: password,
+      env: { ATOLL_HEARTBEAT_TIMEOUT_MS: String(24 * 3600_000) },
     });
     for (let i = 0; ; i++) {
       if ((await fetch(`${url}/health`).catch(() => null))?.ok) break;

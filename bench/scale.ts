@@ -22,17 +22,17 @@
  * database) before the next N joins, so each N is measured alone. The hollow agents share the
  * machine with control: on a small host their own CPU (printed) competes with it.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { startHollowAgents, type HollowAgents } from '@atoll/agent/hollow';
 import { createTestDatabase } from '@atoll/db/testing';
 import pg from 'pg';
 import { freePort } from '../apps/control/src/embedded-postgres';
 import { formatReads, measureReads } from './lib/read-latency';
+import { spawnBenchControl } from './lib/control-process';
 
 const { values: args } = parseArgs({
   options: {
@@ -66,7 +66,6 @@ const WORKLOAD_AGENTS = Math.min(1000, Math.max(...COUNTS));
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const CLK_TCK = Number((await run('getconf', ['CLK_TCK'])).stdout.trim()) || 100;
-const controlMain = fileURLToPath(new URL('../apps/control/src/main.ts', import.meta.url));
 const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const mib = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MiB`;
 const pct = (share: number) => `${(share * 100).toFixed(1)}%`;
@@ -199,19 +198,12 @@ async function main(): Promise<void> {
     const prof = process.env.SCALE_CPU_PROF
       ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SCALE_CPU_PROF}`]
       : [];
-    control = spawn(process.execPath, [...prof, '--import', import.meta.resolve('tsx'), controlMain], {
-      env: {
-        ...process.env,
-        DATABASE_URL: database.url,
-        ATOLL_PORT: String(port),
-        ATOLL_DATA_DIR: dataDir,
-        ATOLL_LOCAL_AGENT: 'false',
-        ATOLL_CONSOLE: 'false',
-        ATOLL_ADMIN_PASSWORD: password,
-        ATOLL_DNS_PORT: 'off',
-        ATOLL_LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
+    control = spawnBenchControl({
+      databaseUrl: database.url,
+      port,
+      adminPassword: password,
+      env: { ATOLL_DATA_DIR: dataDir },
+      nodeArgs: prof,
     });
     await until(
       'control to answer',
