@@ -197,12 +197,8 @@ export class ReplicaCluster implements AgentDispatcher {
   private acceptLink(socket: WebSocket): void {
     this.incoming.add(socket);
     socket.on('message', (raw: Buffer) => {
-      let frame: LinkFrame;
-      try {
-        frame = JSON.parse(raw.toString('utf8')) as LinkFrame;
-      } catch {
-        return;
-      }
+      const frame = parseFrame(raw);
+      if (!frame) return;
       if (frame.t === 'disconnect') return this.local.disconnect(frame.nodeId, frame.reason);
       if (frame.t !== 'send') return;
       const { nodeId, message } = frame;
@@ -278,13 +274,8 @@ export class ReplicaCluster implements AgentDispatcher {
       link.queue = [];
     });
     socket.on('message', (raw: Buffer) => {
-      let frame: LinkFrame;
-      try {
-        frame = JSON.parse(raw.toString('utf8')) as LinkFrame;
-      } catch {
-        return;
-      }
-      if (frame.t === 'reply') this.s.streams.handle(frame.nodeId, frame.message);
+      const frame = parseFrame(raw);
+      if (frame?.t === 'reply') this.s.streams.handle(frame.nodeId, frame.message);
     });
     socket.on('error', (err) => this.s.log.warn({ err, replicaId }, 'replica link error'));
     socket.on('close', () => {
@@ -381,4 +372,13 @@ function sameToken(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** A frame of a replica link; null for one that is not JSON (dropped). */
+function parseFrame(raw: Buffer): LinkFrame | null {
+  try {
+    return JSON.parse(raw.toString('utf8')) as LinkFrame;
+  } catch {
+    return null;
+  }
 }
