@@ -4,3 +4,4 @@ export * from './protocol';
 export * from './pod';
 export * from './job';
 export * from './audit';
+export * from './json';

@@ -12,7 +12,7 @@ import {
   type RepoPackage,
   type SkippedPackage,
 } from '@atoll/catalog';
-import { normalizeAppId, parseAppDefinition, type AppDefinition } from '@atoll/spec';
+import { canonicalJson, normalizeAppId, parseAppDefinition, type AppDefinition } from '@atoll/spec';
 import { AppError } from '../errors';
 import type { Services } from '../context';
 import { assertInScope, filterVisible } from './access';
@@ -708,7 +708,7 @@ async function planUpgrade(s: S, req: UpgradeRequest) {
     to,
     create: newIds.filter((id) => !current.has(id)),
     change: newIds.filter(
-      (id) => current.has(id) && canonical(current.get(id)!.definition) !== canonical(newDefs.get(id)),
+      (id) => current.has(id) && canonicalJson(current.get(id)!.definition) !== canonicalJson(newDefs.get(id)),
     ),
     remove: install.appIds.filter((id) => !newIds.includes(id) && current.has(id)),
   };
@@ -720,17 +720,6 @@ function definitionsOf(definition: Record<string, unknown>): AppDefinition[] {
   if (isGroup(definition)) return flattenGroup(definition).apps.map((a) => a.def);
   const r = parseAppDefinition(definition);
   return r.ok ? [r.value] : [];
-}
-
-/** JSON with sorted keys: PostgreSQL's jsonb does not keep key order. */
-function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) =>
-    x && typeof x === 'object' && !Array.isArray(x)
-      ? Object.fromEntries(
-          Object.entries(x as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
-        )
-      : x,
-  );
 }
 
 /** What an upgrade would do, without doing it: the old and new definitions and the app changes. */

@@ -145,6 +145,17 @@ describe('reconciler decisions', () => {
     expect(placed.placementIssues).toEqual([{ appId: '/web', issue: null }]);
   });
 
+  it('does not write an unchanged issue again when jsonb has reordered its keys', () => {
+    const first = decide(input({ apps: [makeApp({ def: { cpus: 8 } })] })).placementIssues[0]!.issue!;
+    // What PostgreSQL's jsonb hands back: shorter keys first (count, reasons, summary, excluded).
+    const stored = Object.fromEntries(
+      Object.entries(first).sort(([a], [b]) => a.length - b.length || (a < b ? -1 : 1)),
+    );
+    expect(JSON.stringify(stored)).not.toBe(JSON.stringify(first));
+    const again = decide(input({ apps: [makeApp({ def: { cpus: 8 }, placementIssue: stored })] }));
+    expect(again.placementIssues).toEqual([]);
+  });
+
   it('never places on a disconnected node', () => {
     const r = decide(input({ apps: [makeApp()], nodes: [makeNode({ connected: false })] }));
     expect(r.launches).toHaveLength(0);

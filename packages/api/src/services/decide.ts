@@ -5,7 +5,7 @@ import {
   type ClusterSnapshot,
   type NodeSnapshot,
 } from '@atoll/scheduler';
-import { requestedPorts, resolvePath, type AppDefinition, type TaskPort } from '@atoll/spec';
+import { canonicalJson, requestedPorts, resolvePath, type AppDefinition, type TaskPort } from '@atoll/spec';
 
 /**
  * The reconciler's decisions as a pure function of cluster state, so they can be tested as a
@@ -189,10 +189,17 @@ export function decide(input: ReconcileInput): ReconcileDecisions {
 
   // An app is "up" for its dependents when all its wanted tasks of the current configuration run
   // healthy (and ready, where it has readiness checks).
+  // Each app's tasks, grouped once: filtering all tasks per app is apps × tasks (10 million
+  // comparisons a pass at 1,000 apps and 10,000 tasks).
+  const tasksByApp = new Map<string, TaskStateRow[]>();
+  for (const t of tasks) {
+    const group = tasksByApp.get(t.appId);
+    if (group) group.push(t);
+    else tasksByApp.set(t.appId, [t]);
+  }
   const isUp = (a: AppState) =>
-    tasks.filter(
+    (tasksByApp.get(a.id) ?? []).filter(
       (t) =>
-        t.appId === a.id &&
         t.appVersion === a.configVersion &&
         !t.killRequestedAt &&
         t.state === 'TASK_RUNNING' &&
@@ -208,7 +215,7 @@ export function decide(input: ReconcileInput): ReconcileDecisions {
 
   for (const app of apps) {
     const def = app.definition;
-    const appTasks = tasks.filter((t) => t.appId === app.id);
+    const appTasks = tasksByApp.get(app.id) ?? [];
     // Unreachable tasks count until inactiveAfterSeconds (forever when the strategy is
     // "disabled"); then they are replaced, and after expungeAfterSeconds forgotten.
     const strategy = def.unreachableStrategy;
@@ -304,7 +311,7 @@ export function decide(input: ReconcileInput): ReconcileDecisions {
         reasons: {},
         count: missing,
       };
-      if (JSON.stringify(issue) !== JSON.stringify(app.placementIssue ?? null))
+      if (canonicalJson(issue) !== canonicalJson(app.placementIssue ?? null))
         out.placementIssues.push({ appId: app.id, issue });
       continue;
     }
@@ -330,7 +337,7 @@ export function decide(input: ReconcileInput): ReconcileDecisions {
           excluded: unplaced.excluded.slice(0, 50),
         }
       : null;
-    if (JSON.stringify(issue) !== JSON.stringify(app.placementIssue ?? null)) {
+    if (canonicalJson(issue) !== canonicalJson(app.placementIssue ?? null)) {
       out.placementIssues.push({ appId: app.id, issue });
     }
     if (plan.placements.length === 0 && oldQueue.length > 0 && oldVictims.length === 0) {
