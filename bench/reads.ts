@@ -60,6 +60,10 @@ async function main(): Promise<void> {
       port,
       adminPassword: password,
       env: { ATOLL_HEARTBEAT_TIMEOUT_MS: String(24 * 3600_000) },
+      // READS_CPU_PROF=<dir>: control writes a V8 CPU profile there when it exits (node --cpu-prof).
+      nodeArgs: process.env.READS_CPU_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.READS_CPU_PROF}`]
+        : [],
     });
     for (let i = 0; ; i++) {
       if ((await fetch(`${url}/health`).catch(() => null))?.ok) break;

@@ -19,6 +19,7 @@ export type {
   User,
 } from './generated/prisma/client';
 
+export { tablesFingerprint, type FingerprintTable } from './fingerprint';
 export { applyMigrations, MigrationHistoryError, MIGRATION_LOCK_NAME, readMigrations } from './migrations';
 export type { ApplyMigrationsOptions, MigrationFile } from './migrations';
 export { MIGRATIONS_DIR, SCHEMA_PATH } from './paths';

@@ -15,6 +15,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Leadership } from '../server';
 import { sendError } from './errors';
 import { appJsonSchema } from './marathon-schema';
+import { ReadCache } from './read-cache';
 import {
   listEmbed,
   marathonApp,
@@ -124,27 +125,45 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
     ),
   );
 
+  // The two big list reads answer from a rendered cache while their tables are unchanged
+  // (read-cache.ts): at 1,000 apps a rendering is a megabyte of JSON.
+  const appsCache = new ReadCache(s.db.pool, ['apps', 'tasks', 'deployments']);
+  const tasksCache = new ReadCache(s.db.pool, ['apps', 'tasks']);
+  const cacheKey = (req: FastifyRequest) => `${accessService.scopeOf(actor(req)) ?? '/'} ${req.url}`;
+  const sendRead = (reply: FastifyReply, r: { body: string; hit: boolean }) =>
+    reply.header('x-atoll-cache', r.hit ? 'hit' : 'miss').type('application/json; charset=utf-8').send(r.body);
+
   app.get(
     '/v2/apps',
-    handle(async (req) => {
+    handle(async (req, reply) => {
       const q = req.query as { embed?: string | string[]; id?: string; cmd?: string; label?: string };
       const embed = listEmbed(([] as string[]).concat(q.embed ?? []));
-      let apps = (
-        await appsService.listApps(actor(req), {
-          embedTasks: embed.has('tasks') || embed.has('taskStats') || embed.has('readiness'),
-        })
-      ).filter((a) => !podsService.isPod(a));
-      // Marathon's filters: case-insensitive substrings of the id and the cmd, a label selector.
-      const contains = (text: unknown, part: string) =>
-        typeof text === 'string' && text.toLowerCase().includes(part.toLowerCase());
-      if (q.id) apps = apps.filter((a) => contains(a.id, q.id!));
-      if (q.cmd) apps = apps.filter((a) => contains(a.cmd, q.cmd!));
-      if (q.label) {
-        const selector = q.label;
-        apps = apps.filter((a) => matchesLabelSelector(selector, (a.labels ?? {}) as Record<string, string>));
-      }
-      const now = s.now();
-      return { apps: apps.map((a) => marathonApp(a, embed, now)) };
+      const render = async () => {
+        let apps = (
+          await appsService.listApps(actor(req), {
+            embedTasks: embed.has('tasks') || embed.has('taskStats') || embed.has('readiness'),
+          })
+        ).filter((a) => !podsService.isPod(a));
+        // Marathon's filters: case-insensitive substrings of the id and the cmd, a label selector.
+        const contains = (text: unknown, part: string) =>
+          typeof text === 'string' && text.toLowerCase().includes(part.toLowerCase());
+        if (q.id) apps = apps.filter((a) => contains(a.id, q.id!));
+        if (q.cmd) apps = apps.filter((a) => contains(a.cmd, q.cmd!));
+        if (q.label) {
+          const selector = q.label;
+          apps = apps.filter((a) => matchesLabelSelector(selector, (a.labels ?? {}) as Record<string, string>));
+        }
+        const now = s.now();
+        // An app in backoff turns from Delayed when its delay ends, with no write to mark it.
+        const delays = apps.flatMap((a) => (a.atoll.delayUntil ? [Date.parse(a.atoll.delayUntil)] : []));
+        return {
+          body: JSON.stringify({ apps: apps.map((a) => marathonApp(a, embed, now)) }),
+          ...(delays.length > 0 ? { validUntil: Math.min(...delays) } : {}),
+        };
+      };
+      // Task lifetimes (taskStats) change with every read: those are never kept.
+      if (embed.has('taskStats')) return sendRead(reply, { body: (await render()).body, hit: false });
+      return sendRead(reply, await appsCache.read(cacheKey(req), () => s.now().getTime(), render));
     }),
   );
 
@@ -387,11 +406,14 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
 
   app.get(
     '/v2/tasks',
-    handle(async (req) => {
+    handle(async (req, reply) => {
       const q = req.query as { status?: string };
-      let tasks = await appsService.listTasks(actor(req));
-      if (q.status) tasks = tasks.filter((t) => t.state === `TASK_${q.status!.toUpperCase()}`);
-      return { tasks: tasks.map(marathonTask) };
+      const render = async () => {
+        let tasks = await appsService.listTasks(actor(req));
+        if (q.status) tasks = tasks.filter((t) => t.state === `TASK_${q.status!.toUpperCase()}`);
+        return { body: JSON.stringify({ tasks: tasks.map(marathonTask) }) };
+      };
+      return sendRead(reply, await tasksCache.read(cacheKey(req), () => s.now().getTime(), render));
     }),
   );
 
