@@ -13,7 +13,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { parseAppDefinition, requestedPorts, type AppDefinition, type TaskPort } from '@atoll/spec';
 import { newTaskId } from '@atoll/api';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 
 export interface SeedOptions {
   apps: number;
@@ -54,6 +54,24 @@ function taskPorts(def: AppDefinition, hostPort: () => number): TaskPort[] {
 }
 
 export async function seedApps(pool: Pool, opts: SeedOptions): Promise<Seeded> {
+  // One transaction: a leader's reconciler must never see the apps without their tasks (it would
+  // try to place them, and write a placement issue on every app until the tasks appear).
+  const db = await pool.connect();
+  try {
+    await db.query('BEGIN');
+    const seeded = await insertSeed(db, opts);
+    await db.query('COMMIT');
+    await db.query('ANALYZE nodes, apps, app_versions, deployments, tasks');
+    return seeded;
+  } catch (err) {
+    await db.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    db.release();
+  }
+}
+
+async function insertSeed(db: PoolClient, opts: SeedOptions): Promise<Seeded> {
   const now = opts.now ?? new Date();
   const nodes = Array.from({ length: opts.nodes }, (_, i) => ({
     id: randomUUID(),
@@ -61,7 +79,7 @@ export async function seedApps(pool: Pool, opts: SeedOptions): Promise<Seeded> {
     address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
     nextPort: 20000,
   }));
-  await pool.query(
+  await db.query(
     `INSERT INTO nodes (id, hostname, address, runtime, status, mode, cpus, mem_mb, disk_mb,
         port_range_start, port_range_end, attributes, agent_version, credential_hash, connected,
         registered_at, last_heartbeat_at)
@@ -87,18 +105,18 @@ export async function seedApps(pool: Pool, opts: SeedOptions): Promise<Seeded> {
     apps.push({ id: r.value.id, def: r.value, version });
   }
   const defs = apps.map((a) => JSON.stringify(a.def));
-  await pool.query(
+  await db.query(
     `INSERT INTO apps (id, version, config_version, definition, created_at, updated_at)
      SELECT id, version, version, definition, created, $4 FROM unnest($1::text[], $2::text[], $3::jsonb[], $5::timestamptz[])
        AS a(id, version, definition, created)`,
     [apps.map((a) => a.id), apps.map((a) => a.version), defs, now, apps.map((a) => new Date(a.version))],
   );
-  await pool.query(
+  await db.query(
     `INSERT INTO app_versions (app_id, version, definition, created_at)
      SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::timestamptz[])`,
     [apps.map((a) => a.id), apps.map((a) => a.version), defs, apps.map((a) => new Date(a.version))],
   );
-  await pool.query(
+  await db.query(
     `INSERT INTO deployments (id, affected_apps, steps, current_step, original, status, version, created_at, finished_at)
      SELECT gen_random_uuid(), ARRAY[app_id], jsonb_build_array(jsonb_build_object('actions',
               jsonb_build_array(jsonb_build_object('action', 'StartApplication', 'app', app_id)))),
@@ -145,7 +163,7 @@ export async function seedApps(pool: Pool, opts: SeedOptions): Promise<Seeded> {
   const slice = 5000;
   for (let from = 0; from < t.id.length; from += slice) {
     const part = <T>(xs: T[]) => xs.slice(from, from + slice);
-    await pool.query(
+    await db.query(
       `INSERT INTO tasks (id, app_id, app_version, node_id, state, host, ports, cpus, mem_mb, disk_mb,
           runtime_id, staged_at, started_at, updated_at)
        SELECT id, app_id, version, node_id, 'TASK_RUNNING', host, ports, cpus, mem, disk, runtime_id,
@@ -169,6 +187,5 @@ export async function seedApps(pool: Pool, opts: SeedOptions): Promise<Seeded> {
       ],
     );
   }
-  await pool.query('ANALYZE nodes, apps, app_versions, deployments, tasks');
   return { appIds: apps.map((a) => a.id), nodeIds: nodes.map((n) => n.id), taskCount: t.id.length };
 }

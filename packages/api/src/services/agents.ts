@@ -516,29 +516,32 @@ export async function markNodeDisconnected(s: Pick<Services, 'db' | 'bus'>, node
 }
 
 /**
- * A node whose agent stopped answering for longer than the heartbeat timeout: UNREACHABLE, and its
- * tasks TASK_UNREACHABLE (Mesos's name); the reconciler replaces them after the app's
- * unreachableStrategy.inactiveAfterSeconds. The next hello makes the node ACTIVE again.
+ * Nodes whose agents stopped answering for longer than the heartbeat timeout: UNREACHABLE, and
+ * their tasks TASK_UNREACHABLE (Mesos's name); the reconciler replaces them after the app's
+ * unreachableStrategy.inactiveAfterSeconds. The next hello makes a node ACTIVE again. One
+ * statement per table whatever the number of nodes: a rack lost at once is one write, not one per
+ * node ahead of the pass that replaces their tasks.
  */
-export async function markNodeUnreachable(
+export async function markNodesUnreachable(
   s: Pick<Services, 'db' | 'bus' | 'now'>,
-  nodeId: string,
+  nodeIds: string[],
 ): Promise<void> {
+  if (nodeIds.length === 0) return;
   const now = s.now();
-  await s.db.prisma.node.updateMany({
-    where: { id: nodeId },
-    data: { connected: false, status: 'UNREACHABLE' },
-  });
+  await s.db.pool.query(`UPDATE nodes SET connected = false, status = 'UNREACHABLE' WHERE id = ANY($1::uuid[])`, [
+    nodeIds,
+  ]);
   const { rows } = await s.db.pool.query<{ id: string; app_id: string | null }>(
     `UPDATE tasks SET state = 'TASK_UNREACHABLE', updated_at = $2, message = 'the node stopped answering'
-     WHERE node_id = $1 AND state NOT IN ('TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_GONE', 'TASK_UNREACHABLE')
+     WHERE node_id = ANY($1::uuid[])
+       AND state NOT IN ('TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_GONE', 'TASK_UNREACHABLE')
      RETURNING id, app_id`,
-    [nodeId, now],
+    [nodeIds, now],
   );
   await recordEvents(
     s,
     [
-      { type: 'node_unreachable', subject: nodeId },
+      ...nodeIds.map((id) => ({ type: 'node_unreachable', subject: id })),
       ...rows.flatMap((r) =>
         r.app_id === null
           ? []

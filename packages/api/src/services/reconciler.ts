@@ -13,7 +13,8 @@ import {
   type TaskState,
 } from '@atoll/spec';
 import type { Services } from '../context';
-import { applyTaskReports, markNodeUnreachable } from './agents';
+import { applyTaskReports, markNodesUnreachable } from './agents';
+import { snapshotRows } from './apps';
 import { decide, type DrainProgress, type NodeState } from './decide';
 import { finishDeployments } from './deployments';
 import { jobTaskOwner, reconcileJobs } from './jobs';
@@ -258,16 +259,11 @@ export async function reconcile(s: S, opts: { leaderSince?: Date } = {}): Promis
         select: { id: true },
       })
     : [];
-  for (const n of stale) {
-    if (!s.agents.isConnected(n.id)) await markNodeUnreachable(s, n.id);
-  }
-  const [apps, nodes, tasks] = await Promise.all([
-    s.db.prisma.app.findMany(),
-    s.db.prisma.node.findMany(),
-    s.db.prisma.task.findMany({
-      where: { state: { notIn: ['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_GONE'] } },
-    }),
-  ]);
+  await markNodesUnreachable(
+    s,
+    stale.filter((n) => !s.agents.isConnected(n.id)).map((n) => n.id),
+  );
+  const [{ apps, tasks }, nodes] = await Promise.all([snapshotRows(s), s.db.prisma.node.findMany()]);
   const defs = new Map(apps.map((a) => [a.id, a.definition as unknown as AppDefinition]));
   const volumeNodes = await residentVolumeNodes(
     s,
