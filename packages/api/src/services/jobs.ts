@@ -4,6 +4,7 @@ import { Prisma } from '@atoll/db';
 import { place } from '@atoll/scheduler';
 import {
   activeRunStatuses,
+  canonicalJson,
   containerLabels,
   isTerminal,
   jobConstraints,
@@ -673,7 +674,8 @@ export async function fireSchedules(s: Pick<S, 'db' | 'bus' | 'now'>): Promise<n
   return created;
 }
 
-function taskSpecOf(
+/** A job run's launch: its task's spec (the run's container, command and environment). */
+export function taskSpecOf(
   run: { id: string; jobId: string; run: JobRunSpec },
   task: { id: string; host: string; nodeId: string },
 ): TaskSpec {
@@ -906,7 +908,7 @@ async function placeRuns(
         count: 1,
         excluded: (u?.excluded ?? []).slice(0, 50),
       };
-      if (JSON.stringify(issue) !== JSON.stringify(run.placementIssue ?? null)) {
+      if (canonicalJson(issue) !== canonicalJson(run.placementIssue ?? null)) {
         waiting.push({ id: run.id, issue: JSON.stringify(issue) });
         events.push(runEvent('job_run_waiting', run, { reason: issue.summary }));
       }
