@@ -11,6 +11,7 @@ import {
   DnsPublisher,
   MetricsStore,
   ReconcileLoop,
+  LAUNCH_RESEND_MS,
   resendStagedLaunches,
   SecretKeyring,
   AuditLog,
@@ -176,6 +177,7 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
   let leaderClient: pg.PoolClient | null = null;
   let leader = false;
   let rollupTimer: NodeJS.Timeout | undefined;
+  let resendTimer: NodeJS.Timeout | undefined;
   let stopped = false;
   const tryLead = async () => {
     if (leader || stopped) return;
@@ -200,6 +202,18 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
         );
         loop = new ReconcileLoop(services);
         loop.start();
+        // A launch can still be lost after that: a replica link that closed with it on the wire,
+        // an agent that dropped it. The agent answers a launch at once (TASK_STARTING), so a task
+        // still STAGING after LAUNCH_RESEND_MS never reached it: send it again (agents ignore a
+        // launch of a task they have), as kills are sent again (decide.ts KILL_RESEND_MS).
+        resendTimer = setInterval(
+          () =>
+            void resendStagedLaunches(services, new Date(Date.now() - LAUNCH_RESEND_MS)).catch((err: unknown) =>
+              log.error({ err }, 'sending staged launches again failed'),
+            ),
+          LAUNCH_RESEND_MS,
+        );
+        resendTimer.unref();
         // Metrics down-sampling and retention: the leader's job, once a minute.
         rollupTimer = setInterval(
           () =>
@@ -237,6 +251,7 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
       await loop?.stop();
       loop = null;
       clearInterval(rollupTimer);
+      clearInterval(resendTimer);
       await leaderClient.query('SELECT pg_advisory_unlock($1)', [LEADER_LOCK_KEY]);
       // Stand again at the next election round, so another replica may win this one.
       return true;
@@ -309,6 +324,7 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
       clearInterval(electionTimer);
       await loop?.stop();
       clearInterval(rollupTimer);
+      clearInterval(resendTimer);
       await gateway.close();
       await replicas.close();
       await services.metrics.close();

@@ -19,6 +19,46 @@ describe.skipIf(skip)('staged launches sent again', () => {
     () => cluster.token,
   );
 
+  /**
+   * What a leader that died before sending launches leaves: task rows STAGING on the node that no
+   * agent was told of. In one transaction with the app's new instance count, so the leader's
+   * reconciler sees the instances and their tasks together.
+   */
+  const stageByHand = async (
+    instances: number,
+    tasks: Array<{ id: string; staged: Date } & ({ runId: string } | { appId: string })>,
+  ) => {
+    const db = await cluster.control.db.pool.connect();
+    try {
+      await db.query('BEGIN');
+      await db.query(
+        `UPDATE apps SET definition = jsonb_set(definition, '{instances}', $2::jsonb) WHERE id = $1`,
+        ['/relaunch/web', String(instances)],
+      );
+      const { rows } = await db.query<{ id: string; address: string }>('SELECT id, address FROM nodes');
+      for (const t of tasks)
+        await db.query(
+          `INSERT INTO tasks (id, app_id, run_id, app_version, node_id, state, host, ports, cpus, mem_mb, disk_mb, staged_at, updated_at)
+           VALUES ($1, $2, $3, COALESCE($3, (SELECT config_version FROM apps WHERE id = $2)), $4, 'TASK_STAGING', $5, '[]',
+                   0.05, 32, 0, $6, $6)`,
+          [
+            t.id,
+            'appId' in t ? t.appId : null,
+            'runId' in t ? t.runId : null,
+            rows[0]!.id,
+            rows[0]!.address,
+            t.staged,
+          ],
+        );
+      await db.query('COMMIT');
+    } finally {
+      db.release();
+    }
+  };
+  const taskState = async (id: string) =>
+    (await cluster.control.db.pool.query<{ state: string }>('SELECT state FROM tasks WHERE id = $1', [id]))
+      .rows[0]?.state;
+
   beforeAll(async () => {
     cluster = await startTestCluster({ agent: true, runtime: 'docker', heartbeatIntervalMs: 500 });
     await until(
@@ -59,12 +99,9 @@ describe.skipIf(skip)('staged launches sent again', () => {
       () => api<{ app: { tasksRunning: number; deployments: unknown[] } }>('GET', '/v2/apps/relaunch/web'),
       ({ app }) => app.tasksRunning === 1 && app.deployments.length === 0,
     );
-    const { rows: nodes } = await pool.query<{ id: string; address: string }>('SELECT id, address FROM nodes');
-    const node = nodes[0]!;
     const staged = new Date(Date.now() - 1000);
 
-    // What a leader that died before sending the launches leaves: a run STARTING with a STAGING
-    // task, and one more app instance with a STAGING task.
+    // A run STARTING with a STAGING task, and one more app instance with a STAGING task.
     const runId = `relaunch-${randomUUID().slice(0, 8)}`;
     await pool.query(
       `INSERT INTO job_runs (id, job_id, status, run, attempts)
@@ -73,24 +110,10 @@ describe.skipIf(skip)('staged launches sent again', () => {
     );
     const runTask = `relaunch_${runId}.${randomUUID()}`;
     const appTask = newTaskId('/relaunch/web');
-    // One transaction: the leader's reconciler sees the second instance and its task together.
-    const db = await pool.connect();
-    try {
-      await db.query('BEGIN');
-      await db.query(`UPDATE apps SET definition = jsonb_set(definition, '{instances}', '2') WHERE id = $1`, [
-        '/relaunch/web',
-      ]);
-      await db.query(
-        `INSERT INTO tasks (id, app_id, run_id, app_version, node_id, state, host, ports, cpus, mem_mb, disk_mb, staged_at, updated_at)
-         VALUES ($1, NULL, $2, $2, $3, 'TASK_STAGING', $4, '[]', 0.05, 32, 0, $5, $5),
-                ($6, '/relaunch/web', NULL, (SELECT config_version FROM apps WHERE id = '/relaunch/web'), $3,
-                 'TASK_STAGING', $4, '[]', 0.05, 32, 0, $5, $5)`,
-        [runTask, runId, node.id, node.address, staged, appTask],
-      );
-      await db.query('COMMIT');
-    } finally {
-      db.release();
-    }
+    await stageByHand(2, [
+      { id: runTask, runId, staged },
+      { id: appTask, appId: '/relaunch/web', staged },
+    ]);
 
     expect(await resendStagedLaunches(cluster.control.services, new Date())).toBe(2);
 
@@ -99,13 +122,28 @@ describe.skipIf(skip)('staged launches sent again', () => {
       () => api<{ status: string }>('GET', `/v1/jobs/relaunch/runs/${runId}`),
       (r) => r.status === 'SUCCESS',
     );
-    const task = await until(
-      "the re-sent app task RUNNING",
-      async () => (await pool.query<{ state: string }>('SELECT state FROM tasks WHERE id = $1', [appTask])).rows[0],
-      (t) => t?.state === 'TASK_RUNNING',
-    );
-    expect(task?.state).toBe('TASK_RUNNING');
+    expect(
+      await until(
+        'the re-sent app task RUNNING',
+        () => taskState(appTask),
+        (s) => s === 'TASK_RUNNING',
+      ),
+    ).toBe('TASK_RUNNING');
     const app = await api<{ app: { tasksRunning: number } }>('GET', '/v2/apps/relaunch/web');
     expect(app.app.tasksRunning).toBe(2);
+  });
+
+  it('sends a launch again on its own when its task stays STAGING', async () => {
+    // Staged 20 s ago and never heard of: past LAUNCH_RESEND_MS, the leader's timer sends it.
+    const lost = newTaskId('/relaunch/web');
+    await stageByHand(3, [{ id: lost, appId: '/relaunch/web', staged: new Date(Date.now() - 20_000) }]);
+    expect(
+      await until(
+        'the lost launch sent again and RUNNING',
+        () => taskState(lost),
+        (s) => s === 'TASK_RUNNING',
+        60_000,
+      ),
+    ).toBe('TASK_RUNNING');
   });
 });

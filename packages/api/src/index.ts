@@ -28,7 +28,7 @@ export { VipPublisher, DEFAULT_VIP_CIDR } from './services/vips';
 export * as agentsService from './services/agents';
 export { type AgentDispatcher, AgentWriteBatcher } from './services/agents';
 export { reconcile, ReconcileLoop, buildTaskSpec, taskEnvironment, newTaskId } from './services/reconciler';
-export { resendStagedLaunches } from './services/relaunch';
+export { LAUNCH_RESEND_MS, resendStagedLaunches } from './services/relaunch';
 export * as streamsService from './services/agent-streams';
 export { StreamRelay } from './services/agent-streams';
 export * as metricsService from './services/metrics';

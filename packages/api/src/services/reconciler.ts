@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Prisma } from '@atoll/db';
+import { Prisma, tablesFingerprint } from '@atoll/db';
 import {
   containerLabels,
   isBridged,
@@ -27,6 +27,34 @@ type S = Pick<Services, 'db' | 'bus' | 'now' | 'agents' | 'log' | 'config' | 'se
 
 /** Agents reconnect with a back-off capped near 10 s; a new leader waits that long before judging. */
 const RECONNECT_GRACE_MS = 12_000;
+
+/**
+ * A pass whose inputs (apps, tasks, deployments, the nodes' placement-relevant columns) are as the
+ * last full pass read them decides nothing new, except what time alone changes: a back-off delay
+ * ending, a kill to send again, an unreachable task to expunge. Such passes are skipped, and a
+ * full pass runs at least this often for the time-driven decisions.
+ */
+export const FULL_PASS_MS = 5_000;
+
+/** What the last full pass read (ReconcileLoop keeps it between passes). */
+export interface PassMemo {
+  fingerprint: string | null;
+  at: number;
+}
+
+/** Changes with any write the reconciler's decisions depend on; not with heartbeats. */
+async function inputsFingerprint(s: Pick<S, 'db'>): Promise<string> {
+  const [tables, nodes] = await Promise.all([
+    tablesFingerprint(s.db.pool, ['apps', 'tasks', 'deployments']),
+    s.db.pool.query<{ f: string | null }>(
+      `SELECT md5(string_agg(concat_ws('|', id, status, mode, connected, replica_id, drain, attributes,
+                operator_attributes, cpus, mem_mb, disk_mb, reserved_cpus, reserved_mem_mb,
+                port_range_start, port_range_end), ',' ORDER BY id)) AS f
+       FROM nodes`,
+    ),
+  ]);
+  return `${tables}/${nodes.rows[0]?.f ?? ''}`;
+}
 /** Terminal tasks kept per app for history (lastTaskFailure, the console's task list). */
 const TERMINAL_TASKS_KEPT = 10;
 
@@ -243,7 +271,7 @@ function buildPodTaskSpec(
  * an old configuration, remove deleted apps), applies that, and closes finished deployments. A
  * function of what is in PostgreSQL, so a restarted or newly elected leader simply continues.
  */
-export async function reconcile(s: S, opts: { leaderSince?: Date } = {}): Promise<void> {
+export async function reconcile(s: S, opts: { leaderSince?: Date; memo?: PassMemo } = {}): Promise<void> {
   const now = s.now();
   // Nodes whose heartbeats stopped (their agent died while no replica held its socket). A new
   // leader first gives agents time to reconnect, so a control restart never looks like node loss.
@@ -263,6 +291,16 @@ export async function reconcile(s: S, opts: { leaderSince?: Date } = {}): Promis
     s,
     stale.filter((n) => !s.agents.isConnected(n.id)).map((n) => n.id),
   );
+  if (opts.memo) {
+    const fingerprint = await inputsFingerprint(s);
+    if (fingerprint === opts.memo.fingerprint && now.getTime() - opts.memo.at < FULL_PASS_MS) {
+      await reconcileJobs(s);
+      return;
+    }
+    // Taken before the pass reads: a write meanwhile makes the next pass a full one.
+    opts.memo.fingerprint = fingerprint;
+    opts.memo.at = now.getTime();
+  }
   const [{ apps, tasks }, nodes] = await Promise.all([snapshotRows(s), s.db.prisma.node.findMany()]);
   const defs = new Map(apps.map((a) => [a.id, a.definition as unknown as AppDefinition]));
   const volumeNodes = await residentVolumeNodes(
@@ -449,6 +487,7 @@ export class ReconcileLoop {
   ) {}
 
   private since = new Date();
+  private readonly memo: PassMemo = { fingerprint: null, at: 0 };
 
   start(): void {
     this.since = this.s.now();
@@ -476,7 +515,7 @@ export class ReconcileLoop {
       do {
         this.again = false;
         try {
-          await reconcile(this.s, { leaderSince: this.since });
+          await reconcile(this.s, { leaderSince: this.since, memo: this.memo });
         } catch (err) {
           this.s.log.error({ err }, 'reconcile pass failed');
         }

@@ -4,6 +4,9 @@ import { taskSpecOf } from './jobs';
 import { buildTaskSpec } from './reconciler';
 import { appSecretUse, applyTaskSecrets, jobSecretUse, resolveTaskSecrets, usesSecrets, type SecretUse } from './secrets';
 
+/** A task still STAGING this long after its launch was sent never reached its agent (control.ts). */
+export const LAUNCH_RESEND_MS = 10_000;
+
 /**
  * A new leader sends the launch of every app task still STAGING from before it led, again.
  *
