@@ -314,7 +314,10 @@ async function main(): Promise<void> {
     );
     const allRunning = performance.now();
     if (postErrors.length > 0)
-      say(`${postErrors.length} POST /v2/apps answered 5xx/409 and were retried; first: ${postErrors[0]}`);
+      say(
+        `${postErrors.length} POST /v2/apps answered 5xx/409 and were retried; distinct answers: ` +
+          [...new Set(postErrors)].slice(0, 5).join(' | '),
+      );
     say(
       `${APPS} apps × ${INSTANCES} instances on ${WORKLOAD_AGENTS} agents (8 clients): posted in ${sec(lastPost - t0)}; ` +
         `${seen} RUNNING ${sec(allRunning - t0)} after the first POST, ${sec(allRunning - lastPost)} after the last ` +
