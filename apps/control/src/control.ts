@@ -208,8 +208,8 @@ export async function startControl(opts: ControlOptions): Promise<Control> {
         // launch of a task they have), as kills are sent again (decide.ts KILL_RESEND_MS).
         resendTimer = setInterval(
           () =>
-            void resendStagedLaunches(services, new Date(Date.now() - LAUNCH_RESEND_MS)).catch((err: unknown) =>
-              log.error({ err }, 'sending staged launches again failed'),
+            void resendStagedLaunches(services, new Date(Date.now() - LAUNCH_RESEND_MS)).catch(
+              (err: unknown) => log.error({ err }, 'sending staged launches again failed'),
             ),
           LAUNCH_RESEND_MS,
         );

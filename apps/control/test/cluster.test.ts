@@ -1,7 +1,7 @@
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '../src/testing';
-import { restClient, skipWithoutDocker, TEST_IMAGE, until } from './support';
+import { agentJoined, restClient, skipWithoutDocker, TEST_IMAGE, until } from './support';
 
 const IMAGE = TEST_IMAGE;
 const skip = await skipWithoutDocker('cluster tests');
@@ -29,11 +29,7 @@ describe.skipIf(skip)('a cluster with one docker agent', () => {
 
   beforeAll(async () => {
     cluster = await startTestCluster({ agent: true });
-    await until(
-      'the agent to join',
-      () => api<Array<{ connected: boolean }>>('GET', '/api/v1/nodes'),
-      (n) => n.length === 1 && n[0]!.connected,
-    );
+    await agentJoined(cluster);
   });
   afterAll(async () => {
     await cluster?.stop();

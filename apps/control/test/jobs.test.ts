@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '../src/testing';
-import { restClient, skipWithoutDocker, TEST_IMAGE, until } from './support';
+import { agentJoined, restClient, skipWithoutDocker, TEST_IMAGE, until } from './support';
 
 const skip = await skipWithoutDocker('job tests');
 const fixtures = path.resolve(
@@ -69,11 +69,7 @@ describe.skipIf(skip)('jobs (Metronome API)', () => {
 
   beforeAll(async () => {
     cluster = await startTestCluster({ agent: true, runtime: 'docker', heartbeatIntervalMs: 500 });
-    await until(
-      'the agent',
-      () => api<Array<{ connected: boolean }>>('GET', '/api/v1/nodes'),
-      (n) => n.length === 1 && n[0]!.connected,
-    );
+    await agentJoined(cluster);
     // Scheduled jobs start first: the other tests run while their minutes pass.
     await api('POST', '/v1/jobs', {
       ...job('every.minute', 'echo tick'),

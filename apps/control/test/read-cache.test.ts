@@ -52,11 +52,21 @@ describe('rendered list reads', () => {
     });
     const prisma = cluster.control.db.prisma;
     const user = await prisma.user.create({
-      data: { username: 'cache-scoped', role: 'operator', scope: '/team-a', kind: 'user', passwordHash: 'unused' },
+      data: {
+        username: 'cache-scoped',
+        role: 'operator',
+        scope: '/team-a',
+        kind: 'user',
+        passwordHash: 'unused',
+      },
     });
     scopedToken = `tok_cache_${randomUUID()}`;
     await prisma.apiToken.create({
-      data: { name: 'cache', tokenHash: createHash('sha256').update(scopedToken).digest('hex'), userId: user.id },
+      data: {
+        name: 'cache',
+        tokenHash: createHash('sha256').update(scopedToken).digest('hex'),
+        userId: user.id,
+      },
     });
   }, 120_000);
 
@@ -95,7 +105,12 @@ describe('rendered list reads', () => {
     const scoped = await hitAfterMiss('/v2/apps', scopedToken);
     expect(apps(scoped).map((a) => a.id)).toEqual(['/team-a/web-0', '/team-a/web-1']);
     const all = await hitAfterMiss('/v2/apps');
-    expect(apps(all).map((a) => a.id)).toEqual(['/team-a/web-0', '/team-a/web-1', '/team-b/web-2', '/team-b/web-3']);
+    expect(apps(all).map((a) => a.id)).toEqual([
+      '/team-a/web-0',
+      '/team-a/web-1',
+      '/team-b/web-2',
+      '/team-b/web-3',
+    ]);
     // Different queries are different answers.
     const filtered = await get('/v2/apps?id=web-2');
     expect(apps(filtered).map((a) => a.id)).toEqual(['/team-b/web-2']);
@@ -106,10 +121,14 @@ describe('rendered list reads', () => {
     const tasks = (JSON.parse(cached.body) as { tasks: Array<{ id: string; state: string }> }).tasks;
     expect(tasks.length).toBeGreaterThan(0);
     const victim = tasks.find((t) => t.state === 'TASK_RUNNING')!;
-    await cluster.control.db.pool.query(`UPDATE tasks SET started_at = '2020-01-01T00:00:00Z' WHERE id = $1`, [victim.id]);
+    await cluster.control.db.pool.query(
+      `UPDATE tasks SET started_at = '2020-01-01T00:00:00Z' WHERE id = $1`,
+      [victim.id],
+    );
     const after = await get('/v2/tasks');
     expect(after.hit).toBe(false);
-    const changed = (JSON.parse(after.body) as { tasks: Array<{ id: string; startedAt: string | null }> }).tasks;
+    const changed = (JSON.parse(after.body) as { tasks: Array<{ id: string; startedAt: string | null }> })
+      .tasks;
     expect(changed.find((t) => t.id === victim.id)!.startedAt).toBe('2020-01-01T00:00:00.000Z');
   });
 
@@ -134,6 +153,12 @@ describe('rendered list reads', () => {
       throw new Error('boom');
     };
     await expect(cache.read('other', () => clock, failing)).rejects.toThrow('boom');
-    expect(await cache.read('other', () => clock, async () => ({ body: 'ok' }))).toEqual({ body: 'ok', hit: false });
+    expect(
+      await cache.read(
+        'other',
+        () => clock,
+        async () => ({ body: 'ok' }),
+      ),
+    ).toEqual({ body: 'ok', hit: false });
   });
 });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { newTaskId, resendStagedLaunches } from '@atoll/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '../src/testing';
-import { restClient, skipWithoutDocker, TEST_IMAGE, until } from './support';
+import { agentJoined, restClient, skipWithoutDocker, TEST_IMAGE, until } from './support';
 
 const skip = await skipWithoutDocker('relaunch test');
 
@@ -61,11 +61,7 @@ describe.skipIf(skip)('staged launches sent again', () => {
 
   beforeAll(async () => {
     cluster = await startTestCluster({ agent: true, runtime: 'docker', heartbeatIntervalMs: 500 });
-    await until(
-      'the agent',
-      () => api<Array<{ connected: boolean }>>('GET', '/api/v1/nodes'),
-      (n) => n.length === 1 && n[0]!.connected,
-    );
+    await agentJoined(cluster);
   }, 120_000);
 
   afterAll(async () => {

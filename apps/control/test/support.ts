@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
+import type { TestCluster } from '../src/testing';
 
 export const TEST_IMAGE = 'atoll-test-busybox:latest';
 
@@ -145,4 +146,17 @@ export async function spawnControl(opts: {
     (ok) => ok,
   );
   return child;
+}
+
+/** Waits until the cluster's one agent has joined and is connected. */
+export async function agentJoined(cluster: TestCluster): Promise<void> {
+  const api = restClient(
+    () => cluster.url,
+    () => cluster.token,
+  );
+  await until(
+    'the agent to join',
+    () => api<Array<{ connected: boolean }>>('GET', '/api/v1/nodes'),
+    (n) => n.length === 1 && n[0]!.connected,
+  );
 }

@@ -17,7 +17,8 @@ const TABLES: ReadonlySet<string> = new Set<FingerprintTable>(['apps', 'tasks', 
  * least as new as the fingerprint, and a write in between only costs one more miss.
  */
 export async function tablesFingerprint(pool: pg.Pool, tables: readonly FingerprintTable[]): Promise<string> {
-  for (const t of tables) if (!TABLES.has(t)) throw new Error(`tablesFingerprint: unknown table ${String(t)}`);
+  for (const t of tables)
+    if (!TABLES.has(t)) throw new Error(`tablesFingerprint: unknown table ${String(t)}`);
   const parts = tables.map(
     (t) => `(SELECT count(*) || '.' || coalesce(sum(xmin::text::bigint), 0) FROM ${t})`,
   );

@@ -131,7 +131,10 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
   const tasksCache = new ReadCache(s.db.pool, ['apps', 'tasks']);
   const cacheKey = (req: FastifyRequest) => `${accessService.scopeOf(actor(req)) ?? '/'} ${req.url}`;
   const sendRead = (reply: FastifyReply, r: { body: string; hit: boolean }) =>
-    reply.header('x-atoll-cache', r.hit ? 'hit' : 'miss').type('application/json; charset=utf-8').send(r.body);
+    reply
+      .header('x-atoll-cache', r.hit ? 'hit' : 'miss')
+      .type('application/json; charset=utf-8')
+      .send(r.body);
 
   app.get(
     '/v2/apps',
@@ -151,7 +154,9 @@ export function registerMarathonRoutes(app: FastifyInstance, s: Services, leader
         if (q.cmd) apps = apps.filter((a) => contains(a.cmd, q.cmd!));
         if (q.label) {
           const selector = q.label;
-          apps = apps.filter((a) => matchesLabelSelector(selector, (a.labels ?? {}) as Record<string, string>));
+          apps = apps.filter((a) =>
+            matchesLabelSelector(selector, (a.labels ?? {}) as Record<string, string>),
+          );
         }
         const now = s.now();
         // An app in backoff turns from Delayed when its delay ends, with no write to mark it.

@@ -35,10 +35,18 @@ export class ReadCache {
   ) {}
 
   /** The body for `key`, from the cache when nothing changed, else from `render`. */
-  async read(key: string, now: () => number, render: () => Promise<Rendered>): Promise<{ body: string; hit: boolean }> {
+  async read(
+    key: string,
+    now: () => number,
+    render: () => Promise<Rendered>,
+  ): Promise<{ body: string; hit: boolean }> {
     const fingerprint = await tablesFingerprint(this.pool, this.tables);
     const kept = this.entries.get(key);
-    if (kept && kept.fingerprint === fingerprint && (kept.validUntil === undefined || now() < kept.validUntil)) {
+    if (
+      kept &&
+      kept.fingerprint === fingerprint &&
+      (kept.validUntil === undefined || now() < kept.validUntil)
+    ) {
       this.hits++;
       return { body: kept.body, hit: true };
     }

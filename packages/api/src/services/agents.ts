@@ -528,9 +528,10 @@ export async function markNodesUnreachable(
 ): Promise<void> {
   if (nodeIds.length === 0) return;
   const now = s.now();
-  await s.db.pool.query(`UPDATE nodes SET connected = false, status = 'UNREACHABLE' WHERE id = ANY($1::uuid[])`, [
-    nodeIds,
-  ]);
+  await s.db.pool.query(
+    `UPDATE nodes SET connected = false, status = 'UNREACHABLE' WHERE id = ANY($1::uuid[])`,
+    [nodeIds],
+  );
   const { rows } = await s.db.pool.query<{ id: string; app_id: string | null }>(
     `UPDATE tasks SET state = 'TASK_UNREACHABLE', updated_at = $2, message = 'the node stopped answering'
      WHERE node_id = ANY($1::uuid[])

@@ -1,8 +1,21 @@
-import { containerLabels, type AppDefinition, type JobRunSpec, type TaskPort, type TaskSpec } from '@atoll/spec';
+import {
+  containerLabels,
+  type AppDefinition,
+  type JobRunSpec,
+  type TaskPort,
+  type TaskSpec,
+} from '@atoll/spec';
 import type { Services } from '../context';
 import { taskSpecOf } from './jobs';
 import { buildTaskSpec } from './reconciler';
-import { appSecretUse, applyTaskSecrets, jobSecretUse, resolveTaskSecrets, usesSecrets, type SecretUse } from './secrets';
+import {
+  appSecretUse,
+  applyTaskSecrets,
+  jobSecretUse,
+  resolveTaskSecrets,
+  usesSecrets,
+  type SecretUse,
+} from './secrets';
 
 /** A task still STAGING this long after its launch was sent never reached its agent (control.ts). */
 export const LAUNCH_RESEND_MS = 10_000;
@@ -70,7 +83,10 @@ export async function resendStagedLaunches(
   };
   for (const t of runTasks) {
     if (!s.agents.isConnected(t.node_id)) continue;
-    const spec = taskSpecOf({ id: t.run_id, jobId: t.job_id, run: t.run }, { id: t.id, host: t.host, nodeId: t.node_id });
+    const spec = taskSpecOf(
+      { id: t.run_id, jobId: t.job_id, run: t.run },
+      { id: t.id, host: t.host, nodeId: t.node_id },
+    );
     await send(t.id, t.node_id, spec, jobSecretUse(t.run));
   }
   for (const t of rows) {
@@ -78,7 +94,12 @@ export async function resendStagedLaunches(
     // The reconciler builds a launch from the app's current definition at its configVersion.
     const def = t.app_version === t.config_version ? t.definition : t.version_definition;
     if (!def) continue;
-    const spec = buildTaskSpec(def, t.app_version, { id: t.id, host: t.host, nodeId: t.node_id, ports: t.ports });
+    const spec = buildTaskSpec(def, t.app_version, {
+      id: t.id,
+      host: t.host,
+      nodeId: t.node_id,
+      ports: t.ports,
+    });
     await send(t.id, t.node_id, spec, appSecretUse(def));
   }
   if (sent > 0) s.log.info({ sent }, 'sent again the launches of tasks staged before this leader');
