@@ -148,6 +148,14 @@ describe('rendered list reads', () => {
     expect(await cache.read('k', () => clock, render)).toEqual({ body: 'rendered 1', hit: true });
     clock = 2_000;
     expect(await cache.read('k', () => clock, render)).toEqual({ body: 'rendered 2', hit: false });
+    // Over its budget, the least recently rendered answer goes first.
+    const small = new ReadCache(cluster.control.db.pool, ['apps'], 20);
+    const body = (text: string) => async () => ({ body: text });
+    await small.read('a', () => clock, body('a'.repeat(15)));
+    expect((await small.read('a', () => clock, body('unused'))).hit).toBe(true);
+    await small.read('b', () => clock, body('b'.repeat(15)));
+    expect((await small.read('b', () => clock, body('unused'))).hit).toBe(true);
+    expect(await small.read('a', () => clock, body('a again'))).toEqual({ body: 'a again', hit: false });
     // A failed rendering is not kept: the next read renders again.
     const failing = async (): Promise<{ body: string }> => {
       throw new Error('boom');

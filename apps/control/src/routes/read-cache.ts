@@ -25,13 +25,14 @@ interface Entry extends Rendered {
 export class ReadCache {
   private readonly entries = new Map<string, Entry>();
   private readonly pending = new Map<string, Promise<Entry>>();
-  hits = 0;
-  misses = 0;
+  /** Characters held by all entries' bodies. */
+  private size = 0;
 
+  /** `maxChars`: what the kept bodies may hold together (64 Mi characters by default). */
   constructor(
     private readonly pool: pg.Pool,
     private readonly tables: readonly FingerprintTable[],
-    private readonly maxEntries = 64,
+    private readonly maxChars = 64 * 1024 * 1024,
   ) {}
 
   /** The body for `key`, from the cache when nothing changed, else from `render`. */
@@ -47,10 +48,8 @@ export class ReadCache {
       kept.fingerprint === fingerprint &&
       (kept.validUntil === undefined || now() < kept.validUntil)
     ) {
-      this.hits++;
       return { body: kept.body, hit: true };
     }
-    this.misses++;
     const flight = `${key}\n${fingerprint}`;
     let rendering = this.pending.get(flight);
     if (!rendering) {
@@ -59,14 +58,23 @@ export class ReadCache {
       this.pending.set(flight, rendering);
       void rendering
         .then((entry) => {
-          this.entries.delete(key);
+          this.forget(key);
+          if (entry.body.length > this.maxChars) return;
           this.entries.set(key, entry);
+          this.size += entry.body.length;
           // Map order is insertion order: the first key is the least recently rendered.
-          if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+          while (this.size > this.maxChars) this.forget(this.entries.keys().next().value!);
         })
         .catch(() => undefined)
         .finally(() => this.pending.delete(flight));
     }
     return { body: (await rendering).body, hit: false };
+  }
+
+  private forget(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.size -= entry.body.length;
+    this.entries.delete(key);
   }
 }
