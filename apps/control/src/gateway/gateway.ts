@@ -56,6 +56,10 @@ export class AgentGateway implements AgentDispatcher {
 
   private readonly views = new WeakMap<ControlMessage, Buffer>();
 
+  localNodes(): string[] {
+    return [...this.sockets.keys()];
+  }
+
   isConnected(nodeId: string): boolean {
     return this.sockets.get(nodeId)?.readyState === 1;
   }

@@ -14,6 +14,7 @@ export type StreamReply = Extract<
 /** This replica's own agents: the WebSocket gateway (gateway.ts). */
 export interface LocalAgents extends AgentDispatcher {
   disconnect(nodeId: string, reason: string): void;
+  localNodes(): string[];
 }
 
 /** Frames on a link between two replicas (JSON text frames). */
@@ -119,6 +120,10 @@ export class ReplicaCluster implements AgentDispatcher {
 
   isConnected(nodeId: string): boolean {
     return this.local.isConnected(nodeId) || this.holders.has(nodeId);
+  }
+
+  localNodes(): string[] {
+    return this.local.localNodes();
   }
 
   disconnect(nodeId: string, reason: string): void {

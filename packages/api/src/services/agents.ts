@@ -21,6 +21,8 @@ export interface AgentDispatcher {
   isConnected(nodeId: string): boolean;
   /** Closes the node's connection, if this replica holds it (decommission). */
   disconnect?(nodeId: string, reason: string): void;
+  /** The nodes whose agents hold a socket to this replica. */
+  localNodes?(): string[];
 }
 
 export interface HelloResult {

@@ -34,6 +34,11 @@ export class DnsPublisher extends PushedView<DnsView> {
     return { type: 'dnsView', view };
   }
 
+  /** The VIP names and control's addresses come from memory, not from PostgreSQL. */
+  protected override extraInputs(): string {
+    return JSON.stringify([this.opts.controlIps(), this.vips()]);
+  }
+
   protected async compute(): Promise<DnsView> {
     const [apps, tasks] = await Promise.all([
       this.s.db.pool.query<{ id: string; hc: boolean }>(

@@ -1,7 +1,11 @@
 import type { ControlMessage } from '@atoll/spec';
 import type { Services } from '../context';
+import { stateFingerprint } from './state-fingerprint';
 
 type S = Pick<Services, 'db' | 'bus' | 'agents' | 'log'>;
+
+/** A view is computed from PostgreSQL at least this often, even when its inputs look unchanged. */
+const FULL_REBUILD_MS = 30_000;
 
 /**
  * A view of the cluster that every agent holds a copy of (the DNS names, the VIPs): rebuilt from
@@ -17,6 +21,8 @@ export abstract class PushedView<V> {
   private unsubscribe: (() => void) | undefined;
   private building: Promise<void> | null = null;
   private again = false;
+  /** The inputs of the last computation, and when it ran (see rebuild). */
+  private computed: { key: string; at: number } | null = null;
 
   constructor(
     protected readonly s: S,
@@ -40,6 +46,11 @@ export abstract class PushedView<V> {
 
   /** Called after every rebuild, changed or not. */
   protected afterRebuild(): void {}
+
+  /** What the view depends on besides the cluster state in PostgreSQL (in-memory inputs). */
+  protected extraInputs(): string {
+    return '';
+  }
 
   async start(): Promise<void> {
     this.unsubscribe = this.s.bus.subscribe((c) => {
@@ -77,6 +88,15 @@ export abstract class PushedView<V> {
     this.building = (async () => {
       do {
         this.again = false;
+        // Unchanged inputs make the same view: skip reading every task again, but compute at
+        // least every FULL_REBUILD_MS whatever the fingerprint says.
+        const key = `${await stateFingerprint(this.s)}/${this.extraInputs()}`;
+        const now = Date.now();
+        if (this.computed?.key === key && now - this.computed.at < FULL_REBUILD_MS) {
+          this.afterRebuild();
+          continue;
+        }
+        this.computed = { key, at: now };
         const view = await this.compute();
         const json = JSON.stringify(view);
         if (json !== this.currentJson) {
@@ -92,9 +112,15 @@ export abstract class PushedView<V> {
     return this.building;
   }
 
+  /** To the agents this replica holds: every replica pushes its own view to its own agents. */
   private async broadcast(): Promise<void> {
-    const { rows } = await this.s.db.pool.query<{ id: string }>('SELECT id FROM nodes WHERE connected');
-    for (const n of rows) this.sendTo(n.id);
+    const local = this.s.agents.localNodes?.();
+    const ids =
+      local ??
+      (await this.s.db.pool.query<{ id: string }>('SELECT id FROM nodes WHERE connected')).rows.map(
+        (n) => n.id,
+      );
+    for (const id of ids) this.sendTo(id);
   }
 
   /** Sends the current view to one agent (when it connects). */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Prisma, tablesFingerprint } from '@atoll/db';
+import { Prisma } from '@atoll/db';
 import {
   containerLabels,
   isBridged,
@@ -21,6 +21,7 @@ import { jobTaskOwner, reconcileJobs } from './jobs';
 import { recordEvents, type EventInput } from './events';
 import { orderTaskKill } from './kill';
 import { effectiveAttributes } from './nodes';
+import { stateFingerprint } from './state-fingerprint';
 import { appSecretUse, applyTaskSecrets, resolveTaskSecrets, usesSecrets } from './secrets';
 
 type S = Pick<Services, 'db' | 'bus' | 'now' | 'agents' | 'log' | 'config' | 'secrets'>;
@@ -42,19 +43,6 @@ export interface PassMemo {
   at: number;
 }
 
-/** Changes with any write the reconciler's decisions depend on; not with heartbeats. */
-async function inputsFingerprint(s: Pick<S, 'db'>): Promise<string> {
-  const [tables, nodes] = await Promise.all([
-    tablesFingerprint(s.db.pool, ['apps', 'tasks', 'deployments']),
-    s.db.pool.query<{ f: string | null }>(
-      `SELECT md5(string_agg(concat_ws('|', id, status, mode, connected, replica_id, drain, attributes,
-                operator_attributes, cpus, mem_mb, disk_mb, reserved_cpus, reserved_mem_mb,
-                port_range_start, port_range_end), ',' ORDER BY id)) AS f
-       FROM nodes`,
-    ),
-  ]);
-  return `${tables}/${nodes.rows[0]?.f ?? ''}`;
-}
 /** Terminal tasks kept per app for history (lastTaskFailure, the console's task list). */
 const TERMINAL_TASKS_KEPT = 10;
 
@@ -292,7 +280,7 @@ export async function reconcile(s: S, opts: { leaderSince?: Date; memo?: PassMem
     stale.filter((n) => !s.agents.isConnected(n.id)).map((n) => n.id),
   );
   if (opts.memo) {
-    const fingerprint = await inputsFingerprint(s);
+    const fingerprint = await stateFingerprint(s);
     if (fingerprint === opts.memo.fingerprint && now.getTime() - opts.memo.at < FULL_PASS_MS) {
       await reconcileJobs(s);
       return;
