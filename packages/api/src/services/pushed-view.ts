@@ -9,9 +9,10 @@ const FULL_REBUILD_MS = 30_000;
 
 /**
  * A view of the cluster that every agent holds a copy of (the DNS names, the VIPs): rebuilt from
- * PostgreSQL shortly after an app, task or node change (debounced, and every few seconds as a
- * safety net), pushed to every connected agent only when it changed, and to an agent when it
- * (re)connects. Every replica runs one for the agents it holds.
+ * PostgreSQL shortly after an app, task or node change on this replica (debounced), and checked
+ * every second for changes made elsewhere (another replica's, the leader's: one fingerprint
+ * query, state-fingerprint.ts); pushed to this replica's agents only when it changed, and to an
+ * agent when it (re)connects. Every replica runs one for the agents it holds.
  */
 export abstract class PushedView<V> {
   private current: V;
@@ -56,7 +57,7 @@ export abstract class PushedView<V> {
     this.unsubscribe = this.s.bus.subscribe((c) => {
       if (c.kind === 'app' || c.kind === 'task' || c.kind === 'node') this.schedule();
     });
-    this.interval = setInterval(() => this.schedule(), this.pushed.refreshMs ?? 5_000);
+    this.interval = setInterval(() => this.schedule(), this.pushed.refreshMs ?? 1_000);
     this.interval.unref();
     await this.rebuild();
   }
