@@ -144,6 +144,18 @@ describe.skipIf(missing !== null)('origins in Chromium: hostile pages get nothin
       if (!appTaskId) await new Promise((r) => setTimeout(r, 250));
     }
     expect(appTaskId, 'the hostile app running').not.toBe('');
+    // RUNNING is not serving (the app has no health check): wait until its page answers through
+    // the proxy (a refused connection right after the start was seen here once in four runs).
+    let served = 0;
+    for (let i = 0; i < 240 && served !== 200; i++) {
+      served = (
+        await fetch(`${cluster.url}/service/hostile/`, {
+          headers: { authorization: `Bearer ${cluster.token}` },
+        })
+      ).status;
+      if (served !== 200) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(served, 'the hostile app served through /service/hostile/').toBe(200);
     hostile = http.createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(hostilePage(cluster.url, appTaskId));
