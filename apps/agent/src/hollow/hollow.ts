@@ -81,6 +81,13 @@ const DEFAULT_RESOURCES: NodeResources = {
   portRange: [10_000, 20_000],
 };
 
+/** The first 40 bytes of a frame as text (where a control message names its type). */
+function rawHead(data: RawData): string {
+  const first = Array.isArray(data) ? data[0] : data;
+  if (!first) return '';
+  return (Buffer.isBuffer(first) ? first : Buffer.from(first)).subarray(0, 40).toString('utf8');
+}
+
 function rawText(data: RawData): string {
   if (Buffer.isBuffer(data)) return data.toString('utf8');
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
@@ -183,6 +190,12 @@ export class HollowAgent {
     });
     ws.on('message', (data) => {
       if (this.ws !== ws) return;
+      // The DNS and VIP views are pushed to every node and grow with the tasks (megabytes at
+      // 10,000): a hollow node has no use for them, so it looks at the first bytes only, without
+      // decoding the rest (a thousand nodes in one process decoding each push would starve their
+      // own heartbeats, and control would drop them as silent).
+      const head = rawHead(data);
+      if (head.includes('"dnsView"') || head.includes('"vipView"')) return;
       this.onMessage(ws, rawText(data));
     });
     ws.on('error', () => undefined);
@@ -202,10 +215,6 @@ export class HollowAgent {
   }
 
   private onMessage(ws: WebSocket, text: string): void {
-    // The DNS and VIP views are pushed to every node and can be large: a hollow node has no use
-    // for them, so it does not pay for validating them (it would steal CPU from control here).
-    const head = text.slice(0, 40);
-    if (head.includes('"dnsView"') || head.includes('"vipView"')) return;
     const parsed = parseControlMessage(text);
     if (!parsed.ok) return;
     const msg = parsed.message;
