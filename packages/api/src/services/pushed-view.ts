@@ -8,6 +8,17 @@ type S = Pick<Services, 'db' | 'bus' | 'agents' | 'log'>;
 const FULL_REBUILD_MS = 30_000;
 
 /**
+ * How many bytes of pushed views a replica writes to its agents per second at most, on average:
+ * after a push of V bytes to N agents the next rebuild waits V × N / this (at most
+ * MAX_PUSH_SPACING_MS). A small cluster's view goes out at once; at 10,000 tasks a view is
+ * megabytes and a thousand agents make each push gigabytes, so a deploy burst's changes are
+ * gathered into one push every few seconds instead of one per debounce (Mesos-DNS itself
+ * refreshes every 60 s by default).
+ */
+const PUSH_BYTES_PER_SECOND = 200 * 1024 * 1024;
+const MAX_PUSH_SPACING_MS = 15_000;
+
+/**
  * A view of the cluster that every agent holds a copy of (the DNS names, the VIPs): rebuilt from
  * PostgreSQL shortly after an app, task or node change on this replica (debounced), and checked
  * every second for changes made elsewhere (another replica's, the leader's: one fingerprint
@@ -24,6 +35,8 @@ export abstract class PushedView<V> {
   private again = false;
   /** The inputs of the last computation, and when it ran (see rebuild). */
   private computed: { key: string; at: number } | null = null;
+  /** No scheduled rebuild before this time (set by the last push's size; see PUSH_BYTES_PER_SECOND). */
+  private quietUntil = 0;
 
   constructor(
     protected readonly s: S,
@@ -71,12 +84,13 @@ export abstract class PushedView<V> {
   /** Debounced: a deployment's burst of task changes makes one rebuild. */
   schedule(): void {
     if (this.timer) return;
+    const delay = Math.max(this.pushed.debounceMs, this.quietUntil - Date.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.rebuild().catch((err: unknown) =>
         this.s.log.warn({ err }, `rebuilding the ${this.pushed.what} failed`),
       );
-    }, this.pushed.debounceMs);
+    }, delay);
     this.timer.unref();
   }
 
@@ -122,6 +136,8 @@ export abstract class PushedView<V> {
         (n) => n.id,
       );
     for (const id of ids) this.sendTo(id);
+    const bytes = this.currentJson.length * ids.length;
+    this.quietUntil = Date.now() + Math.min(MAX_PUSH_SPACING_MS, (bytes / PUSH_BYTES_PER_SECOND) * 1000);
   }
 
   /** Sends the current view to one agent (when it connects). */
