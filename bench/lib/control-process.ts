@@ -1,7 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-
-const controlMain = fileURLToPath(new URL('../../apps/control/src/main.ts', import.meta.url));
+import type { ChildProcess } from 'node:child_process';
+import { spawnControlProcess } from '../../apps/control/src/spawn';
 
 /**
  * A control in its own process, as in production (its CPU apart from the bench's), without a local
@@ -15,22 +13,9 @@ export function spawnBenchControl(opts: {
   env?: Record<string, string>;
   nodeArgs?: string[];
 }): ChildProcess {
-  return spawn(
-    process.execPath,
-    [...(opts.nodeArgs ?? []), '--import', import.meta.resolve('tsx'), controlMain],
-    {
-      env: {
-        ...process.env,
-        DATABASE_URL: opts.databaseUrl,
-        ATOLL_PORT: String(opts.port),
-        ATOLL_LOCAL_AGENT: 'false',
-        ATOLL_CONSOLE: 'false',
-        ATOLL_ADMIN_PASSWORD: opts.adminPassword,
-        ATOLL_DNS_PORT: 'off',
-        ATOLL_LOG_LEVEL: 'warn',
-        ...opts.env,
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
+  return spawnControlProcess({
+    ...opts,
+    env: { ATOLL_DNS_PORT: 'off', ...opts.env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }

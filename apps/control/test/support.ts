@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
+import { spawnControlProcess } from '../src/spawn';
 import type { TestCluster } from '../src/testing';
 
 export const TEST_IMAGE = 'atoll-test-busybox:latest';
@@ -113,8 +112,6 @@ export function runPython(
   });
 }
 
-const controlMain = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/main.ts');
-
 /**
  * Control as a real process (so a test can SIGKILL it; its state is all in PostgreSQL), without a
  * local agent or console, resolved once `/health` answers. `env` adds to or overrides the settings.
@@ -125,20 +122,9 @@ export async function spawnControl(opts: {
   adminPassword: string;
   env?: Record<string, string>;
 }): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), controlMain], {
-    env: {
-      ...process.env,
-      DATABASE_URL: opts.databaseUrl,
-      ATOLL_PORT: String(opts.port),
-      ATOLL_LOCAL_AGENT: 'false',
-      ATOLL_CONSOLE: 'false',
-      ATOLL_ADMIN_PASSWORD: opts.adminPassword,
-      ATOLL_HEARTBEAT_INTERVAL_MS: '500',
-      ATOLL_HEARTBEAT_TIMEOUT_MS: '3000',
-      ATOLL_LOG_LEVEL: 'warn',
-      ...opts.env,
-    },
-    stdio: 'ignore',
+  const child = spawnControlProcess({
+    ...opts,
+    env: { ATOLL_HEARTBEAT_INTERVAL_MS: '500', ATOLL_HEARTBEAT_TIMEOUT_MS: '3000', ...opts.env },
   });
   await until(
     'control to answer',
