@@ -11,6 +11,7 @@ import { Prisma, type App } from '@atoll/db';
 import { AppError } from '../errors';
 import type { Services } from '../context';
 import { assertInScope, filterVisible } from './access';
+import { groupBy } from './group-by';
 import { recordEvents } from './events';
 import { checkAppSecrets } from './secrets';
 import { orderTaskKill } from './kill';
@@ -155,18 +156,6 @@ async function taskCountsByApp(s: Pick<S, 'db'>): Promise<Map<string, TaskCounts
 }
 
 const NO_TASKS: TaskCounts = { active: 0, staged: 0, running: 0, healthy: 0, unhealthy: 0 };
-
-function groupBy<T>(items: T[], keyOf: (item: T) => string | null): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const key = keyOf(item);
-    if (key === null) continue;
-    const group = groups.get(key);
-    if (group) group.push(item);
-    else groups.set(key, [item]);
-  }
-  return groups;
-}
 
 /**
  * The app's service ports, one per port its tasks get (as `requestedPorts` orders them): a port

@@ -6,6 +6,7 @@ import {
   type NodeSnapshot,
 } from '@atoll/scheduler';
 import { canonicalJson, requestedPorts, resolvePath, type AppDefinition, type TaskPort } from '@atoll/spec';
+import { groupBy } from './group-by';
 
 /**
  * The reconciler's decisions as a pure function of cluster state, so they can be tested as a
@@ -191,12 +192,7 @@ export function decide(input: ReconcileInput): ReconcileDecisions {
   // healthy (and ready, where it has readiness checks).
   // Each app's tasks, grouped once: filtering all tasks per app is apps × tasks (10 million
   // comparisons a pass at 1,000 apps and 10,000 tasks).
-  const tasksByApp = new Map<string, TaskStateRow[]>();
-  for (const t of tasks) {
-    const group = tasksByApp.get(t.appId);
-    if (group) group.push(t);
-    else tasksByApp.set(t.appId, [t]);
-  }
+  const tasksByApp = groupBy(tasks, (t) => t.appId);
   const isUp = (a: AppState) =>
     (tasksByApp.get(a.id) ?? []).filter(
       (t) =>
